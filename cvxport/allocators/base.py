@@ -1,0 +1,160 @@
+"""The allocator interface: ``allocate(returns, **data) -> pd.Series`` of weights summing to 1."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from cvxport.constraints.base import Constraint
+from cvxport.constraints.weights import LongOnly
+from cvxport.errors import InvalidInputError
+from cvxport.estimation import validate_returns
+from cvxport.problem import Formulation, ParametrizedProblem
+from cvxport.solvers import DEFAULT_SOLVER, SolveInfo, check_solver
+
+
+def check_constraints(constraints: Sequence[Constraint] | None) -> tuple[Constraint, ...]:
+    """Return constraints as a tuple, refusing anything that is not a Constraint object."""
+    if constraints is None:
+        return ()
+    if isinstance(constraints, Constraint):
+        constraints = [constraints]
+    out = tuple(constraints)
+    for c in out:
+        if not isinstance(c, Constraint):
+            raise InvalidInputError(
+                f"{c!r} is not a cvxport Constraint (subclass cvxport.Constraint with build())"
+            )
+    return out
+
+
+class Allocator(ABC):
+    """Base of every allocation method.
+
+    Args:
+        constraints: constraint objects applied to every allocation (more can be passed to
+            ``allocate``); weights are long-only unless ``long_only=False``.
+        solver: cvxpy solver name for convex methods (see ``cvxport.solvers.SOLVER_OPTIONS``).
+        fallback: solvers tried in order when ``solver`` fails; each failure is recorded.
+        long_only: add ``LongOnly()`` to the constraints.
+
+    After ``allocate``: ``weights_`` (pd.Series) and ``info_`` (SolveInfo or None for closed
+    forms solved without a problem).
+    """
+
+    #: keyword data ``allocate`` accepts besides ``previous_weights``
+    data_keys: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(
+        self,
+        constraints: Sequence[Constraint] | None = None,
+        solver: str = DEFAULT_SOLVER,
+        fallback: Sequence[str] = (),
+        long_only: bool = True,
+    ) -> None:
+        self.constraints = constraints
+        self.solver = solver
+        self.fallback = tuple(fallback)
+        self.long_only = long_only
+        self.info_: SolveInfo | None = None
+        self.build_count_ = 0
+        self._problems: dict[tuple, ParametrizedProblem] = {}
+
+    def allocate(
+        self,
+        returns: pd.DataFrame,
+        constraints: Sequence[Constraint] | None = None,
+        solver: str | None = None,
+        **data: Any,
+    ) -> pd.Series:
+        """Return weights (fractions of NAV, summing to 1) indexed by symbol.
+
+        Args:
+            returns: (T, n) simple periodic returns, columns are symbols.
+            constraints: extra constraint objects for this call only.
+            solver: overrides the allocator's solver for this call.
+            **data: method data (e.g. ``market_caps``, ``risk_budget``) and
+                ``previous_weights`` for trading constraints.
+        """
+        returns = validate_returns(returns, min_rows=self.min_rows)
+        unknown = set(data) - set(self.data_keys) - {"previous_weights"}
+        if unknown:
+            raise InvalidInputError(
+                f"{type(self).__name__}.allocate got unknown data {sorted(unknown)}; "
+                f"it accepts {sorted({*self.data_keys, 'previous_weights'})}"
+            )
+        assets = returns.columns
+        all_constraints = self.resolve_constraints(constraints)
+        for c in all_constraints:
+            c.validate(assets)
+        solver_name = check_solver(solver or self.solver)
+        weights = self._allocate(returns, all_constraints, solver_name, data)
+        result = pd.Series(weights, index=assets, name="weight")
+        self.weights_ = result
+        return result
+
+    def resolve_constraints(self, extra: Sequence[Constraint] | None) -> tuple[Constraint, ...]:
+        """Return LongOnly (if asked) + the allocator's constraints + ``extra``, deduplicated."""
+        base = (LongOnly(),) if self.long_only else ()
+        merged = base + check_constraints(self.constraints) + check_constraints(extra)
+        return tuple(dict.fromkeys(merged))
+
+    min_rows: ClassVar[int] = 2
+
+    @abstractmethod
+    def _allocate(
+        self,
+        returns: pd.DataFrame,
+        constraints: tuple[Constraint, ...],
+        solver: str,
+        data: Mapping[str, Any],
+    ) -> np.ndarray:
+        """Return (n,) weights for validated inputs."""
+
+    # --- shared solver plumbing -------------------------------------------------------------
+    def _problem(
+        self,
+        assets: pd.Index,
+        constraints: tuple[Constraint, ...],
+        solver: str,
+        formulate,
+        key: tuple = (),
+    ) -> ParametrizedProblem:
+        """Return the cached problem for (universe, constraints, solver, key); build if new."""
+        cache_key = (tuple(assets), constraints, solver, key)
+        problem = self._problems.get(cache_key)
+        if problem is None:
+            formulation: Formulation = formulate(len(assets))
+            problem = ParametrizedProblem(formulation, assets, constraints)
+            self._problems[cache_key] = problem
+            self.build_count_ += 1
+        return problem
+
+    def _solve(
+        self,
+        problem: ParametrizedProblem,
+        values: Mapping[str, Any],
+        data: Mapping[str, Any],
+        solver: str,
+    ) -> np.ndarray:
+        """Solve ``problem`` with ``values``, record ``info_`` and return (n,) weights."""
+        weights, info = problem.solve(values, data, solver, self.fallback)
+        info.build_count = self.build_count_
+        info.sum_error = abs(float(weights.sum()) - 1.0)
+        info.max_bound_violation = max_bound_violation(weights, problem)
+        self.info_ = info
+        return weights
+
+
+def max_bound_violation(weights: np.ndarray, problem: ParametrizedProblem) -> float:
+    """Largest violation of any per-asset bound object in ``problem`` (fraction of NAV)."""
+    worst = 0.0
+    for constraint in problem.constraints:
+        if constraint.is_bounds_only and hasattr(constraint, "bounds"):
+            lower, upper = constraint.bounds(problem.assets)
+            worst = max(worst, float(np.max(lower - weights)), float(np.max(weights - upper)))
+    return max(worst, 0.0)

@@ -1,0 +1,66 @@
+"""Run one allocation with several solvers and tabulate how their answers differ."""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cvxport.allocators.base import Allocator
+from cvxport.errors import CvxportError
+from cvxport.solvers import installed_solvers
+
+
+def compare_solvers(
+    allocator: Allocator,
+    returns: pd.DataFrame,
+    solvers: Sequence[str] | None = None,
+    **data: Any,
+) -> pd.DataFrame:
+    """Allocate with each solver and compare.
+
+    Args:
+        allocator: any convex allocator (copied, so its cache and ``info_`` stay untouched).
+        returns: (T, n) simple periodic returns.
+        solvers: names to try; every installed solver of the options table by default.
+        **data: allocation data (``risk_budget``, ``market_caps``, ``previous_weights``).
+
+    Returns:
+        One row per solver: status, objective (of the scaled problem), time in seconds,
+        iterations, and ``max_weight_diff``: the largest absolute weight difference from the
+        answer with the lowest objective among the optimal ones (fractions of NAV). Solvers
+        that fail get their error in ``status`` and NaN figures.
+    """
+    rows, answers = [], {}
+    for solver in solvers or installed_solvers():
+        trial = copy.deepcopy(allocator)
+        trial._problems = {}
+        start = time.perf_counter()
+        try:
+            weights = trial.allocate(returns, solver=solver, **data)
+        except CvxportError as exc:
+            rows.append({"solver": solver, "status": f"error: {exc}"})
+            continue
+        info = trial.info_
+        answers[solver] = weights
+        rows.append(
+            {
+                "solver": solver,
+                "status": info.status if info else "closed form",
+                "objective": info.objective if info else np.nan,
+                "time": time.perf_counter() - start,
+                "iterations": info.iterations if info else np.nan,
+            }
+        )
+    table = pd.DataFrame(rows).set_index("solver")
+    if answers:
+        objectives = table["objective"].reindex(list(answers)).fillna(np.inf)
+        reference = answers[objectives.idxmin()]
+        table["max_weight_diff"] = pd.Series(
+            {name: float(np.max(np.abs(w - reference))) for name, w in answers.items()}
+        )
+    return table

@@ -1,0 +1,35 @@
+"""Inverse volatility: w_i = (1/vol_i) / sum_j (1/vol_j)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cvxport.allocators.risk_model import estimate_covariance
+from cvxport.allocators.target import TargetAllocator
+from cvxport.constraints.base import Constraint
+from cvxport.estimation import CovarianceEstimator
+from cvxport.solvers import DEFAULT_SOLVER
+
+
+class InverseVolatilityAllocator(TargetAllocator):
+    """Weights inverse to each asset's volatility (from the covariance estimator's diagonal)."""
+
+    def __init__(
+        self,
+        covariance: str | CovarianceEstimator = "sample",
+        constraints: Sequence[Constraint] | None = None,
+        solver: str = DEFAULT_SOLVER,
+        fallback: Sequence[str] = (),
+        long_only: bool = True,
+    ) -> None:
+        super().__init__(constraints, solver, fallback, long_only)
+        self.covariance = covariance
+
+    def target(self, returns: pd.DataFrame, data: Mapping[str, Any]) -> np.ndarray:
+        """Return the (n,) normalized inverse volatilities."""
+        inverse_vol = 1.0 / np.sqrt(np.diag(estimate_covariance(returns, self.covariance)))
+        return inverse_vol / inverse_vol.sum()

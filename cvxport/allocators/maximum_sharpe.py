@@ -1,0 +1,121 @@
+"""Maximum Sharpe ratio through the Charnes-Cooper transform (a QP).
+
+max (mu - rf)' w / sqrt(w' Sigma w) over sum(w) = 1 becomes, with y = kappa w, kappa >= 0:
+minimize y' Sigma y subject to (mu - rf)' y = 1, sum(y) = kappa and every constraint object
+written homogeneous in kappa (``ctx.scale``). Weights are y / kappa.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import cvxpy as cp
+import numpy as np
+import pandas as pd
+
+from cvxport.allocators.base import Allocator
+from cvxport.allocators.risk_model import estimate_covariance
+from cvxport.constraints.base import Constraint
+from cvxport.errors import InfeasibleError, InvalidInputError
+from cvxport.estimation import (
+    CovarianceEstimator,
+    ExpectedReturnsEstimator,
+    get_expected_returns_estimator,
+    unit_scaled,
+)
+from cvxport.periods import infer_periods_per_year
+from cvxport.problem import Formulation
+from cvxport.solvers import DEFAULT_SOLVER
+
+
+def maximum_sharpe_formulation(n_assets: int) -> Formulation:
+    """Charnes-Cooper QP over y = kappa * w; covariance and excess mean are Parameters."""
+    y = cp.Variable(n_assets, name="scaled_weights")
+    kappa = cp.Variable(nonneg=True, name="kappa")
+    covariance = cp.Parameter((n_assets, n_assets), name="covariance")
+    excess_mean = cp.Parameter(n_assets, name="excess_mean")
+    return Formulation(
+        variable=y,
+        scale=kappa,
+        objective=cp.Minimize(cp.quad_form(y, cp.psd_wrap(covariance))),
+        constraints=[excess_mean @ y == 1, cp.sum(y) == kappa],
+        parameters={"covariance": covariance, "excess_mean": excess_mean},
+    )
+
+
+def per_period_rate(annual_rate: float, periods_per_year: int) -> float:
+    """Convert an annual fraction to a per-period fraction by compounding."""
+    return (1.0 + annual_rate) ** (1.0 / periods_per_year) - 1.0
+
+
+class MaximumSharpeAllocator(Allocator):
+    """Maximize (mu - rf)' w / sqrt(w' Sigma w).
+
+    Args:
+        risk_free_rate: annual fraction (0.04 = 4%), compounded to a per-period rate.
+        periods_per_year: bars per year; inferred from the returns index when None.
+        expected_returns: estimator name or object for mu (per-period fractions).
+        covariance: estimator name or object for Sigma.
+    """
+
+    def __init__(
+        self,
+        risk_free_rate: float = 0.0,
+        expected_returns: str | ExpectedReturnsEstimator = "sample",
+        covariance: str | CovarianceEstimator = "sample",
+        periods_per_year: int | None = None,
+        constraints: Sequence[Constraint] | None = None,
+        solver: str = DEFAULT_SOLVER,
+        fallback: Sequence[str] = (),
+        long_only: bool = True,
+    ) -> None:
+        super().__init__(constraints, solver, fallback, long_only)
+        self.risk_free_rate = risk_free_rate
+        self.expected_returns = expected_returns
+        self.covariance = covariance
+        self.periods_per_year = periods_per_year
+
+    def excess_mean(self, returns: pd.DataFrame) -> np.ndarray:
+        """Return (n,) expected returns minus the per-period risk-free rate."""
+        rf = float(self.risk_free_rate)
+        if not np.isfinite(rf) or rf <= -1:
+            raise InvalidInputError(f"risk_free_rate must be a finite annual fraction, got {rf}")
+        mean = np.asarray(
+            get_expected_returns_estimator(self.expected_returns).estimate(returns), dtype=float
+        )
+        if rf == 0.0:
+            return mean
+        ppy = self.periods_per_year or infer_periods_per_year(returns.index)
+        return mean - per_period_rate(rf, ppy)
+
+    def _allocate(
+        self,
+        returns: pd.DataFrame,
+        constraints: tuple[Constraint, ...],
+        solver: str,
+        data: Mapping[str, Any],
+    ) -> np.ndarray:
+        excess = self.excess_mean(returns)
+        best = int(np.argmax(excess))
+        if excess[best] <= 0:
+            raise InfeasibleError(
+                f"no asset's expected return beats the risk-free rate: the best is "
+                f"{returns.columns[best]!r} with mean excess return {excess[best]:.6g} per period, "
+                "so the maximum Sharpe portfolio does not exist (try minimum variance)"
+            )
+        covariance = unit_scaled(estimate_covariance(returns, self.covariance))
+        problem = self._problem(returns.columns, constraints, solver, maximum_sharpe_formulation)
+        values = {"covariance": covariance, "excess_mean": excess / np.max(np.abs(excess))}
+        try:
+            return self._solve(problem, values, data, solver)
+        except InfeasibleError as exc:
+            if exc.conflicting:
+                raise
+            raise InfeasibleError(
+                f"no portfolio satisfying {list(constraints)} has an expected return above the "
+                f"risk-free rate over this window (best single asset: {returns.columns[best]!r} "
+                f"at {excess[best]:.6g} per period), so the maximum Sharpe portfolio does not "
+                "exist",
+                conflicting=(),
+            ) from exc

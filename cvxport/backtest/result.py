@@ -1,0 +1,58 @@
+"""``PortfolioResult``: everything a backtest produced, in plain pandas objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+
+@dataclass
+class PortfolioResult:
+    """The outcome of ``PortfolioManager.backtest``.
+
+    The first row of every time series is the start: all cash, at the bar before the first
+    allocation (so the first allocation's cost shows in the curve).
+
+    Attributes:
+        equity_curve: (T,) equity after each bar's trades and costs, quote currency.
+        returns: (T-1,) simple returns of ``equity_curve`` (fractions).
+        weights_history: (T, n) weights held after each bar's close, fractions of equity
+            (cash excluded); ``attrs['asset_returns']`` holds the asset returns and
+            ``attrs['periods_per_year']`` the annualization, for metrics and attribution.
+        allocation_history: (R, n) target weights set at each rebalance.
+        rebalance_dates: the R timestamps at which the portfolio traded.
+        metrics: report metrics in the spec's units (see ``cvxport.metrics.METRIC_UNITS``).
+        trades: one dict per fill: timestamp, symbol, action ('BUY'/'SELL'), quantity (units),
+            price, value (quote currency, positive), cost (quote currency).
+        costs: (T,) transaction costs paid at each bar, quote currency.
+        turnover: (R,) one-way turnover of each rebalance, fractions of equity.
+        asset_returns: (T, n) simple returns of each asset over the same index.
+        prices: (T, n) closes used.
+        start_symbol: the symbol whose first bar set the common start of the data.
+        periods_per_year: bars per year used for annualization.
+        exposure: (T,) gross exposure (sum of weights; 1 - exposure is cash).
+        skipped_rebalances: (timestamp, reason) of rebalances held because infeasible.
+    """
+
+    equity_curve: pd.Series
+    returns: pd.Series
+    weights_history: pd.DataFrame
+    allocation_history: pd.DataFrame
+    rebalance_dates: list[pd.Timestamp]
+    metrics: dict[str, float]
+    trades: list[dict]
+    costs: pd.Series
+    turnover: pd.Series
+    asset_returns: pd.DataFrame
+    prices: pd.DataFrame
+    start_symbol: str
+    periods_per_year: int
+    exposure: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
+    skipped_rebalances: list[tuple[pd.Timestamp, str]] = field(default_factory=list)
+
+    @property
+    def trades_frame(self) -> pd.DataFrame:
+        """Return the trades as a DataFrame (one row per fill)."""
+        columns = ["timestamp", "symbol", "action", "quantity", "price", "value", "cost"]
+        return pd.DataFrame(self.trades, columns=columns)

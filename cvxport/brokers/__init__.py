@@ -1,0 +1,1 @@
+"""Order types and brokers behind :mod:`cvxport.broker_bridge`, the public module."""

@@ -1,0 +1,225 @@
+"""``PortfolioConfig``: the spec's fields plus what a backtest needs, validated per field.
+
+Every field is checked when assigned, at construction and afterwards (the spec changes
+``config.allocation_method`` and ``config.rebalance_frequency`` after the manager exists), and
+the errors name the field. Checks that involve several fields (bounds against the number of
+symbols) run in :meth:`PortfolioConfig.validate`, which the manager calls before every run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cvxport.constraints.base import Constraint
+from cvxport.constraints.weights import WeightBounds
+from cvxport.errors import InfeasibleError, InvalidInputError
+from cvxport.estimation import get_covariance_estimator, get_expected_returns_estimator
+from cvxport.methods import AllocationMethod
+from cvxport.rebalancing import REBALANCE_FREQUENCIES, Rebalancer
+from cvxport.solvers import check_solver
+
+
+def _number(name: str, low: float, high: float, low_open: bool = False) -> Callable:
+    def check(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InvalidInputError(f"PortfolioConfig.{name} must be a number, got {value!r}")
+        value = float(value)
+        too_low = value <= low if low_open else value < low
+        if not math.isfinite(value) or too_low or value > high:
+            bracket = "(" if low_open else "["
+            raise InvalidInputError(
+                f"PortfolioConfig.{name} must be in {bracket}{low}, {high}], got {value!r}"
+            )
+        return value
+
+    return check
+
+
+def _integer(name: str, low: int, optional: bool = False) -> Callable:
+    def check(value: Any) -> int | None:
+        if value is None and optional:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise InvalidInputError(
+                f"PortfolioConfig.{name} must be an integer >= {low}, got {value!r}"
+            )
+        return int(value)
+
+    return check
+
+
+def _symbols(value: Any) -> list[str]:
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise InvalidInputError(f"PortfolioConfig.symbols must be a list of symbols, got {value!r}")
+    symbols = list(value)
+    if not symbols or not all(isinstance(s, str) and s for s in symbols):
+        raise InvalidInputError(f"PortfolioConfig.symbols must be non-empty strings, got {value!r}")
+    duplicates = sorted({s for s in symbols if symbols.count(s) > 1})
+    if duplicates:
+        raise InvalidInputError(f"PortfolioConfig.symbols has duplicates: {duplicates}")
+    return symbols
+
+
+def _frequency(value: Any) -> str:
+    if not isinstance(value, str) or value.lower() not in REBALANCE_FREQUENCIES:
+        raise InvalidInputError(
+            f"PortfolioConfig.rebalance_frequency must be one of {list(REBALANCE_FREQUENCIES)}, "
+            f"got {value!r}"
+        )
+    return value.lower()
+
+
+def _constraints(value: Any) -> tuple[Constraint, ...]:
+    items = (value,) if isinstance(value, Constraint) else tuple(value or ())
+    for item in items:
+        if not isinstance(item, Constraint):
+            raise InvalidInputError(f"PortfolioConfig.constraints: {item!r} is not a Constraint")
+    return items
+
+
+def _choice(name: str, options: tuple[str, ...]) -> Callable:
+    def check(value: Any) -> str:
+        if value not in options:
+            raise InvalidInputError(
+                f"PortfolioConfig.{name} must be one of {options}, got {value!r}"
+            )
+        return value
+
+    return check
+
+
+def _rebalancer(value: Any) -> Rebalancer | None:
+    if value is not None and not isinstance(value, Rebalancer):
+        raise InvalidInputError(
+            f"PortfolioConfig.rebalancer must be a Rebalancer (e.g. ThresholdRebalancer), "
+            f"got {value!r}"
+        )
+    return value
+
+
+def _estimator(getter: Callable, name: str) -> Callable:
+    def check(value: Any) -> Any:
+        try:
+            getter(value)
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"PortfolioConfig.{name}: {exc}") from None
+        return value
+
+    return check
+
+
+def _solver(value: Any) -> str:
+    try:
+        return check_solver(value)
+    except Exception as exc:
+        raise InvalidInputError(f"PortfolioConfig.solver: {exc}") from None
+
+
+def _risk_budget(value: Any) -> dict[str, float] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise InvalidInputError(f"PortfolioConfig.risk_budget must be a mapping, got {value!r}")
+    return dict(value)
+
+
+_VALIDATORS: dict[str, Callable[[Any], Any]] = {
+    "initial_capital": _number("initial_capital", 0.0, math.inf, low_open=True),
+    "symbols": _symbols,
+    "allocation_method": AllocationMethod.parse,
+    "rebalance_frequency": _frequency,
+    "min_position_weight": _number("min_position_weight", 0.0, 1.0),
+    "max_position_weight": _number("max_position_weight", 0.0, 1.0),
+    "transaction_cost": _number("transaction_cost", 0.0, 0.5),
+    "lookback": _integer("lookback", 2),
+    "risk_free_rate": _number("risk_free_rate", -0.99, 10.0),
+    "covariance": _estimator(get_covariance_estimator, "covariance"),
+    "expected_returns": _estimator(get_expected_returns_estimator, "expected_returns"),
+    "solver": _solver,
+    "periods_per_year": _integer("periods_per_year", 1, optional=True),
+    "constraints": _constraints,
+    "rebalancer": _rebalancer,
+    "risk_budget": _risk_budget,
+    "max_forward_fill": _integer("max_forward_fill", 0),
+    "on_infeasible": _choice("on_infeasible", ("hold", "raise")),
+}
+
+
+@dataclass
+class PortfolioConfig:
+    """Portfolio settings; weights and costs are fractions (0.05 = 5%).
+
+    Attributes:
+        initial_capital: starting cash, quote currency (> 0).
+        symbols: the universe, e.g. ['BTC/USDT', 'ETH/USDT'].
+        allocation_method: an ``AllocationMethod`` (or its value/name).
+        rebalance_frequency: 'daily', 'weekly', 'monthly' or 'quarterly' (first bar of each
+            new calendar period); ignored when ``rebalancer`` is set.
+        min_position_weight, max_position_weight: per-asset bounds, fractions of NAV.
+        transaction_cost: cost per unit of traded notional (0.001 = 10 bps).
+        lookback: bars of returns used to estimate risk at each rebalance.
+        risk_free_rate: annual fraction, used by maximum Sharpe and the metrics.
+        covariance, expected_returns: estimator names or objects.
+        solver: cvxpy solver name.
+        periods_per_year: bars per year; inferred from the data (365 for 24/7) when None.
+        constraints: extra constraint objects for every allocation.
+        rebalancer: a policy object (threshold, volatility target) replacing the calendar.
+        risk_budget: symbol -> share of risk for ``AllocationMethod.RISK_BUDGETING``.
+        max_forward_fill: longest internal gap (bars) forward-filled when aligning data.
+        on_infeasible: at a rebalance whose problem is infeasible (e.g. maximum Sharpe when
+            nothing beats the risk-free rate), 'hold' keeps the holdings and records the date
+            in ``PortfolioResult.skipped_rebalances`` (with a warning); 'raise' stops.
+    """
+
+    initial_capital: float = 100_000.0
+    symbols: list[str] = field(default_factory=lambda: ["BTC/USDT", "ETH/USDT", "SOL/USDT"])
+    allocation_method: AllocationMethod = AllocationMethod.EQUAL_WEIGHT
+    rebalance_frequency: str = "monthly"
+    min_position_weight: float = 0.0
+    max_position_weight: float = 1.0
+    transaction_cost: float = 0.001
+    lookback: int = 60
+    risk_free_rate: float = 0.0
+    covariance: Any = "sample"
+    expected_returns: Any = "sample"
+    solver: str = "CLARABEL"
+    periods_per_year: int | None = None
+    constraints: tuple[Constraint, ...] = ()
+    rebalancer: Rebalancer | None = None
+    risk_budget: dict[str, float] | None = None
+    max_forward_fill: int = 0
+    on_infeasible: str = "hold"
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        validator = _VALIDATORS.get(name)
+        if validator is None and not name.startswith("_"):
+            raise InvalidInputError(
+                f"PortfolioConfig has no field {name!r}; fields: {list(_VALIDATORS)}"
+            )
+        super().__setattr__(name, validator(value) if validator else value)
+
+    def validate(self) -> None:
+        """Check what involves several fields; raise naming them. Called before every run."""
+        low, high, n = self.min_position_weight, self.max_position_weight, len(self.symbols)
+        if low > high:
+            raise InvalidInputError(
+                f"PortfolioConfig.min_position_weight ({low}) > max_position_weight ({high})"
+            )
+        if low * n > 1 + 1e-12 or high * n < 1 - 1e-12:
+            raise InfeasibleError(
+                f"PortfolioConfig bounds [{low}, {high}] cannot sum to 1 over {n} symbols "
+                "(min_position_weight * n must be <= 1 <= max_position_weight * n)"
+            )
+
+    def weight_bounds(self) -> WeightBounds:
+        """Return the min/max position weights as a ``WeightBounds`` constraint object."""
+        return WeightBounds(self.min_position_weight, self.max_position_weight)
+
+    def all_constraints(self) -> tuple[Constraint, ...]:
+        """Return the bounds (when not the trivial [0, 1]) plus the extra constraints."""
+        bounds = self.weight_bounds()
+        trivial = self.min_position_weight == 0.0 and self.max_position_weight == 1.0
+        return (() if trivial else (bounds,)) + tuple(self.constraints)

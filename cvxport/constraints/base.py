@@ -1,0 +1,116 @@
+"""The constraint protocol: small frozen objects adding rows to a problem over one weight variable.
+
+A constraint owns no cvxpy objects. It receives a :class:`ProblemContext` holding the weight
+variable, the homogenizing ``scale`` (1 in a plain problem, kappa under Charnes-Cooper,
+``sum(y)`` in the log-barrier risk budget) and the problem's Parameters, and returns cvxpy
+constraints written homogeneous in ``ctx.scale``. Write your own in a few lines::
+
+    @dataclass(frozen=True)
+    class AtLeastAsMuch(Constraint):
+        \"\"\"Weight of ``first`` >= weight of ``second`` (fractions of NAV).\"\"\"
+        first: str
+        second: str
+
+        def build(self, ctx):
+            return [ctx.weight(self.first) >= ctx.weight(self.second)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import cvxpy as cp
+import numpy as np
+import pandas as pd
+
+from cvxport.errors import InvalidInputError
+
+
+@dataclass
+class ProblemContext:
+    """What a constraint sees of the problem it is added to.
+
+    Attributes:
+        weights: (n,) cvxpy variable or expression of (possibly scaled) weights.
+        scale: homogenizing scalar: 1, a variable kappa >= 0, or ``sum(y)``.
+        assets: the n symbols, in the order of ``weights``.
+        parameters: named cvxpy Parameters of the problem, shared between constraints.
+    """
+
+    weights: cp.Expression
+    scale: cp.Expression | float
+    assets: pd.Index
+    parameters: dict[str, cp.Parameter] = field(default_factory=dict)
+
+    @property
+    def n_assets(self) -> int:
+        """Number of assets n."""
+        return len(self.assets)
+
+    def index_of(self, symbol: str) -> int:
+        """Return the position of ``symbol``; InvalidInputError naming it when unknown."""
+        try:
+            return int(self.assets.get_loc(symbol))
+        except KeyError:
+            raise InvalidInputError(
+                f"symbol {symbol!r} is not in the universe {list(self.assets)}"
+            ) from None
+
+    def weight(self, symbol: str) -> cp.Expression:
+        """Return the (scaled) weight expression of one symbol."""
+        return self.weights[self.index_of(symbol)]
+
+    def parameter(self, name: str, shape: tuple[int, ...] = ()) -> cp.Parameter:
+        """Return the problem's Parameter ``name``, creating it on first use."""
+        if name not in self.parameters:
+            self.parameters[name] = cp.Parameter(shape, name=name)
+        return self.parameters[name]
+
+
+def as_vector(value: float | Mapping[str, float], assets: pd.Index, default: float, what: str):
+    """Return a scalar or a per-symbol mapping as an (n,) array over ``assets``.
+
+    Symbols missing from a mapping take ``default``; a symbol not in ``assets`` is an error
+    naming it and ``what`` (the constraint's repr).
+    """
+    if not isinstance(value, Mapping):
+        return np.full(len(assets), float(value))
+    unknown = [s for s in value if s not in assets]
+    if unknown:
+        raise InvalidInputError(f"{what} names symbols not in the universe: {unknown}")
+    return np.array([float(value.get(s, default)) for s in assets])
+
+
+def freeze_mapping(value: Any) -> Any:
+    """Return a mapping as a sorted tuple of items (hashable); scalars unchanged."""
+    if isinstance(value, Mapping):
+        return tuple(sorted((str(k), float(v)) for k, v in value.items()))
+    return value
+
+
+def thaw_mapping(value: Any) -> Any:
+    """Inverse of :func:`freeze_mapping`: a tuple of items back to a dict."""
+    return dict(value) if isinstance(value, tuple) else value
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """Base class of every constraint object: frozen, hashable, plain values only."""
+
+    def validate(self, assets: pd.Index) -> None:
+        """Check the plain values against the universe; raise before any solve."""
+
+    def build(self, ctx: ProblemContext) -> list[cp.Constraint]:
+        """Return cvxpy constraints over ``ctx.weights``, homogeneous in ``ctx.scale``."""
+        raise NotImplementedError
+
+    def parameter_values(self, assets: pd.Index, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Return values of the Parameters this constraint created, from allocation data."""
+        return {}
+
+    @property
+    def is_bounds_only(self) -> bool:
+        """True when the constraint only bounds individual weights (HRP can honour it)."""
+        return False

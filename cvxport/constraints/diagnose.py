@@ -1,0 +1,70 @@
+"""Explain infeasibility: find a smallest set of constraint objects that cannot hold together.
+
+A deletion filter over the constraint objects: starting from all of them (plus the budget
+``sum(w) == 1``, always kept), drop each object in turn and keep it dropped when the rest is
+still infeasible. What remains is an irreducible infeasible subset: every object in it is
+needed for the conflict. Each check is a small feasibility problem on a plain (scale = 1)
+weight variable, so it costs a few milliseconds per object and runs only after a failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import cvxpy as cp
+import pandas as pd
+
+from cvxport.constraints.base import Constraint, ProblemContext
+
+_FEASIBILITY_SOLVERS = ("CLARABEL", "ECOS", "SCS")
+
+
+def is_feasible(
+    constraints: Sequence[Constraint], assets: pd.Index, data: Mapping[str, Any] | None = None
+) -> bool:
+    """Return True when some weights summing to 1 satisfy every constraint object."""
+    weights = cp.Variable(len(assets))
+    ctx = ProblemContext(weights=weights, scale=1.0, assets=assets)
+    rows: list[cp.Constraint] = [cp.sum(weights) == 1]
+    for constraint in constraints:
+        rows += constraint.build(ctx)
+    for constraint in constraints:
+        for name, value in constraint.parameter_values(assets, data or {}).items():
+            ctx.parameters[name].value = value
+    problem = cp.Problem(cp.Minimize(0), rows)
+    for solver in _FEASIBILITY_SOLVERS:
+        if solver in cp.installed_solvers():
+            try:
+                problem.solve(solver=solver)
+            except cp.error.SolverError:
+                continue
+            if problem.status in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
+                return True
+            if problem.status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
+                return False
+    return True  # no solver could decide: do not blame anything
+
+
+def conflicting_constraints(
+    constraints: Sequence[Constraint], assets: pd.Index, data: Mapping[str, Any] | None = None
+) -> list[Constraint]:
+    """Return an irreducible subset of ``constraints`` that is infeasible with sum(w) == 1.
+
+    Returns an empty list when the constraints together are feasible.
+    """
+    kept = list(dict.fromkeys(constraints))
+    if is_feasible(kept, assets, data):
+        return []
+    for candidate in list(kept):
+        rest = [c for c in kept if c is not candidate]
+        if not is_feasible(rest, assets, data):
+            kept = rest
+    return kept
+
+
+def describe_conflict(conflict: Sequence[Constraint]) -> str:
+    """Return a one-line description of a conflict for an InfeasibleError message."""
+    if not conflict:
+        return "the method's own conditions: the constraint objects alone are feasible"
+    return " and ".join(repr(c) for c in conflict) + " together with sum(w) == 1"

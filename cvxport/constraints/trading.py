@@ -1,0 +1,56 @@
+"""Limits on trading: turnover against the weights held before the allocation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import cvxpy as cp
+import numpy as np
+import pandas as pd
+
+from cvxport.constraints.base import Constraint, ProblemContext
+from cvxport.errors import InvalidInputError
+
+
+@dataclass(frozen=True)
+class TurnoverLimit(Constraint):
+    """``sum |w - w_prev| <= limit`` (two-way turnover, fraction of NAV).
+
+    The previous weights are passed at allocation time as ``previous_weights`` (a Series by
+    symbol or an (n,) array); they enter as a Parameter, so changing them needs no rebuild.
+    """
+
+    limit: float
+
+    def __post_init__(self) -> None:
+        if not np.isfinite(self.limit) or self.limit < 0:
+            raise InvalidInputError(f"TurnoverLimit.limit must be >= 0, got {self.limit!r}")
+
+    def build(self, ctx: ProblemContext) -> list[cp.Constraint]:
+        """Return ``norm1(w - w_prev * scale) <= limit * scale``."""
+        previous = ctx.parameter("previous_weights", (ctx.n_assets,))
+        return [cp.norm1(ctx.weights - previous * ctx.scale) <= self.limit * ctx.scale]
+
+    def parameter_values(self, assets: pd.Index, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Return ``previous_weights`` aligned to ``assets`` (missing symbols count as 0)."""
+        previous = data.get("previous_weights")
+        if previous is None:
+            raise InvalidInputError(
+                f"{self!r} needs previous_weights=... (the weights held before this allocation)"
+            )
+        if isinstance(previous, pd.Series):
+            unknown = [s for s in previous.index if s not in assets]
+            if unknown:
+                raise InvalidInputError(f"previous_weights has symbols not in universe: {unknown}")
+            values = previous.reindex(assets).fillna(0.0).to_numpy(dtype=float)
+        else:
+            values = np.asarray(previous, dtype=float)
+            if values.shape != (len(assets),):
+                raise InvalidInputError(
+                    f"previous_weights has shape {values.shape}, expected ({len(assets)},)"
+                )
+        if not np.all(np.isfinite(values)):
+            raise InvalidInputError("previous_weights contains NaN or inf")
+        return {"previous_weights": values}

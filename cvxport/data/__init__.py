@@ -1,0 +1,18 @@
+"""Price data: the bundled crypto dataset and the alignment of per-symbol frames into a panel.
+
+Prices are in the quote currency (USDT for the bundled Binance pairs), returns are fractions.
+"""
+
+from __future__ import annotations
+
+from cvxport.data.alignment import AlignedPrices, align_prices, prices_to_returns
+from cvxport.data.bundled import BUNDLED_SYMBOLS, load_bundled_market_caps, load_bundled_prices
+
+__all__ = [
+    "BUNDLED_SYMBOLS",
+    "AlignedPrices",
+    "align_prices",
+    "load_bundled_market_caps",
+    "load_bundled_prices",
+    "prices_to_returns",
+]

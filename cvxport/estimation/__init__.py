@@ -1,0 +1,39 @@
+"""Mean and covariance estimation of periodic simple returns, and PSD repair."""
+
+from cvxport.estimation.covariance import (
+    COVARIANCE_ESTIMATORS,
+    CovarianceEstimator,
+    EWMACovariance,
+    LedoitWolfCovariance,
+    OASCovariance,
+    SampleCovariance,
+    get_covariance_estimator,
+)
+from cvxport.estimation.expected_returns import (
+    EXPECTED_RETURNS_ESTIMATORS,
+    EWMAMean,
+    ExpectedReturnsEstimator,
+    SampleMean,
+    get_expected_returns_estimator,
+)
+from cvxport.estimation.psd import clip_to_psd, unit_scale_factor, unit_scaled
+from cvxport.estimation.validation import validate_returns
+
+__all__ = [
+    "COVARIANCE_ESTIMATORS",
+    "EXPECTED_RETURNS_ESTIMATORS",
+    "CovarianceEstimator",
+    "EWMACovariance",
+    "EWMAMean",
+    "ExpectedReturnsEstimator",
+    "LedoitWolfCovariance",
+    "OASCovariance",
+    "SampleCovariance",
+    "SampleMean",
+    "clip_to_psd",
+    "get_covariance_estimator",
+    "get_expected_returns_estimator",
+    "unit_scale_factor",
+    "unit_scaled",
+    "validate_returns",
+]

@@ -1,0 +1,49 @@
+"""Checks on a returns panel before it reaches an estimator or a cvxpy Parameter."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cvxport.errors import InvalidInputError
+
+
+def validate_returns(returns: pd.DataFrame, min_rows: int = 2) -> pd.DataFrame:
+    """Return ``returns`` as a float frame after checking it, else raise InvalidInputError.
+
+    Args:
+        returns: (T, n) simple periodic returns (fractions), rows timestamps, columns symbols.
+        min_rows: fewest rows accepted.
+
+    Raises:
+        InvalidInputError: not a DataFrame, duplicate or empty symbols, fewer than
+            ``min_rows`` rows, non-numeric columns, or NaN/inf (naming symbol and timestamp).
+    """
+    if not isinstance(returns, pd.DataFrame):
+        raise InvalidInputError(
+            f"returns must be a pandas DataFrame (rows: timestamps, columns: symbols), "
+            f"got {type(returns).__name__}"
+        )
+    if returns.shape[1] == 0:
+        raise InvalidInputError("returns has no columns (symbols)")
+    duplicated = returns.columns[returns.columns.duplicated()].unique().tolist()
+    if duplicated:
+        raise InvalidInputError(f"returns has duplicate symbols: {duplicated}")
+    if len(returns) < min_rows:
+        raise InvalidInputError(
+            f"returns has {len(returns)} rows; at least {min_rows} are needed to estimate risk"
+        )
+    try:
+        values = returns.to_numpy(dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"returns has non-numeric values: {exc}") from exc
+    bad = ~np.isfinite(values)
+    if bad.any():
+        rows, cols = np.nonzero(bad)
+        first = int(np.argmin(rows * values.shape[1] + cols))
+        row, col = rows[first], cols[first]
+        raise InvalidInputError(
+            f"returns of {returns.columns[col]!r} is {values[row, col]} at {returns.index[row]} "
+            f"({int(bad[:, col].sum())} non-finite values in that column)"
+        )
+    return pd.DataFrame(values, index=returns.index, columns=returns.columns)

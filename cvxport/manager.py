@@ -1,0 +1,319 @@
+"""``PortfolioManager``: a thin facade wiring config, allocators, backtest and live operations."""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cvxport.allocators.base import Allocator
+from cvxport.allocators.registry import allocator_class
+from cvxport.backtest.costs import post_cost_equity
+from cvxport.backtest.engine import run_backtest
+from cvxport.backtest.result import PortfolioResult
+from cvxport.config import PortfolioConfig
+from cvxport.data.alignment import align_prices, prices_to_returns
+from cvxport.errors import InvalidInputError
+from cvxport.metrics.performance import annualized_turnover
+from cvxport.metrics.report import performance_fractions, to_report_units
+from cvxport.periods import infer_periods_per_year
+from cvxport.rebalancing import CalendarRebalancer, Rebalancer, drift
+from cvxport.state import PortfolioState, check_prices
+
+
+class PortfolioManager:
+    """Backtests and operates one portfolio described by a :class:`PortfolioConfig`.
+
+    The manager reads its config at every call, so fields changed after construction
+    (``config.allocation_method = ...``) take effect at the next run.
+
+    Attributes:
+        config: the settings (validated per field, and as a whole before each run).
+        state: holdings (units), cash and last prices of the live portfolio.
+        market_caps: symbol -> market cap, set by :meth:`set_market_caps`.
+        target_: the standing target weights (pd.Series) after a backtest or data update.
+        returns_: asset returns (T, n) of the last data seen.
+        periods_per_year_: bars per year of the last data seen.
+        result_: the last PortfolioResult.
+        trade_log: every fill executed live, as dicts, in order.
+    """
+
+    def __init__(self, config: PortfolioConfig) -> None:
+        if not isinstance(config, PortfolioConfig):
+            raise InvalidInputError(f"config must be a PortfolioConfig, got {config!r}")
+        self.config = config
+        self.state = PortfolioState(cash=config.initial_capital)
+        self.market_caps: dict[str, float] | None = None
+        self.target_: pd.Series | None = None
+        self.returns_: pd.DataFrame | None = None
+        self.periods_per_year_: int | None = None
+        self.result_: PortfolioResult | None = None
+        self.trade_log: list[dict] = []
+
+    # --- configuration ----------------------------------------------------------------------
+    def set_market_caps(self, market_caps: Mapping[str, float]) -> None:
+        """Set market capitalizations (any currency, same for all) for market-cap weighting."""
+        if not isinstance(market_caps, Mapping) or not market_caps:
+            raise InvalidInputError(f"market_caps must be a non-empty mapping, got {market_caps!r}")
+        caps = {}
+        for symbol, cap in market_caps.items():
+            value = float(cap)
+            if not np.isfinite(value) or value <= 0:
+                raise InvalidInputError(f"market cap of {symbol!r} must be > 0, got {cap!r}")
+            caps[symbol] = value
+        self.market_caps = caps
+
+    def set_state(
+        self,
+        holdings: Mapping[str, float],
+        cash: float,
+        prices: Mapping[str, float] | None = None,
+        timestamp: pd.Timestamp | None = None,
+    ) -> None:
+        """Replace the live state (units per symbol, cash in quote currency, last prices)."""
+        unknown = [s for s in holdings if s not in self.config.symbols]
+        if unknown:
+            raise InvalidInputError(f"holdings name symbols not in config.symbols: {unknown}")
+        units = {s: float(u) for s, u in holdings.items()}
+        bad = [s for s, u in units.items() if not np.isfinite(u)]
+        if bad or not np.isfinite(float(cash)):
+            raise InvalidInputError(f"holdings or cash are not finite: {bad or cash}")
+        checked = check_prices(prices or {}, None)
+        self.state = PortfolioState(units, float(cash), checked, timestamp)
+
+    def make_allocator(self) -> Allocator:
+        """Build the allocator of ``config.allocation_method`` with the config's settings."""
+        cls = allocator_class(self.config.allocation_method)
+        pool: dict[str, Any] = {
+            "constraints": self.config.all_constraints(),
+            "solver": self.config.solver,
+            "covariance": self.config.covariance,
+            "expected_returns": self.config.expected_returns,
+            "risk_free_rate": self.config.risk_free_rate,
+            "periods_per_year": self.config.periods_per_year,
+            "market_caps": self.market_caps,
+            "risk_budget": self.config.risk_budget,
+        }
+        accepted = inspect.signature(cls).parameters
+        return cls(**{k: v for k, v in pool.items() if k in accepted})
+
+    def rebalancer(self) -> Rebalancer:
+        """Return ``config.rebalancer`` or the calendar policy of ``rebalance_frequency``."""
+        return self.config.rebalancer or CalendarRebalancer(self.config.rebalance_frequency)
+
+    # --- backtest ---------------------------------------------------------------------------
+    def backtest(
+        self, data: Mapping[str, pd.DataFrame] | pd.DataFrame, progress: bool | None = None
+    ) -> PortfolioResult:
+        """Run a backtest over ``data`` and return a :class:`PortfolioResult`.
+
+        Args:
+            data: ``{symbol: frame with a close column}`` (the spec's dict) or a wide frame of
+                closes; aligned by ``cvxport.data.align_prices`` (common window, gaps refused
+                unless ``config.max_forward_fill`` covers them).
+            progress: tqdm progress bar (None: only on a terminal).
+
+        The live ``state`` is replaced by the backtest's final holdings only while it is the
+        untouched initial state (all cash, never set); a state set by the user is kept.
+        """
+        config = self.config
+        config.validate()
+        rebalancer = self.rebalancer()
+        lookback = max(config.lookback, getattr(rebalancer, "lookback", 0))
+        aligned = align_prices(data, config.symbols, config.max_forward_fill, lookback + 1)
+        prices = aligned.prices
+        ppy = config.periods_per_year or infer_periods_per_year(prices.index)
+        allocator = self.make_allocator()
+
+        def allocate(window: pd.DataFrame, current: np.ndarray) -> np.ndarray:
+            return allocator.allocate(window, previous_weights=current).to_numpy()
+
+        run = run_backtest(
+            prices, allocate, rebalancer, lookback, config.transaction_cost,
+            config.initial_capital, ppy, progress, config.on_infeasible,
+        )  # fmt: skip
+        if run.skipped:
+            when, why = run.skipped[0]
+            warnings.warn(
+                f"{len(run.skipped)} rebalances held (infeasible), first at {when}: {why}",
+                UserWarning,
+                stacklevel=2,
+            )
+        result = self._result(run, prices, aligned.start_symbol, ppy)
+        self._remember(result, prices, run, ppy)
+        return result
+
+    def _result(self, run, prices: pd.DataFrame, start_symbol: str, ppy: int) -> PortfolioResult:
+        symbols = list(prices.columns)
+        equity = pd.Series(run.equity, index=run.index, name="equity")
+        asset_returns = prices.pct_change().reindex(run.index).fillna(0.0)
+        weights = pd.DataFrame(run.weights, index=run.index, columns=symbols)
+        weights.attrs["asset_returns"] = asset_returns
+        weights.attrs["periods_per_year"] = ppy
+        dates = [run.index[row] for row in run.rebalance_rows]
+        allocation = pd.DataFrame(run.targets, index=pd.DatetimeIndex(dates), columns=symbols)
+        turnover = pd.Series(run.turnover, index=pd.DatetimeIndex(dates), name="turnover")
+        fractions = performance_fractions(equity, ppy, self.config.risk_free_rate)
+        n_years = (len(equity) - 1) / ppy
+        fractions["turnover"] = annualized_turnover(turnover, n_years) if n_years > 0 else 0.0
+        metrics = to_report_units(fractions)
+        metrics["total_costs"] = float(run.costs.sum())
+        metrics["n_rebalances"] = len(dates)
+        metrics["n_skipped_rebalances"] = len(run.skipped)
+        return PortfolioResult(
+            equity_curve=equity,
+            returns=equity.pct_change().iloc[1:].rename("returns"),
+            weights_history=weights,
+            allocation_history=allocation,
+            rebalance_dates=dates,
+            metrics=metrics,
+            trades=run.trades,
+            costs=pd.Series(run.costs, index=run.index, name="costs"),
+            turnover=turnover,
+            asset_returns=asset_returns,
+            prices=prices.loc[run.index],
+            start_symbol=start_symbol,
+            periods_per_year=ppy,
+            exposure=pd.Series(run.exposure, index=run.index, name="exposure"),
+            skipped_rebalances=run.skipped,
+        )
+
+    def _remember(self, result: PortfolioResult, prices: pd.DataFrame, run, ppy: int) -> None:
+        symbols = list(prices.columns)
+        self.result_ = result
+        self.returns_ = prices_to_returns(prices)
+        self.periods_per_year_ = ppy
+        if len(result.allocation_history):
+            self.target_ = result.allocation_history.iloc[-1].rename("target")
+        pristine = (
+            self.state.timestamp is None
+            and not self.state.has_positions
+            and self.state.cash == self.config.initial_capital
+        )
+        last = prices.iloc[-1]
+        if pristine:
+            self.state = PortfolioState(
+                holdings=dict(zip(symbols, map(float, run.units), strict=True)),
+                cash=float(run.cash),
+                prices={s: float(last[s]) for s in symbols},
+                timestamp=prices.index[-1],
+            )
+
+    # --- live operations --------------------------------------------------------------------
+    def update_market_data(self, data: Mapping[str, pd.DataFrame] | pd.DataFrame) -> pd.Series:
+        """Take new price history, refresh last prices and the target; return the target."""
+        config = self.config
+        config.validate()
+        aligned = align_prices(data, config.symbols, config.max_forward_fill, config.lookback + 1)
+        prices = aligned.prices
+        returns = prices_to_returns(prices)
+        allocator = self.make_allocator()
+        current = self._current_array(prices.iloc[-1].to_dict())
+        target = allocator.allocate(returns.iloc[-config.lookback :], previous_weights=current)
+        self.returns_ = returns
+        self.periods_per_year_ = config.periods_per_year or infer_periods_per_year(prices.index)
+        self.state.prices = {s: float(prices.iloc[-1][s]) for s in config.symbols}
+        self.state.timestamp = prices.index[-1]
+        self.target_ = target.rename("target")
+        return self.target_.copy()
+
+    def _current_array(self, prices: Mapping[str, float]) -> np.ndarray:
+        if not self.state.has_positions:
+            return np.zeros(len(self.config.symbols))
+        weights = self.state.weights(prices)
+        return weights.reindex(self.config.symbols).fillna(0.0).to_numpy()
+
+    def get_current_allocation(self) -> pd.Series:
+        """Return the weights held now (fractions of equity, cash excluded), by symbol."""
+        if not self.state.has_positions:
+            return pd.Series(0.0, index=self.config.symbols, name="current")
+        weights = self.state.weights(self.state.prices)
+        return weights.reindex(self.config.symbols).fillna(0.0).rename("current")
+
+    def get_target_allocation(self) -> pd.Series:
+        """Return the standing target weights (fractions of equity), by symbol."""
+        if self.target_ is None:
+            raise InvalidInputError(
+                "no target allocation yet: run backtest(data) or update_market_data(data) first"
+            )
+        return self.target_.reindex(self.config.symbols).fillna(0.0).copy()
+
+    def calculate_drift(self) -> float:
+        """Return max |current - target| over symbols (absolute fraction of equity)."""
+        current = self.get_current_allocation()
+        target = self.get_target_allocation()
+        return drift(current.to_numpy(), target.to_numpy())
+
+    def calculate_rebalance_trades(self, current_prices: Mapping[str, float]) -> list[dict]:
+        """Return the trades that move the holdings to the target at ``current_prices``.
+
+        Each trade is a dict: symbol, action ('BUY'/'SELL'), quantity (units), price, value
+        (quote currency), cost (estimated, ``transaction_cost`` x value). Sells come first.
+        Sizes leave room for the estimated costs, so the target holds after paying them.
+        """
+        symbols = self.config.symbols
+        prices = check_prices(current_prices, symbols)
+        target = self.get_target_allocation().to_numpy()
+        price = np.array([prices[s] for s in symbols])
+        units = np.array([self.state.holdings.get(s, 0.0) for s in symbols])
+        held = units * price
+        equity = self.state.cash + float(held.sum())
+        if equity <= 0:
+            raise InvalidInputError(f"portfolio equity is {equity}: nothing to rebalance")
+        rate = self.config.transaction_cost
+        after = post_cost_equity(equity, held, target, rate)
+        delta = target * after / price - units
+        trades = []
+        for i in np.argsort(np.sign(delta), kind="stable"):
+            if abs(delta[i]) * price[i] <= 1e-9 * equity:
+                continue
+            value = abs(delta[i]) * price[i]
+            trades.append(
+                {
+                    "symbol": symbols[i],
+                    "action": "BUY" if delta[i] > 0 else "SELL",
+                    "quantity": float(abs(delta[i])),
+                    "price": float(price[i]),
+                    "value": float(value),
+                    "cost": float(rate * value),
+                }
+            )
+        return trades
+
+    async def execute_rebalance(self, executor, prices: Mapping[str, float] | None = None):
+        """Send the rebalance trades through ``executor`` and apply the fills to ``state``.
+
+        Args:
+            executor: a ``cvxport.broker_bridge.UnifiedExecutor`` with brokers configured.
+            prices: current prices; the state's last prices when None.
+
+        Returns:
+            The executor's ExecutionReport. Each fill is applied to the state as it is
+            reported (units and cash, commission included) and appended to ``trade_log``;
+            failed orders change nothing and stay listed in the report.
+        """
+        trades = self.calculate_rebalance_trades(prices or self.state.prices)
+        report = await executor.execute_trades(trades)
+        for fill in report.fills:
+            sign = 1.0 if fill.side.value == "BUY" else -1.0
+            holdings = self.state.holdings
+            holdings[fill.symbol] = holdings.get(fill.symbol, 0.0) + sign * fill.quantity
+            self.state.cash -= sign * fill.value + fill.commission
+            self.state.prices[fill.symbol] = fill.price
+            self.trade_log.append(
+                {
+                    "timestamp": fill.timestamp,
+                    "symbol": fill.symbol,
+                    "action": fill.side.value,
+                    "quantity": fill.quantity,
+                    "price": fill.price,
+                    "value": fill.value,
+                    "cost": fill.commission,
+                    "broker": fill.broker,
+                }
+            )
+        return report
