@@ -13,6 +13,8 @@ from cvxport.allocators import (
     RiskParityAllocator,
     compare_solvers,
 )
+from cvxport.backtest import PortfolioResult
+from cvxport.config import PortfolioConfig
 from cvxport.constraints import (
     Constraint,
     GroupLimits,
@@ -21,6 +23,13 @@ from cvxport.constraints import (
     TurnoverLimit,
     WeightBounds,
     WeightOrdering,
+)
+from cvxport.data import (
+    BUNDLED_SYMBOLS,
+    align_prices,
+    load_bundled_market_caps,
+    load_bundled_prices,
+    prices_to_returns,
 )
 from cvxport.errors import (
     CvxportError,
@@ -37,16 +46,26 @@ from cvxport.estimation import (
     SampleCovariance,
     SampleMean,
 )
+from cvxport.manager import PortfolioManager
 from cvxport.methods import AllocationMethod
+from cvxport.rebalancing import (
+    CalendarRebalancer,
+    Rebalancer,
+    ThresholdRebalancer,
+    VolatilityTargetRebalancer,
+)
 from cvxport.solvers import SOLVER_OPTIONS, installed_solvers
+from cvxport.state import PortfolioState
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ALLOCATORS",
+    "BUNDLED_SYMBOLS",
     "SOLVER_OPTIONS",
     "AllocationMethod",
     "Allocator",
+    "CalendarRebalancer",
     "Constraint",
     "CvxportError",
     "EWMACovariance",
@@ -64,15 +83,26 @@ __all__ = [
     "MaximumSharpeAllocator",
     "MinimumVarianceAllocator",
     "OASCovariance",
+    "PortfolioConfig",
+    "PortfolioManager",
+    "PortfolioResult",
+    "PortfolioState",
     "ProblemContext",
+    "Rebalancer",
     "RiskBudgetAllocator",
     "RiskParityAllocator",
     "SampleCovariance",
     "SampleMean",
     "SolverError",
+    "ThresholdRebalancer",
     "TurnoverLimit",
+    "VolatilityTargetRebalancer",
     "WeightBounds",
     "WeightOrdering",
+    "align_prices",
     "compare_solvers",
     "installed_solvers",
+    "load_bundled_market_caps",
+    "load_bundled_prices",
+    "prices_to_returns",
 ]

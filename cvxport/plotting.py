@@ -1,0 +1,171 @@
+"""Matplotlib figures of results and analyses; every function takes ``ax=None``, returns the Axes.
+
+Inputs are fractions (0.05 = 5%); axes show them in percent through a tick formatter. No
+function calls ``plt.show()``: save with ``ax.figure.savefig(path)`` or show it yourself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.ticker import PercentFormatter
+
+from cvxport.errors import InvalidInputError
+from cvxport.metrics.performance import drawdown
+
+_PERCENT = PercentFormatter(xmax=1.0)
+
+
+def _axes(ax: Axes | None) -> Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 5))
+    return ax
+
+
+def plot_frontier(
+    frontier: pd.DataFrame,
+    assets: pd.DataFrame | None = None,
+    minimum_variance: tuple[float, float] | None = None,
+    maximum_sharpe: tuple[float, float] | None = None,
+    risk_free_rate: float = 0.0,
+    ax: Axes | None = None,
+) -> Axes:
+    """Plot an efficient frontier with its assets, special portfolios and capital market line.
+
+    Args:
+        frontier: DataFrame with ``volatility`` and ``target_return`` columns, annual fractions
+            (as ``EfficientFrontier.calculate`` returns).
+        assets: per-symbol ``volatility`` and ``expected_return`` columns, annual fractions.
+        minimum_variance: (volatility, expected return) of the minimum variance portfolio.
+        maximum_sharpe: (volatility, expected return) of the tangency portfolio; the capital
+            market line is drawn from ``(0, risk_free_rate)`` through it.
+        risk_free_rate: the line's intercept, annual fraction.
+        ax: Axes to draw on; a new figure when None.
+    """
+    for column in ("volatility", "target_return"):
+        if column not in frontier.columns:
+            raise InvalidInputError(f"frontier lacks the column {column!r}")
+    ax = _axes(ax)
+    ax.plot(frontier["volatility"], frontier["target_return"], lw=2, label="Efficient frontier")
+    right = float(frontier["volatility"].max())
+    if assets is not None and len(assets):
+        ax.scatter(assets["volatility"], assets["expected_return"], marker="o", label="Assets")
+        for symbol, row in assets.iterrows():
+            ax.annotate(str(symbol), (row["volatility"], row["expected_return"]), fontsize=8)
+        right = max(right, float(assets["volatility"].max()))
+    if minimum_variance is not None:
+        ax.scatter(*minimum_variance, marker="*", s=200, zorder=3, label="Minimum variance")
+    if maximum_sharpe is not None:
+        ax.scatter(*maximum_sharpe, marker="*", s=200, zorder=3, label="Maximum Sharpe")
+        volatility, expected = maximum_sharpe
+        slope = (expected - risk_free_rate) / volatility if volatility > 0 else 0.0
+        xs = np.array([0.0, right * 1.05])
+        ax.plot(xs, risk_free_rate + slope * xs, ls="--", label="Capital market line")
+    ax.xaxis.set_major_formatter(_PERCENT)
+    ax.yaxis.set_major_formatter(_PERCENT)
+    ax.set_xlabel("Volatility (annualized, %)")
+    ax.set_ylabel("Expected return (annualized, %)")
+    ax.set_title("Efficient frontier")
+    ax.legend(loc="best", fontsize=8)
+    return ax
+
+
+def plot_risk_contributions(contributions: Mapping[str, float] | pd.Series, ax=None) -> Axes:
+    """Bar chart of each asset's share of portfolio variance (fractions summing to 1)."""
+    series = pd.Series(contributions, dtype=float)
+    ax = _axes(ax)
+    ax.bar([str(s) for s in series.index], series.to_numpy())
+    ax.axhline(0.0, color="black", lw=0.8)
+    ax.yaxis.set_major_formatter(_PERCENT)
+    ax.set_xlabel("Asset")
+    ax.set_ylabel("Share of portfolio variance (%)")
+    ax.set_title("Risk contributions")
+    ax.tick_params(axis="x", labelrotation=45)
+    return ax
+
+
+def plot_correlation_heatmap(correlation: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Heatmap of a correlation matrix (values in [-1, 1], annotated to 2 decimals)."""
+    if not isinstance(correlation, pd.DataFrame) or correlation.shape[0] != correlation.shape[1]:
+        raise InvalidInputError("correlation must be a square DataFrame")
+    ax = _axes(ax)
+    values = correlation.to_numpy(dtype=float)
+    image = ax.imshow(values, vmin=-1.0, vmax=1.0, cmap="RdBu_r")
+    labels = [str(s) for s in correlation.columns]
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), [str(s) for s in correlation.index])
+    for (i, j), value in np.ndenumerate(values):
+        ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7)
+    ax.figure.colorbar(image, ax=ax, label="Correlation")
+    ax.set_title("Correlation matrix")
+    return ax
+
+
+def plot_stress_results(results: Mapping[str, Mapping], ax: Axes | None = None) -> Axes:
+    """Bar chart of ``portfolio_loss`` (fraction, positive = loss) per stress scenario.
+
+    Args:
+        results: scenario name -> result dict, as ``PortfolioStressTester.run_scenarios``
+            returns; the worst asset of each scenario labels its bar.
+    """
+    names = list(results)
+    losses = [float(results[name]["portfolio_loss"]) for name in names]
+    ax = _axes(ax)
+    bars = ax.bar(names, losses, color=["tab:red" if x > 0 else "tab:green" for x in losses])
+    for bar, name in zip(bars, names, strict=True):
+        worst = results[name].get("worst_asset")
+        if worst is not None:
+            ax.annotate(
+                str(worst), (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                ha="center", va="bottom", fontsize=8,
+            )  # fmt: skip
+    ax.axhline(0.0, color="black", lw=0.8)
+    ax.yaxis.set_major_formatter(_PERCENT)
+    ax.set_xlabel("Scenario")
+    ax.set_ylabel("Portfolio loss (% of value)")
+    ax.set_title("Stress scenarios")
+    return ax
+
+
+def plot_equity_curve(equity: pd.Series, ax: Axes | None = None) -> Axes:
+    """Line plot of an equity curve (quote currency) over time."""
+    ax = _axes(ax)
+    ax.plot(equity.index, equity.to_numpy(dtype=float), label="Equity")
+    ax.set_xlabel("Date")
+    ax.set_ylabel("Equity (quote currency)")
+    ax.set_title("Equity curve")
+    return ax
+
+
+def plot_drawdown(equity: pd.Series, ax: Axes | None = None) -> Axes:
+    """Filled plot of the drawdown from the running peak (fractions <= 0, shown in percent)."""
+    series = drawdown(equity)
+    ax = _axes(ax)
+    ax.fill_between(series.index, series.to_numpy(), 0.0, color="tab:red", alpha=0.4)
+    ax.yaxis.set_major_formatter(_PERCENT)
+    ax.set_xlabel("Date")
+    ax.set_ylabel("Drawdown (%)")
+    ax.set_title("Drawdown")
+    return ax
+
+
+def plot_weights(weights_history: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Stacked area of weights over time (fractions of equity; the gap to 100% is cash)."""
+    if not isinstance(weights_history, pd.DataFrame):
+        raise InvalidInputError(
+            "weights_history must be a DataFrame (rows: dates, columns: symbols)"
+        )
+    ax = _axes(ax)
+    values = weights_history.to_numpy(dtype=float).T
+    labels = [str(s) for s in weights_history.columns]
+    ax.stackplot(weights_history.index, values, labels=labels)
+    ax.yaxis.set_major_formatter(_PERCENT)
+    ax.set_xlabel("Date")
+    ax.set_ylabel("Weight (% of equity)")
+    ax.set_title("Weights")
+    ax.legend(loc="upper left", fontsize=7, ncol=max(1, len(labels) // 6))
+    return ax

@@ -1,0 +1,158 @@
+"""Shared fixtures of the portfolio tests: seeded synthetic returns, the bundled crypto returns,
+exact reference solutions, and the one table of per-solver weight tolerances."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+# Largest absolute weight difference (fraction of NAV) accepted between a solver's answer and
+# an exact reference (closed form, exact active-set KKT solution, or Newton's method on the
+# risk-budget barrier). Measured once, over every comparison the tests make (closed forms,
+# bounded minimum variance and maximum Sharpe on real and synthetic data, risk budgeting
+# through cvxpy), with the options of cvxport.solvers.SOLVER_OPTIONS. Worst differences seen:
+#   CLARABEL  1.1e-06 (log-barrier risk budget on the 11 bundled pairs; QPs <= 2e-08)
+#   OSQP      3.2e-08 (QPs only: OSQP cannot take the exponential cone of the risk budget)
+#   ECOS      1.8e-06 (unbounded maximum Sharpe on the 11 bundled pairs; QPs otherwise <= 7e-07)
+#   SCS       4.6e-09 (risk budget); QPs <= 3.2e-08
+# Each tolerance is the worst seen times about 3, rounded up to one significant digit.
+SOLVER_ATOL: dict[str, float] = {
+    "CLARABEL": 5e-6,
+    "OSQP": 1e-7,
+    "ECOS": 5e-6,
+    "SCS": 1e-7,
+}
+
+# The repository lives at <root>/main and the shared data at <root>/shared/data.
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+SHARED_CRYPTO = SHARED_DATA / "crypto" / "binance_spot_1d"
+CRYPTO_SYMBOLS = (
+    "BTC/USDT",
+    "ETH/USDT",
+    "SOL/USDT",
+    "BNB/USDT",
+    "XRP/USDT",
+    "ADA/USDT",
+    "DOGE/USDT",
+    "AVAX/USDT",
+    "DOT/USDT",
+    "LINK/USDT",
+    "LTC/USDT",
+)
+
+
+def _crypto_closes() -> pd.DataFrame:
+    """(T, 11) daily closes in USDT: the bundled loader, else the shared CSV files."""
+    try:
+        from cvxport.data import align_prices, load_bundled_prices
+    except ImportError:
+        frames = {}
+        for symbol in CRYPTO_SYMBOLS:
+            path = SHARED_CRYPTO / f"{symbol.replace('/', '')}_1d.csv"
+            if not path.is_file():
+                pytest.skip(f"no bundled loader and no shared data file {path}")
+            frame = pd.read_csv(path, index_col="timestamp", parse_dates=True)
+            frames[symbol] = frame["close"]
+        return pd.DataFrame(frames).dropna()
+    return align_prices(load_bundled_prices(list(CRYPTO_SYMBOLS))).prices
+
+
+@pytest.fixture(scope="session")
+def crypto_returns() -> pd.DataFrame:
+    """(1931, 11) daily simple returns of the 11 bundled Binance pairs, 2020-09-23..2026-01-05."""
+    closes = _crypto_closes()
+    return (closes / closes.shift(1) - 1.0).iloc[1:]
+
+
+@pytest.fixture(scope="session")
+def crypto_2021(crypto_returns) -> pd.DataFrame:
+    """Daily returns of calendar 2021 (every mean positive, a bull market)."""
+    return crypto_returns.loc["2021"]
+
+
+def synthetic_returns(
+    seed: int,
+    n_assets: int = 6,
+    n_periods: int = 250,
+    columns: list[str] | None = None,
+    drift: float = 5e-4,
+) -> pd.DataFrame:
+    """Seeded daily returns from a 2-factor model with idiosyncratic noise (fractions).
+
+    Daily scale (volatility about 1-4%) on purpose: the library must rescale it to O(1).
+    """
+    rng = np.random.default_rng(seed)
+    factors = rng.normal(size=(n_periods, 2)) * 0.02
+    loadings = rng.uniform(0.2, 1.2, size=(2, n_assets))
+    noise = rng.normal(size=(n_periods, n_assets)) * rng.uniform(0.005, 0.03, size=n_assets)
+    means = drift * rng.uniform(0.5, 2.0, size=n_assets)
+    values = means + factors @ loadings + noise
+    index = pd.date_range("2022-01-01", periods=n_periods, freq="D", name="timestamp")
+    columns = columns or [f"A{i}" for i in range(n_assets)]
+    return pd.DataFrame(values, index=index, columns=columns)
+
+
+@pytest.fixture
+def synthetic() -> pd.DataFrame:
+    """(250, 6) seeded synthetic daily returns, columns A0..A5."""
+    return synthetic_returns(seed=7)
+
+
+def returns_with_covariance(
+    covariance: np.ndarray, n_periods: int, seed: int = 0, columns=None
+) -> pd.DataFrame:
+    """Returns whose sample covariance (ddof=1) equals ``covariance`` to rounding error.
+
+    Centred Gaussian draws are whitened to an identity sample covariance, then coloured by the
+    Cholesky factor of ``covariance``.
+    """
+    rng = np.random.default_rng(seed)
+    n = len(covariance)
+    draws = rng.normal(size=(n_periods, n))
+    draws -= draws.mean(axis=0)
+    whitening = np.linalg.cholesky(np.cov(draws, rowvar=False))
+    white = np.linalg.solve(whitening, draws.T).T
+    values = white @ np.linalg.cholesky(covariance).T
+    index = pd.date_range("2023-01-01", periods=n_periods, freq="D", name="timestamp")
+    return pd.DataFrame(values, index=index, columns=columns)
+
+
+def exact_bounded_min_variance(
+    covariance: np.ndarray,
+    approx: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    detect: float = 1e-5,
+) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    """The exact solution of min w'Sw, sum(w) = 1, lower <= w <= upper on the active set of
+    ``approx`` (a solver's answer): fix the assets within ``detect`` of a bound at that bound
+    and solve the KKT linear system of the rest,
+
+        2 S_FF w_F - nu 1 = -2 S_FB w_B,    1' w_F = 1 - 1' w_B.
+
+    Returns (w, nu, at_lower, at_upper). The caller checks the KKT signs, which certify w as
+    the global optimum independently of any solver.
+    """
+    at_lower = approx <= lower + detect
+    at_upper = (approx >= upper - detect) & ~at_lower
+    free = ~(at_lower | at_upper)
+    w = np.where(at_lower, lower, np.where(at_upper, upper, 0.0))
+    f = np.nonzero(free)[0]
+    k = len(f)
+    kkt = np.zeros((k + 1, k + 1))
+    kkt[:k, :k] = 2.0 * covariance[np.ix_(f, f)]
+    kkt[:k, k] = -1.0
+    kkt[k, :k] = 1.0
+    rhs = np.zeros(k + 1)
+    rhs[:k] = -2.0 * covariance[np.ix_(f, ~free)] @ w[~free]
+    rhs[k] = 1.0 - w[~free].sum()
+    solution = np.linalg.solve(kkt, rhs)
+    w[f] = solution[:k]
+    return w, float(solution[k]), at_lower, at_upper
