@@ -23,6 +23,7 @@ from cvxport.metrics.report import performance_fractions, to_report_units
 from cvxport.periods import infer_periods_per_year
 from cvxport.rebalancing import CalendarRebalancer, Rebalancer, drift
 from cvxport.state import PortfolioState, check_prices
+from cvxport.threads import single_threaded_blas
 
 
 class PortfolioManager:
@@ -132,10 +133,11 @@ class PortfolioManager:
         def allocate(window: pd.DataFrame, current: np.ndarray) -> np.ndarray:
             return allocator.allocate(window, previous_weights=current).to_numpy()
 
-        run = run_backtest(
-            prices, allocate, rebalancer, lookback, config.transaction_cost,
-            config.initial_capital, ppy, progress, config.on_infeasible,
-        )  # fmt: skip
+        with single_threaded_blas():
+            run = run_backtest(
+                prices, allocate, rebalancer, lookback, config.transaction_cost,
+                config.initial_capital, ppy, progress, config.on_infeasible,
+            )  # fmt: skip
         if run.skipped:
             when, why = run.skipped[0]
             warnings.warn(

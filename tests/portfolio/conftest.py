@@ -156,3 +156,48 @@ def exact_bounded_min_variance(
     solution = np.linalg.solve(kkt, rhs)
     w[f] = solution[:k]
     return w, float(solution[k]), at_lower, at_upper
+
+
+def exact_bounded_max_sharpe(
+    covariance: np.ndarray,
+    mean: np.ndarray,
+    approx: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    detect: float = 1e-5,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The exact maximum-Sharpe weights on the active set of ``approx``, with multipliers.
+
+    Charnes-Cooper: minimize y'Sy s.t. mean'y = 1, 1'y = kappa, lower kappa <= y <= upper kappa.
+    With B the assets within ``detect`` of a bound (y_B = c_B kappa, c the bound) and F the
+    rest, the KKT conditions are linear in (y_F, kappa, l1, l2):
+
+        r = 2 S y - l1 mean - l2 1,   r_F = 0,   l2 + c_B' r_B = 0,
+        mean'y = 1,   1'y = kappa,
+
+    and the bound multipliers are r_i >= 0 at a lower bound, -r_i >= 0 at an upper bound.
+
+    Returns (w, r, at_lower, at_upper); the caller checks the signs of r on the active set.
+    """
+    n = len(covariance)
+    at_lower = approx <= lower + detect
+    at_upper = (approx >= upper - detect) & ~at_lower
+    bound = at_lower | at_upper
+    c = np.where(at_lower, lower, np.where(at_upper, upper, 0.0))
+    f = np.nonzero(~bound)[0]
+    k = len(f)
+    # y = A z with z = (y_F, kappa); unknowns x = (z, l1, l2)
+    a = np.zeros((n, k + 1))
+    a[f, np.arange(k)] = 1.0
+    a[:, k] = c
+    residual = np.hstack([2.0 * covariance @ a, -mean[:, None], -np.ones((n, 1))])  # r = R x
+    rows = [residual[f]]
+    rows.append((residual[bound].T @ c[bound] + np.eye(k + 3)[k + 2])[None, :])
+    rows.append(np.concatenate([mean @ a, [0.0, 0.0]])[None, :])
+    rows.append(np.concatenate([a.sum(axis=0) - np.eye(k + 1)[k], [0.0, 0.0]])[None, :])
+    system = np.vstack(rows)
+    rhs = np.zeros(k + 3)
+    rhs[k + 1] = 1.0
+    x = np.linalg.solve(system, rhs)
+    y, kappa = a @ x[: k + 1], x[k]
+    return y / kappa, residual @ x, at_lower, at_upper
