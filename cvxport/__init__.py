@@ -13,6 +13,12 @@ from cvxport.allocators import (
     RiskParityAllocator,
     compare_solvers,
 )
+from cvxport.analysis import (
+    AttributionAnalyzer,
+    EfficientFrontier,
+    PortfolioMetrics,
+    PortfolioStressTester,
+)
 from cvxport.backtest import PortfolioResult
 from cvxport.config import PortfolioConfig
 from cvxport.constraints import (
@@ -65,11 +71,13 @@ __all__ = [
     "SOLVER_OPTIONS",
     "AllocationMethod",
     "Allocator",
+    "AttributionAnalyzer",
     "CalendarRebalancer",
     "Constraint",
     "CvxportError",
     "EWMACovariance",
     "EWMAMean",
+    "EfficientFrontier",
     "EqualWeightAllocator",
     "ExecutionError",
     "GroupLimits",
@@ -85,8 +93,10 @@ __all__ = [
     "OASCovariance",
     "PortfolioConfig",
     "PortfolioManager",
+    "PortfolioMetrics",
     "PortfolioResult",
     "PortfolioState",
+    "PortfolioStressTester",
     "ProblemContext",
     "Rebalancer",
     "RiskBudgetAllocator",

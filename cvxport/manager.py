@@ -16,7 +16,7 @@ from cvxport.backtest.costs import post_cost_equity
 from cvxport.backtest.engine import run_backtest
 from cvxport.backtest.result import PortfolioResult
 from cvxport.config import PortfolioConfig
-from cvxport.data.alignment import align_prices, prices_to_returns
+from cvxport.data.alignment import AlignedPrices, align_prices, prices_to_returns
 from cvxport.errors import InvalidInputError
 from cvxport.metrics.performance import annualized_turnover
 from cvxport.metrics.report import performance_fractions, to_report_units
@@ -24,6 +24,20 @@ from cvxport.periods import infer_periods_per_year
 from cvxport.rebalancing import CalendarRebalancer, Rebalancer, drift
 from cvxport.state import PortfolioState, check_prices
 from cvxport.threads import single_threaded_blas
+
+
+def aligned_for_lookback(data, config: PortfolioConfig, lookback: int) -> AlignedPrices:
+    """Align ``data`` to ``config.symbols``; refuse fewer than ``lookback + 1`` bars, naming
+    the lookback, the symbol that set the common start and the window's dates."""
+    aligned = align_prices(data, config.symbols, config.max_forward_fill)
+    n_bars = len(aligned.prices)
+    if n_bars < lookback + 1:
+        raise InvalidInputError(
+            f"only {n_bars} common bar(s) from {aligned.start.date()} (first close of "
+            f"{aligned.start_symbol!r}) to {aligned.end.date()}: lookback={lookback} needs at "
+            f"least {lookback + 1} (PortfolioConfig.lookback, or the rebalancer's lookback)"
+        )
+    return aligned
 
 
 class PortfolioManager:
@@ -125,7 +139,7 @@ class PortfolioManager:
         config.validate()
         rebalancer = self.rebalancer()
         lookback = max(config.lookback, getattr(rebalancer, "lookback", 0))
-        aligned = align_prices(data, config.symbols, config.max_forward_fill, lookback + 1)
+        aligned = aligned_for_lookback(data, config, lookback)
         prices = aligned.prices
         ppy = config.periods_per_year or infer_periods_per_year(prices.index)
         allocator = self.make_allocator()
@@ -210,7 +224,7 @@ class PortfolioManager:
         """Take new price history, refresh last prices and the target; return the target."""
         config = self.config
         config.validate()
-        aligned = align_prices(data, config.symbols, config.max_forward_fill, config.lookback + 1)
+        aligned = aligned_for_lookback(data, config, config.lookback)
         prices = aligned.prices
         returns = prices_to_returns(prices)
         allocator = self.make_allocator()
@@ -291,15 +305,20 @@ class PortfolioManager:
 
         Args:
             executor: a ``cvxport.broker_bridge.UnifiedExecutor`` with brokers configured.
-            prices: current prices; the state's last prices when None.
+            prices: current prices (recorded as the state's last prices once the executor
+                has answered); the state's last prices when None.
 
         Returns:
             The executor's ExecutionReport. Each fill is applied to the state as it is
             reported (units and cash, commission included) and appended to ``trade_log``;
             failed orders change nothing and stay listed in the report.
         """
-        trades = self.calculate_rebalance_trades(prices or self.state.prices)
+        prices = check_prices(
+            self.state.prices if prices is None else prices, self.config.symbols
+        )
+        trades = self.calculate_rebalance_trades(prices)
         report = await executor.execute_trades(trades)
+        self.state.prices.update(prices)  # the prices the trades were sized at
         for fill in report.fills:
             sign = 1.0 if fill.side.value == "BUY" else -1.0
             holdings = self.state.holdings

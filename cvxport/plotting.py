@@ -99,7 +99,8 @@ def plot_correlation_heatmap(correlation: pd.DataFrame, ax: Axes | None = None) 
     ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
     ax.set_yticks(range(len(labels)), [str(s) for s in correlation.index])
     for (i, j), value in np.ndenumerate(values):
-        ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7)
+        color = "white" if abs(value) > 0.6 else "black"
+        ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7, color=color)
     ax.figure.colorbar(image, ax=ax, label="Correlation")
     ax.set_title("Correlation matrix")
     return ax
@@ -119,10 +120,8 @@ def plot_stress_results(results: Mapping[str, Mapping], ax: Axes | None = None) 
     for bar, name in zip(bars, names, strict=True):
         worst = results[name].get("worst_asset")
         if worst is not None:
-            ax.annotate(
-                str(worst), (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                ha="center", va="bottom", fontsize=8,
-            )  # fmt: skip
+            top = (bar.get_x() + bar.get_width() / 2, bar.get_height())
+            ax.annotate(str(worst), top, ha="center", va="bottom", fontsize=8)
     ax.axhline(0.0, color="black", lw=0.8)
     ax.yaxis.set_major_formatter(_PERCENT)
     ax.set_xlabel("Scenario")

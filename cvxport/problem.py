@@ -13,7 +13,7 @@ import pandas as pd
 
 from cvxport.constraints.base import Constraint, ProblemContext
 from cvxport.constraints.diagnose import conflicting_constraints, describe_conflict
-from cvxport.errors import InfeasibleError
+from cvxport.errors import InfeasibleError, SolverError
 from cvxport.solvers import SolveInfo, solve_with_fallback
 
 
@@ -95,6 +95,16 @@ class ParametrizedProblem:
             info = solve_with_fallback(self.problem, solver, fallback)
         except InfeasibleError as exc:
             conflict = conflicting_constraints(self.constraints, self.assets, data)
+            raise InfeasibleError(
+                f"{exc}: infeasible because of {describe_conflict(conflict)}",
+                conflicting=conflict,
+            ) from exc
+        except SolverError as exc:
+            # Solvers do not always prove infeasibility (Clarabel on the log-barrier risk
+            # budget stops at its iteration limit or fails): name the conflict when there is one.
+            conflict = conflicting_constraints(self.constraints, self.assets, data)
+            if not conflict:
+                raise
             raise InfeasibleError(
                 f"{exc}: infeasible because of {describe_conflict(conflict)}",
                 conflicting=conflict,

@@ -37,7 +37,7 @@ def check_market_caps(market_caps: Mapping[str, float] | None, assets: pd.Index)
     if len(bad):
         raise InvalidInputError(
             f"market cap of {assets[bad[0]]!r} must be a positive finite number, "
-            f"got {values[bad[0]]!r}"
+            f"got {float(values[bad[0]])!r}"
         )
     return values
 

@@ -28,6 +28,11 @@ from cvxport.periods import infer_periods_per_year
 from cvxport.problem import Formulation
 from cvxport.solvers import DEFAULT_SOLVER
 
+# Without LongOnly or bounds, when the best Sharpe ratio is only approached by zero-sum
+# portfolios, the solver returns kappa ~ its tolerance and weights y / kappa of order 1e8-1e10.
+# A genuine tangency portfolio levered a million times is not a portfolio either.
+MAX_GROSS_EXPOSURE = 1e6  # sum |w|, multiples of NAV
+
 
 def maximum_sharpe_formulation(n_assets: int) -> Formulation:
     """Charnes-Cooper QP over y = kappa * w; covariance and excess mean are Parameters."""
@@ -108,7 +113,7 @@ class MaximumSharpeAllocator(Allocator):
         problem = self._problem(returns.columns, constraints, solver, maximum_sharpe_formulation)
         values = {"covariance": covariance, "excess_mean": excess / np.max(np.abs(excess))}
         try:
-            return self._solve(problem, values, data, solver)
+            weights = self._solve(problem, values, data, solver)
         except InfeasibleError as exc:
             if exc.conflicting:
                 raise
@@ -119,3 +124,13 @@ class MaximumSharpeAllocator(Allocator):
                 "exist",
                 conflicting=(),
             ) from exc
+        gross = float(np.abs(weights).sum())
+        if gross > MAX_GROSS_EXPOSURE:
+            raise InfeasibleError(
+                f"the maximum Sharpe ratio is not attained by a fully invested portfolio under "
+                f"{list(constraints)}: the optimum of the Charnes-Cooper problem has kappa -> 0 "
+                f"(a zero-net-investment portfolio; gross exposure {gross:.3g} x NAV); "
+                "add LongOnly() or WeightBounds",
+                conflicting=(),
+            )
+        return weights

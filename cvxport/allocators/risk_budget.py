@@ -97,7 +97,7 @@ def check_risk_budget(risk_budget: Mapping[str, float] | None, assets: pd.Index)
     bad = np.nonzero(~np.isfinite(values) | (values <= 0))[0]
     if len(bad):
         raise InvalidInputError(
-            f"risk budget of {assets[bad[0]]!r} must be > 0, got {values[bad[0]]!r} "
+            f"risk budget of {assets[bad[0]]!r} must be > 0, got {float(values[bad[0]])!r} "
             "(drop the asset from the universe to give it no risk)"
         )
     if abs(values.sum() - 1.0) > 1e-9:

@@ -17,11 +17,15 @@ One problem serves every point, the minimum variance portfolio and the highest f
 with Parameters ``a >= 0``, ``d``, ``c`` and ``t``: a frontier point sets (a, d, c, t) =
 (1, 0, mu, target), minimum variance (1, 0, 0, 0), the highest return (0, mu, 0, 0), an LP.
 ``S`` (the unit-scaled covariance) is a constant of the problem, so it is DPP and cvxpy
-compiles it once; a Parameter ``S`` would force a re-canonicalization at every solve.
+compiles it once. Measured on cvxpy 1.9 with Clarabel (best of 5 runs of 20 targets, bounded
+long-only): 1.0 ms per point at n = 11 and 6.3 ms at n = 100, against 4.2 ms and 11.2 ms with
+``S`` as a plain (non-DPP) Parameter re-canonicalized at every solve; the Parameter ``a`` costs
+nothing measurable against the same form without it.
 """
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import cvxpy as cp
@@ -103,7 +107,7 @@ class EfficientFrontier:
             return
         returns = validate_returns(self.returns)
         rate = self.risk_free_rate
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > -1:
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not rate > -1:
             raise InvalidInputError(f"risk_free_rate must be an annual fraction > -1, got {rate!r}")
         self._solver = check_solver(self.solver)
         ppy = self.periods_per_year
@@ -227,18 +231,26 @@ class EfficientFrontier:
         return pd.Series(weights, index=self.expected_returns_.index, name="weight")
 
     # --- the frontier -----------------------------------------------------------------------
-    def return_range(self) -> tuple[float, float]:
-        """Return (minimum variance, highest feasible) expected returns, per period."""
+    def return_range(self) -> tuple[float, float, np.ndarray]:
+        """Return the ends: (minimum variance return, highest feasible return, (n,) weights).
+
+        Returns are per period (fractions); the weights are the minimum variance portfolio's.
+        """
         self._prepare()
         mu = self.expected_returns_.to_numpy()
         scaled = mu / self._mean_scale
         zeros = np.zeros(len(mu))
         top = float(scaled @ self._solve(0.0, scaled, zeros, 0.0)) - TOP_MARGIN
-        bottom = float(mu @ self._solve(1.0, zeros, zeros, 0.0))
-        return bottom, max(top * self._mean_scale, bottom)
+        lowest = self._solve(1.0, zeros, zeros, 0.0)
+        bottom = float(mu @ lowest)
+        return bottom, max(top * self._mean_scale, bottom), lowest
 
     def calculate(self, n_points: int = 100) -> pd.DataFrame:
         """Trace the frontier from the minimum variance return to the highest feasible return.
+
+        The first point is the minimum variance portfolio itself (there the return constraint
+        holds with a zero multiplier, a degenerate case that interior-point solvers resolve
+        to only about sqrt(tolerance): 4e-6 in weights, measured).
 
         Args:
             n_points: number of evenly spaced target returns (>= 2).
@@ -248,20 +260,17 @@ class EfficientFrontier:
             ``volatility`` (annual fraction), ``sharpe_ratio`` (annualized ratio), then one
             column of weights (fractions of NAV) per symbol. Also stored as ``frontier_``.
         """
-        if (
-            isinstance(n_points, bool)
-            or not isinstance(n_points, (int, np.integer))
-            or n_points < 2
-        ):
+        integer = isinstance(n_points, (int, np.integer)) and not isinstance(n_points, bool)
+        if not integer or n_points < 2:
             raise InvalidInputError(f"n_points must be an integer >= 2, got {n_points!r}")
-        self._prepare()
-        mu = self.expected_returns_.to_numpy()
-        scaled = mu / self._mean_scale
-        zeros = np.zeros(len(mu))
-        bottom, top = self.return_range()
+        bottom, top, lowest = self.return_range()
+        scaled = self.expected_returns_.to_numpy() / self._mean_scale
+        zeros = np.zeros(len(scaled))
         rows = []
-        for target in np.linspace(bottom, top, int(n_points)):
-            weights = self._solve(1.0, zeros, scaled, target / self._mean_scale)
+        for i, target in enumerate(np.linspace(bottom, top, int(n_points))):
+            weights = (
+                lowest if i == 0 else self._solve(1.0, zeros, scaled, target / self._mean_scale)
+            )
             perf = self._performance(weights)
             rows.append([target * self.periods_per_year_, perf["volatility"], perf["sharpe_ratio"]])
             rows[-1] += list(weights)

@@ -21,8 +21,8 @@ neither gains nor loses). The shocks turn weights ``w`` into exposures ``e = w *
 * ``portfolio_loss = shock_loss + stressed_var`` (``stressed_var`` is 0 without covariance
   keys): the shock, then a stressed horizon at the confidence. A pure price-shock scenario
   loses exactly ``-sum(w * s)``; a pure covariance scenario loses its stressed VaR.
-* ``asset_pnl[i] = w_i s_i - CVaR_i``, where ``CVaR_i = z sqrt(h) e_i (Sigma' e)_i /
-  sqrt(e' Sigma' e)`` is the asset's Euler share of the stressed VaR, so
+* ``asset_pnl[i] = w_i s_i - V_i``, where ``V_i = z sqrt(h) e_i (Sigma' e)_i /
+  sqrt(e' Sigma' e)`` is the asset's Euler (component) share of the stressed VaR, so
   ``sum(asset_pnl) = -portfolio_loss`` always. ``worst_asset`` has the most negative P&L
   (None when no asset loses).
 """
@@ -40,6 +40,7 @@ from scipy.stats import norm
 
 from cvxport.allocators.risk_model import estimate_covariance
 from cvxport.errors import InvalidInputError
+from cvxport.metrics.allocation import portfolio_volatility, risk_contributions
 from cvxport.periods import validate_periods_per_year
 
 CORRELATION_INCREASE = "correlation_increase"
@@ -87,14 +88,10 @@ def stress_covariance(
 
 
 def _check_risk_arguments(confidence: float, horizon: float) -> tuple[float, float]:
-    if isinstance(confidence, bool) or not isinstance(confidence, numbers.Real):
-        raise InvalidInputError(f"confidence must be a number in (0, 1), got {confidence!r}")
-    if not 0.0 < float(confidence) < 1.0:
-        raise InvalidInputError(f"confidence must lie in (0, 1), got {confidence!r}")
-    h = _number(horizon, "horizon (periods)", 0.0)
-    if h <= 0:
-        raise InvalidInputError(f"horizon must be > 0 periods, got {horizon!r}")
-    return float(confidence), h
+    c, h = _number(confidence, "confidence", 0.0, 1.0), _number(horizon, "horizon (periods)", 0.0)
+    if c in (0.0, 1.0) or h == 0.0:
+        raise InvalidInputError(f"need 0 < confidence < 1 and horizon > 0, got {c!r}, {h!r}")
+    return c, h
 
 
 def parametric_var_es(
@@ -113,41 +110,22 @@ def parametric_var_es(
         volatility and ``z`` the standard normal quantile at ``confidence``.
     """
     c, h = _check_risk_arguments(confidence, horizon)
-    sigma_h = _volatility(weights, covariance) * math.sqrt(h)
+    sigma_h = portfolio_volatility(weights, covariance) * math.sqrt(h)
     z = float(norm.ppf(c))
     return z * sigma_h, float(norm.pdf(z)) / (1.0 - c) * sigma_h
-
-
-def _matrix(weights: pd.Series, covariance: pd.DataFrame) -> np.ndarray:
-    missing = [s for s in weights.index if s not in covariance.index or s not in covariance.columns]
-    if missing:
-        raise InvalidInputError(f"covariance lacks symbols {missing}")
-    sigma = covariance.loc[weights.index, weights.index].to_numpy(dtype=float)
-    if not np.all(np.isfinite(sigma)):
-        raise InvalidInputError("covariance has non-finite values")
-    return sigma
-
-
-def _volatility(weights: pd.Series, covariance: pd.DataFrame) -> float:
-    w = weights.to_numpy(dtype=float)
-    return math.sqrt(max(float(w @ _matrix(weights, covariance) @ w), 0.0))
 
 
 def component_var(
     weights: pd.Series, covariance: pd.DataFrame, confidence: float = 0.95, horizon: float = 1
 ) -> pd.Series:
-    """Euler contributions to the parametric VaR, by symbol; they sum to the VaR (fractions).
+    """Euler contributions to the parametric VaR by symbol, summing to it (fractions of value).
 
-    All zero when the portfolio volatility is zero.
+    ``VaR x risk_contributions(weights, covariance)``; all zero when the volatility is zero.
     """
-    c, h = _check_risk_arguments(confidence, horizon)
-    w = weights.to_numpy(dtype=float)
-    marginal = _matrix(weights, covariance) @ w
-    volatility = _volatility(weights, covariance)
-    if volatility == 0.0:
+    var, _ = parametric_var_es(weights, covariance, confidence, horizon)
+    if var == 0.0:
         return pd.Series(0.0, index=weights.index)
-    scale = float(norm.ppf(c)) * math.sqrt(h) / volatility
-    return pd.Series(scale * w * marginal, index=weights.index)
+    return var * risk_contributions(weights, covariance)
 
 
 def check_scenario(
@@ -205,9 +183,16 @@ def stress_scenario(
         InvalidInputError: an unknown symbol or key (named), a shock below -1, or a missing
             covariance or periods_per_year for a covariance scenario.
     """
+    if not isinstance(weights, pd.Series) or weights.index.has_duplicates:
+        raise InvalidInputError("weights must be a pandas Series indexed by unique symbols")
+    weights = weights.astype(float)
+    if not np.all(np.isfinite(weights.to_numpy())):
+        raise InvalidInputError(
+            f"weights are not finite for {list(weights.index[~np.isfinite(weights)])}"
+        )
     shocks, stress = check_scenario(scenario, weights.index)
     pnl = weights * shocks
-    result: dict[str, Any] = {"shock_loss": float(-pnl.sum())}
+    result: dict[str, Any] = {"shock_loss": 0.0 - float(pnl.sum())}
     stressed_var = 0.0
     if stress:
         if covariance is None or periods_per_year is None:
@@ -221,8 +206,8 @@ def stress_scenario(
         stressed_var, stressed_es = parametric_var_es(exposure, stressed, confidence, horizon)
         pnl = pnl - component_var(exposure, stressed, confidence, horizon)
         result.update(
-            volatility=_volatility(exposure, covariance) * annual,
-            stressed_volatility=_volatility(exposure, stressed) * annual,
+            volatility=portfolio_volatility(exposure, covariance) * annual,
+            stressed_volatility=portfolio_volatility(exposure, stressed) * annual,
             var=var,
             stressed_var=stressed_var,
             expected_shortfall=es,
