@@ -20,7 +20,9 @@ Usage: ``python benchmarks/bench_allocation.py [--sizes 20 100] [--repeats 15] [
 from __future__ import annotations
 
 import argparse
+import gc
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -258,41 +260,50 @@ def solver_seconds(case: Case, allocator, window: pd.DataFrame) -> float | None:
 
 
 def bench_size(n: int, repeats: int, budget_s: float, peers: dict) -> list[dict]:
-    """Time every case at ``n`` assets; return one row per method (milliseconds and ratios)."""
+    """Time every case at ``n`` assets; return one row per method (milliseconds and ratios).
+
+    Windows are the outer loop and methods the inner one, so a transient slowdown of a noisy
+    machine hits every column alike; a peer stops being timed once it has spent ``budget_s``.
+    """
     rows_per_window = max(2 * n, 500)
     windows = common.rolling_windows(
         common.factor_returns(n, rows_per_window + 5 * repeats, seed=n),
         rows_per_window,
         repeats + 1,
     )
+    data = {case.name: case.data(windows[0].columns) for case in CASES}
+    allocators, samples = {}, {case.name: defaultdict(list) for case in CASES}
+    gc.collect()
+    for _ in range(3):
+        for case in CASES:
+            allocators[case.name] = case.make()
+            seconds, _ = common.timed(allocators[case.name].allocate, windows[0], **data[case.name])
+            samples[case.name]["first"].append(seconds)
+    for window in windows[1:]:
+        for case in CASES:
+            got = samples[case.name]
+            allocator = allocators[case.name]
+            got["resolve"].append(common.timed(allocator.allocate, window, **data[case.name])[0])
+            got["solver"].append(solver_seconds(case, allocator, window))
+            got["plain"].append(common.timed(case.plain, window)[0])
+            for peer, fn in peers.get(case.name, {}).items():
+                if isinstance(got[peer], str) or sum(got[peer]) > budget_s:
+                    continue
+                try:
+                    got[peer].append(common.timed(fn, window)[0])
+                except Exception as exc:  # a peer failing is reported, never fatal
+                    got[peer] = f"fail: {type(exc).__name__}"
     out = []
     for case in CASES:
-        data = case.data(windows[0].columns)
-        firsts = []
-        for _ in range(3):
-            allocator = case.make()
-            firsts.append(common.timed(allocator.allocate, windows[0], **data)[0])
-        resolves, solves = [], []
-        for window in windows[1:]:
-            seconds, _ = common.timed(allocator.allocate, window, **data)
-            resolves.append(seconds)
-            solves.append(solver_seconds(case, allocator, window))
-        row = {
-            "n": n,
-            "method": case.name,
-            "first": 1e3 * float(np.median(firsts)),
-            "resolve": 1e3 * float(np.median(resolves)),
-            "solver": None if solves[0] is None else 1e3 * float(np.median(solves)),
-            "plain": 1e3 * common.median_time([lambda w=w: case.plain(w) for w in windows[1:]]),
-        }
-        for peer, fn in peers.get(case.name, {}).items():
-            try:
-                calls = [lambda w=w: fn(w) for w in windows[1:]]
-                row[peer] = 1e3 * common.median_time(calls, budget_s)
-            except Exception as exc:  # a peer failing is reported, never fatal
-                row[peer] = f"fail: {type(exc).__name__}"
+        got = samples[case.name]
+        row = {"n": n, "method": case.name}
+        for key, values in got.items():
+            if isinstance(values, str) or None in values:  # a peer's failure, or no solver time
+                row[key] = values if isinstance(values, str) else None
+            else:
+                row[key] = 1e3 * float(np.median(values))
         out.append(ratios(row))
-        print(f"  n={n:<4} {case.name:<19} resolve {row['resolve']:8.2f} ms", flush=True)
+    print(f"  n={n}: {len(windows) - 1} re-solves per method done", flush=True)
     return out
 
 
@@ -410,13 +421,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--peer-budget", type=float, default=5.0, help="seconds per peer cell")
     parser.add_argument("--quick", action="store_true", help="sizes 20 50, 3 repeats (CI smoke)")
     parser.add_argument("--no-peers", action="store_true", help="skip PyPortfolioOpt/skfolio")
+    parser.add_argument("--blas-threads", type=int, default=1, help="0: the BLAS default")
     args = parser.parse_args(argv)
+    common.limit_blas_threads(args.blas_threads or None)
     if args.quick:
         args.sizes, args.repeats, args.peer_budget = [20, 50], 3, 0.5
     start = time.perf_counter()
     peers = {} if args.no_peers else peer_functions()
     installed = sorted({p for by_peer in peers.values() for p in by_peer}) or ["none"]
-    print(f"# bench_allocation ({time.strftime('%Y-%m-%d')}); peers: {', '.join(installed)}")
+    print(
+        f"# bench_allocation ({time.strftime('%Y-%m-%d')}); peers: {', '.join(installed)}; "
+        f"BLAS threads: {args.blas_threads or 'default'}"
+    )
     print(f"# {common.versions()}")
     plain_min_variance(common.factor_returns(5, 50))  # warm cvxpy's imports and caches
     rows = []

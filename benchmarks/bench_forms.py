@@ -107,45 +107,56 @@ def window_data(window) -> dict:
     }
 
 
-def measure(kind: str, form: str, solver: str, data: list[dict]) -> dict:
-    """Median per re-solve figures of one (problem, form, solver) over the windows."""
-    built = build(kind, form, len(data[0]["S"]))
+def measure(kind: str, solver: str, data: list[dict]) -> list[dict]:
+    """Median per re-solve figures of every form of (problem, solver) over the windows.
+
+    The forms are solved in turn on each window, so that a transient slowdown of a noisy
+    machine hits all of them alike.
+    """
     options = SOLVER_OPTIONS[solver]
-    built.assign(data[0])
-    built.problem.solve(solver=solver, **options)  # compile once, not timed
-    rows = []
+    built = {form: build(kind, form, len(data[0]["S"])) for form in FORMS}
+    samples: dict[str, list[tuple]] = {form: [] for form in FORMS}
+    for form, b in built.items():
+        b.assign(data[0])
+        b.problem.solve(solver=solver, **options)  # compile once, not timed
     for values in data[1:]:
-        start = time.perf_counter()
-        built.assign(values)
-        assigned = time.perf_counter()
-        built.problem.solve(solver=solver, **options)
-        end = time.perf_counter()
-        stats = built.problem.solver_stats
-        rows.append(
-            (
-                end - start,
-                stats.solve_time or np.nan,
-                built.problem.compilation_time or np.nan,
-                assigned - start,
-                stats.num_iters or 0,
-                float(np.max(np.abs(built.weights() - values["exact"][kind]))),
+        for form, b in built.items():
+            start = time.perf_counter()
+            b.assign(values)
+            assigned = time.perf_counter()
+            b.problem.solve(solver=solver, **options)
+            end = time.perf_counter()
+            stats = b.problem.solver_stats
+            samples[form].append(
+                (
+                    end - start,
+                    stats.solve_time or np.nan,
+                    b.problem.compilation_time or np.nan,
+                    assigned - start,
+                    stats.num_iters or 0,
+                    float(np.max(np.abs(b.weights() - values["exact"][kind]))),
+                )
             )
+    rows = []
+    for form, b in built.items():
+        table = np.array(samples[form])
+        median = np.median(table, axis=0)
+        rows.append(
+            {
+                "n": len(data[0]["S"]),
+                "problem": kind,
+                "solver": solver,
+                "form": form,
+                "dpp": "yes" if b.problem.is_dpp() else "no",
+                "total": 1e3 * median[0],
+                "solver ms": 1e3 * median[1],
+                "compile": 1e3 * median[2],
+                "assign": 1e3 * median[3],
+                "iters": int(median[4]),
+                "error": float(table[:, 5].max()),
+            }
         )
-    table = np.array(rows)
-    median = np.median(table, axis=0)
-    return {
-        "n": len(data[0]["S"]),
-        "problem": kind,
-        "solver": solver,
-        "form": form,
-        "dpp": "yes" if built.problem.is_dpp() else "no",
-        "total": 1e3 * median[0],
-        "solver ms": 1e3 * median[1],
-        "compile": 1e3 * median[2],
-        "assign": 1e3 * median[3],
-        "iters": int(median[4]),
-        "error": float(table[:, 5].max()),
-    }
+    return rows
 
 
 def conclusions(rows: list[dict]) -> list[str]:
@@ -183,13 +194,17 @@ def main(argv: list[str] | None = None) -> None:
     """Parse options, measure every (size, problem, solver, form), print table and conclusion."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 300])
-    parser.add_argument("--repeats", type=int, default=10, help="re-solves per cell")
+    parser.add_argument("--repeats", type=int, default=15, help="re-solves per cell")
     parser.add_argument("--quick", action="store_true", help="n = 50, 3 repeats (CI smoke)")
+    parser.add_argument("--blas-threads", type=int, default=1, help="0: the BLAS default")
     args = parser.parse_args(argv)
+    common.limit_blas_threads(args.blas_threads or None)
     if args.quick:
         args.sizes, args.repeats = [50], 3
     start = time.perf_counter()
-    print(f"# bench_forms ({time.strftime('%Y-%m-%d')}); {common.versions()}")
+    threads = args.blas_threads or "default"
+    print(f"# bench_forms ({time.strftime('%Y-%m-%d')}); BLAS threads: {threads}")
+    print(f"# {common.versions()}")
     rows = []
     for n in args.sizes:
         T = max(2 * n, 500)
@@ -197,9 +212,8 @@ def main(argv: list[str] | None = None) -> None:
         data = [window_data(w) for w in common.rolling_windows(returns, T, args.repeats + 1)]
         for kind in PROBLEMS:
             for solver in ("CLARABEL", "OSQP") if kind in QPS else ("CLARABEL",):
-                for form in FORMS:
-                    rows.append(measure(kind, form, solver, data))
-                    print(f"  n={n} {kind} {solver} {form}: {rows[-1]['total']:.2f} ms", flush=True)
+                rows += measure(kind, solver, data)
+                print(f"  n={n} {kind} {solver} done", flush=True)
     print("\n## Per re-solve, milliseconds (median); error = max |w - w_exact| over windows\n")
     print(common.table(rows, COLUMNS))
     print()

@@ -6,7 +6,6 @@ put on ``sys.path`` when ``cvxport`` is not installed.
 
 from __future__ import annotations
 
-import gc
 import sys
 import time
 import warnings
@@ -206,17 +205,17 @@ def timed(fn: Callable, *args, **kwargs):
     return time.perf_counter() - start, out
 
 
-def median_time(calls: Sequence[Callable[[], object]], budget_s: float = np.inf) -> float:
-    """Median seconds over ``calls``, stopping early once ``budget_s`` is spent (>= 1 call)."""
-    gc.collect()
-    times, spent = [], 0.0
-    for call in calls:
-        seconds, _ = timed(call)
-        times.append(seconds)
-        spent += seconds
-        if spent > budget_s:
-            break
-    return float(np.median(times))
+def limit_blas_threads(threads: int | None):
+    """Limit BLAS threads for the whole run (None: leave the default); return the limiter.
+
+    cvxport runs its own linear algebra on one BLAS thread; the peers and the plain baselines
+    would otherwise use every core, which on a small busy machine is slower and far noisier.
+    """
+    if threads is None:
+        return None
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=threads, user_api="blas")
 
 
 # --- tables ---------------------------------------------------------------------------------

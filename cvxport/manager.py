@@ -68,6 +68,7 @@ class PortfolioManager:
         self.periods_per_year_: int | None = None
         self.result_: PortfolioResult | None = None
         self.trade_log: list[dict] = []
+        self._state_from_user = False
 
     # --- configuration ----------------------------------------------------------------------
     def set_market_caps(self, market_caps: Mapping[str, float]) -> None:
@@ -80,6 +81,12 @@ class PortfolioManager:
             if not np.isfinite(value) or value <= 0:
                 raise InvalidInputError(f"market cap of {symbol!r} must be > 0, got {cap!r}")
             caps[symbol] = value
+        unknown = [s for s in caps if s not in self.config.symbols]
+        if unknown:
+            raise InvalidInputError(
+                f"market caps given for symbols not in config.symbols: {unknown} "
+                f"(the universe is {self.config.symbols})"
+            )
         self.market_caps = caps
 
     def set_state(
@@ -99,6 +106,7 @@ class PortfolioManager:
             raise InvalidInputError(f"holdings or cash are not finite: {bad or cash}")
         checked = check_prices(prices or {}, None)
         self.state = PortfolioState(units, float(cash), checked, timestamp)
+        self._state_from_user = True
 
     def make_allocator(self) -> Allocator:
         """Build the allocator of ``config.allocation_method`` with the config's settings."""
@@ -132,8 +140,9 @@ class PortfolioManager:
                 unless ``config.max_forward_fill`` covers them).
             progress: tqdm progress bar (None: only on a terminal).
 
-        The live ``state`` is replaced by the backtest's final holdings only while it is the
-        untouched initial state (all cash, never set); a state set by the user is kept.
+        The live ``state`` becomes the backtest's final holdings (so holdings and target come
+        from the same run) unless the user set it (``set_state``) or traded it live
+        (``execute_rebalance``): such a state is kept.
         """
         config = self.config
         config.validate()
@@ -205,13 +214,8 @@ class PortfolioManager:
         self.periods_per_year_ = ppy
         if len(result.allocation_history):
             self.target_ = result.allocation_history.iloc[-1].rename("target")
-        pristine = (
-            self.state.timestamp is None
-            and not self.state.has_positions
-            and self.state.cash == self.config.initial_capital
-        )
         last = prices.iloc[-1]
-        if pristine:
+        if not self._state_from_user:
             self.state = PortfolioState(
                 holdings=dict(zip(symbols, map(float, run.units), strict=True)),
                 cash=float(run.cash),
@@ -313,11 +317,10 @@ class PortfolioManager:
             reported (units and cash, commission included) and appended to ``trade_log``;
             failed orders change nothing and stay listed in the report.
         """
-        prices = check_prices(
-            self.state.prices if prices is None else prices, self.config.symbols
-        )
+        prices = check_prices(self.state.prices if prices is None else prices, self.config.symbols)
         trades = self.calculate_rebalance_trades(prices)
         report = await executor.execute_trades(trades)
+        self._state_from_user = True  # live fills make this the real account: keep it
         self.state.prices.update(prices)  # the prices the trades were sized at
         for fill in report.fills:
             sign = 1.0 if fill.side.value == "BUY" else -1.0

@@ -30,10 +30,11 @@ def compare_solvers(
         **data: allocation data (``risk_budget``, ``market_caps``, ``previous_weights``).
 
     Returns:
-        One row per solver: status, objective (of the scaled problem), time in seconds,
-        iterations, and ``max_weight_diff``: the largest absolute weight difference from the
-        answer with the lowest objective among the optimal ones (fractions of NAV). Solvers
-        that fail get their error in ``status`` and NaN figures.
+        One row per solver: status ('error' when it failed, the message in ``error``),
+        objective (of the scaled problem), time in seconds (the whole allocation, build
+        included), iterations, and ``max_weight_diff``: the largest absolute weight
+        difference from the answer with the lowest objective among the optimal ones
+        (fractions of NAV). Solvers that fail get NaN figures.
     """
     rows, answers = [], {}
     for solver in solvers or installed_solvers():
@@ -43,7 +44,7 @@ def compare_solvers(
         try:
             weights = trial.allocate(returns, solver=solver, **data)
         except CvxportError as exc:
-            rows.append({"solver": solver, "status": f"error: {exc}"})
+            rows.append({"solver": solver, "status": "error", "error": str(exc)})
             continue
         info = trial.info_
         answers[solver] = weights
@@ -54,6 +55,7 @@ def compare_solvers(
                 "objective": info.objective if info else np.nan,
                 "time": time.perf_counter() - start,
                 "iterations": info.iterations if info else np.nan,
+                "error": "",
             }
         )
     table = pd.DataFrame(rows).set_index("solver")

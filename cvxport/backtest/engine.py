@@ -13,11 +13,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from cvxport.backtest.costs import post_cost_equity
 from cvxport.errors import InfeasibleError, InvalidInputError
 from cvxport.rebalancing.base import RebalanceContext, Rebalancer
+
+CASH_DUST = 1e-12  # |cash| below this fraction of equity after a rebalance is rounding: 0
 
 #: (returns window (lookback, n), current weights (n,)) -> target weights (n,) summing to 1
 AllocateFn = Callable[[pd.DataFrame, np.ndarray], np.ndarray]
@@ -120,6 +122,8 @@ def run_backtest(
             traded = np.abs(delta) * price
             cost = transaction_cost * float(traded.sum())
             cash = cash - float(delta @ price) - cost
+            if abs(cash) <= CASH_DUST * value:  # rounding left by a fully invested target
+                cash = 0.0
             units = new_units
             costs[row] = cost
             rebalance_rows.append(row)

@@ -13,6 +13,7 @@ from conftest import (
     SOLVER_ATOL,
     exact_bounded_max_sharpe,
     exact_bounded_min_variance,
+    jacobian_tolerance,
     synthetic_returns,
 )
 from hypothesis import HealthCheck, given, settings
@@ -120,12 +121,14 @@ def test_projection_of_a_closed_form_is_the_euclidean_projection(crypto_returns)
     np.testing.assert_allclose(weights.to_numpy(), expected, atol=ATOL, rtol=0)
 
 
+def test_risk_contributions_of_min_variance_are_its_weights_at_interior_optimum(crypto_returns):
+    # Unconstrained minimum variance: S w = (w'Sw) 1, so each share of risk equals the weight.
+    weights = cx.MinimumVarianceAllocator(long_only=False).allocate(crypto_returns)
+    shares = risk_shares(weights.to_numpy(), sample_cov(crypto_returns))
+    np.testing.assert_allclose(shares, weights.to_numpy(), atol=10 * ATOL)
+
+
 # --------------------------------------------------------------------------- KKT / active set
-
-
-def kkt_tolerance(cov: np.ndarray, atol: float) -> float:
-    """Largest gradient error 2 S dw for a weight error |dw| <= atol (infinity norm)."""
-    return 2.0 * np.abs(cov).sum(axis=1).max() * atol
 
 
 @pytest.mark.parametrize("window", ["all", "2021", "2025"])
@@ -142,7 +145,7 @@ def test_bounded_minimum_variance_satisfies_kkt_on_real_data(window, crypto_retu
     at_lower, at_upper = w <= lower + 1e-6, w >= upper - 1e-6
     free = ~(at_lower | at_upper)
     assert at_lower.any() and free.any()  # the bounds matter in this test
-    tol = kkt_tolerance(cov, ATOL)
+    tol = jacobian_tolerance(lambda v: 2.0 * cov @ v, w, ATOL)  # = 2 |S|_inf ATOL
     nu = gradient[free].mean()
     assert np.ptp(gradient[free]) <= 2 * tol  # free assets share one marginal variance
     assert np.all(gradient[at_lower] >= nu - tol)  # lambda_lower = gradient - nu >= 0
@@ -165,17 +168,6 @@ def sharpe_gradient(w: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> np.ndar
     return (mean * variance - (mean @ w) * (cov @ w)) / variance**1.5
 
 
-def sharpe_gradient_tolerance(w, mean, cov, atol: float) -> float:
-    """Largest gradient error for a weight error |dw| <= atol: the Hessian's infinity norm
-    (central differences of the gradient) times atol."""
-    h = 1e-6
-    columns = [
-        (sharpe_gradient(w + h * e, mean, cov) - sharpe_gradient(w - h * e, mean, cov)) / (2 * h)
-        for e in np.eye(len(w))
-    ]
-    return np.abs(np.column_stack(columns)).sum(axis=1).max() * atol
-
-
 @pytest.mark.parametrize("window", ["all", "2021"])
 def test_bounded_maximum_sharpe_satisfies_kkt_on_real_data(window, crypto_returns):
     returns = crypto_returns if window == "all" else crypto_returns.loc[window]
@@ -192,7 +184,7 @@ def test_bounded_maximum_sharpe_satisfies_kkt_on_real_data(window, crypto_return
     at_lower, at_upper = w <= lower + 1e-6, w >= upper - 1e-6
     free = ~(at_lower | at_upper)
     assert at_lower.any() and free.sum() >= 2
-    tol = sharpe_gradient_tolerance(w, mean, cov, ATOL)
+    tol = jacobian_tolerance(lambda v: sharpe_gradient(v, mean, cov), w, ATOL)
     nu = gradient[free].mean()
     assert np.ptp(gradient[free]) <= 2 * tol
     assert np.all(gradient[at_lower] <= nu + tol)
@@ -211,7 +203,7 @@ def test_bounded_maximum_sharpe_satisfies_kkt_on_real_data(window, crypto_return
 # --------------------------------------------------------------------------- build once
 
 
-def rolling_windows(returns: pd.DataFrame, count: int = 50, length: int = 180, step: int = 7):
+def rolling_windows(returns: pd.DataFrame, count: int = 50, length: int = 180, step: int = 5):
     return [returns.iloc[i * step : i * step + length] for i in range(count)]
 
 
@@ -229,20 +221,19 @@ BUILD_ONCE = {
 @pytest.mark.parametrize("name", list(BUILD_ONCE))
 def test_fifty_rolling_allocations_build_the_problem_once(name, crypto_returns):
     make, data = BUILD_ONCE[name]
-    returns = crypto_returns[["BTC/USDT", "ETH/USDT", "BNB/USDT"]].loc["2020-10":"2022-04"]
+    returns = crypto_returns[["BTC/USDT", "ETH/USDT", "BNB/USDT"]].loc["2020-10":"2021-12"]
     allocator = make()
     bounds = cx.WeightBounds(0.05, {"ETH/USDT": 0.3})
-    answers = []
+    objectives = []
     for window in rolling_windows(returns):
         weights = allocator.allocate(window, constraints=[bounds], **data)
         assert allocator.build_count_ == 1
         assert allocator.info_.build_count == 1
         assert abs(weights.sum() - 1) <= ATOL
         assert weights.min() >= 0.05 - ATOL and weights["ETH/USDT"] <= 0.3 + ATOL
-        answers.append(weights.to_numpy())
-    moves = np.abs(np.diff(answers, axis=0)).max(axis=1)
+        objectives.append(allocator.info_.objective)
     if not name.startswith("equal"):  # the new data reached the solver in every window
-        assert np.all(moves > 1e-6)
+        assert np.all(np.abs(np.diff(objectives)) > 1e-9)
     if name.startswith("equal"):  # 1/3 projected onto ETH <= 0.3: the excess splits evenly
         np.testing.assert_allclose(weights.to_numpy(), [0.35, 0.3, 0.35], atol=ATOL)
     # a new universe is a new problem
@@ -307,13 +298,9 @@ def test_a_quants_own_constraint_matches_a_plain_cvxpy_minimum_variance():
     returns = ether_friendly_returns()
     cov = sample_cov(returns)
     w = cp.Variable(4)
-    problem = cp.Problem(
-        cp.Minimize(cp.quad_form(w, cov)), [cp.sum(w) == 1, w >= 0, w[0] >= w[1]]
-    )
+    problem = cp.Problem(cp.Minimize(cp.quad_form(w, cov)), [cp.sum(w) == 1, w >= 0, w[0] >= w[1]])
     problem.solve(solver="CLARABEL", **cx.SOLVER_OPTIONS["CLARABEL"])
-    weights = cx.MinimumVarianceAllocator().allocate(
-        returns, constraints=[BitcoinAtLeastEther()]
-    )
+    weights = cx.MinimumVarianceAllocator().allocate(returns, constraints=[BitcoinAtLeastEther()])
     np.testing.assert_allclose(weights.to_numpy(), w.value, atol=2 * ATOL, rtol=0)
 
 
@@ -351,17 +338,10 @@ def make_allocator(method: cx.AllocationMethod, returns: pd.DataFrame):
     return cls(), data
 
 
-def feasible(returns: pd.DataFrame) -> bool:
-    """Maximum Sharpe needs some asset with a positive mean."""
-    return bool((returns.mean() > 0).any())
-
-
 @PROPERTY
 @given(returns=returns_cases(), method=st.sampled_from(list(cx.AllocationMethod)))
 def test_weights_sum_to_one_for_every_method(returns, method):
     allocator, data = make_allocator(method, returns)
-    if method is cx.AllocationMethod.MAXIMUM_SHARPE and not feasible(returns):
-        return
     weights = allocator.allocate(returns, **data)
     assert abs(weights.sum() - 1) <= ATOL
     assert (weights >= -ATOL).all()  # long-only by default
@@ -382,8 +362,6 @@ def bounds_cases(draw):
 def test_weight_bounds_hold_for_every_method(case, method):
     returns, lower, upper = case
     allocator, data = make_allocator(method, returns)
-    if method is cx.AllocationMethod.MAXIMUM_SHARPE and not feasible(returns):
-        return
     weights = allocator.allocate(returns, constraints=[cx.WeightBounds(lower, upper)], **data)
     assert abs(weights.sum() - 1) <= ATOL
     assert weights.min() >= lower - ATOL
@@ -411,8 +389,6 @@ EQUIVARIANT = [
     data=st.data(),
 )
 def test_permuting_columns_permutes_weights(returns, method, bounded, data):
-    if method is cx.AllocationMethod.MAXIMUM_SHARPE and not feasible(returns):
-        return
     order = data.draw(st.permutations(list(returns.columns)))
     constraints = [cx.WeightBounds(0.02, 0.5)] if bounded else []
     weights = ALLOCATORS[method]().allocate(returns, constraints=constraints)
@@ -452,10 +428,3 @@ def test_allocation_method_registry_is_complete():
 def test_unknown_allocation_method_is_named():
     with pytest.raises(cx.InvalidInputError, match="'mean_variance'"):
         cx.AllocationMethod.parse("mean_variance")
-
-
-def test_risk_contributions_of_min_variance_are_its_weights_at_interior_optimum(crypto_returns):
-    # Unconstrained minimum variance: S w = (w'Sw) 1, so each share of risk equals the weight.
-    weights = cx.MinimumVarianceAllocator(long_only=False).allocate(crypto_returns)
-    shares = risk_shares(weights.to_numpy(), sample_cov(crypto_returns))
-    np.testing.assert_allclose(shares, weights.to_numpy(), atol=10 * ATOL)
