@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cvxport.allocators.symbol_data import positive_per_symbol
 from cvxport.allocators.target import TargetAllocator
 from cvxport.constraints.base import Constraint
 from cvxport.errors import InvalidInputError
@@ -25,21 +26,7 @@ def check_market_caps(market_caps: Mapping[str, float] | None, assets: pd.Index)
         raise InvalidInputError(
             "market-cap weighting needs market_caps={symbol: cap} (e.g. manager.set_market_caps)"
         )
-    caps = dict(market_caps.items())
-    missing = [s for s in assets if s not in caps]
-    if missing:
-        raise InvalidInputError(f"market cap missing for {missing}")
-    unknown = [s for s in caps if s not in assets]
-    if unknown:
-        raise InvalidInputError(f"market cap given for symbols not in the universe: {unknown}")
-    values = np.array([float(caps[s]) for s in assets])
-    bad = np.nonzero(~np.isfinite(values) | (values <= 0))[0]
-    if len(bad):
-        raise InvalidInputError(
-            f"market cap of {assets[bad[0]]!r} must be a positive finite number, "
-            f"got {float(values[bad[0]])!r}"
-        )
-    return values
+    return positive_per_symbol(market_caps, assets, "market cap")
 
 
 class MarketCapAllocator(TargetAllocator):

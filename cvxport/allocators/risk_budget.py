@@ -20,6 +20,7 @@ import pandas as pd
 
 from cvxport.allocators.base import Allocator
 from cvxport.allocators.risk_model import estimate_covariance
+from cvxport.allocators.symbol_data import positive_per_symbol
 from cvxport.constraints.base import Constraint
 from cvxport.constraints.weights import LongOnly
 from cvxport.errors import InvalidInputError, SolverError
@@ -86,20 +87,9 @@ def check_risk_budget(risk_budget: Mapping[str, float] | None, assets: pd.Index)
     """
     if risk_budget is None:
         raise InvalidInputError("risk budgeting needs risk_budget={symbol: share of risk}")
-    budget = dict(risk_budget.items())
-    missing = [s for s in assets if s not in budget]
-    if missing:
-        raise InvalidInputError(f"risk budget missing for {missing}")
-    unknown = [s for s in budget if s not in assets]
-    if unknown:
-        raise InvalidInputError(f"risk budget given for symbols not in the universe: {unknown}")
-    values = np.array([float(budget[s]) for s in assets])
-    bad = np.nonzero(~np.isfinite(values) | (values <= 0))[0]
-    if len(bad):
-        raise InvalidInputError(
-            f"risk budget of {assets[bad[0]]!r} must be > 0, got {float(values[bad[0]])!r} "
-            "(drop the asset from the universe to give it no risk)"
-        )
+    values = positive_per_symbol(
+        risk_budget, assets, "risk budget", " (drop the asset from the universe to give it no risk)"
+    )
     if abs(values.sum() - 1.0) > 1e-9:
         raise InvalidInputError(f"risk budgets must sum to 1, they sum to {values.sum():.12g}")
     return values

@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cvxport.data import BUNDLED_SYMBOLS, align_prices, load_bundled_prices
+
 # Largest absolute weight difference (fraction of NAV, per unit of gross exposure sum |w| when
 # that exceeds 1) accepted between a solver's answer and an exact reference: a closed form, the
 # KKT solution on the solver's active set (certified by its multiplier signs), or Newton's
@@ -35,35 +37,11 @@ SOLVER_ATOL: dict[str, float] = {
 
 # The repository lives at <root>/main and the shared data at <root>/shared/data.
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-SHARED_CRYPTO = SHARED_DATA / "crypto" / "binance_spot_1d"
-CRYPTO_SYMBOLS = (
-    "BTC/USDT",
-    "ETH/USDT",
-    "SOL/USDT",
-    "BNB/USDT",
-    "XRP/USDT",
-    "ADA/USDT",
-    "DOGE/USDT",
-    "AVAX/USDT",
-    "DOT/USDT",
-    "LINK/USDT",
-    "LTC/USDT",
-)
+CRYPTO_SYMBOLS = BUNDLED_SYMBOLS
 
 
 def _crypto_closes() -> pd.DataFrame:
-    """(T, 11) daily closes in USDT: the bundled loader, else the shared CSV files."""
-    try:
-        from cvxport.data import align_prices, load_bundled_prices
-    except ImportError:
-        frames = {}
-        for symbol in CRYPTO_SYMBOLS:
-            path = SHARED_CRYPTO / f"{symbol.replace('/', '')}_1d.csv"
-            if not path.is_file():
-                pytest.skip(f"no bundled loader and no shared data file {path}")
-            frame = pd.read_csv(path, index_col="timestamp", parse_dates=True)
-            frames[symbol] = frame["close"]
-        return pd.DataFrame(frames).dropna()
+    """(T, 11) daily closes in USDT of the bundled Binance pairs."""
     return align_prices(load_bundled_prices(list(CRYPTO_SYMBOLS))).prices
 
 

@@ -93,7 +93,7 @@ def test_data_a_method_does_not_take_is_named(crypto_2021):
         ({"BTC/USDT": 0.5, "ETH/USDT": 0.5}, r"missing for \['SOL/USDT'\]"),
         (
             {"BTC/USDT": 0.9, "ETH/USDT": 0.3, "SOL/USDT": -0.2},
-            r"'SOL/USDT' must be > 0, got -0\.2\b",
+            r"'SOL/USDT' must be > 0 and finite, got -0\.2\b",
         ),
         ({"BTC/USDT": 0.7, "ETH/USDT": 0.3, "SOL/USDT": 0.0}, r"'SOL/USDT' must be > 0"),
         ({"BTC/USDT": 0.5, "ETH/USDT": 0.3, "SOL/USDT": 0.3}, "sum to 1, they sum to 1.1"),
