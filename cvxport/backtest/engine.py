@@ -87,6 +87,8 @@ def run_backtest(
     target = None
     rebalance_rows, targets, turnovers, trades = [], [], [], []
     skipped: list[tuple[pd.Timestamp, str]] = []
+    # a calendar is known in advance: one vectorized pass instead of a context per bar
+    schedule = rebalancer.schedule(index)
     bars = tqdm(range(1, n_rows), disable=None if progress is None else not progress, leave=False)
     for row in bars:
         bar = start + row
@@ -94,14 +96,18 @@ def run_backtest(
         held = units * price
         value = cash + float(held.sum())
         current = held / value
-        ctx = RebalanceContext(
-            timestamp=index[row],
-            previous_timestamp=index[row - 1] if row > 1 else None,
-            current_weights=current,
-            target_weights=target,
-            periods_per_year=periods_per_year,
-        )
-        if rebalancer.should_rebalance(ctx):
+        due = None if schedule is None else bool(schedule[row])
+        if due is not False:
+            ctx = RebalanceContext(
+                timestamp=index[row],
+                previous_timestamp=index[row - 1] if row > 1 else None,
+                current_weights=current,
+                target_weights=target,
+                periods_per_year=periods_per_year,
+            )
+            due = due or rebalancer.should_rebalance(ctx)
+        full = None
+        if due:
             window = returns.iloc[bar - lookback : bar]
             try:
                 full = np.asarray(allocate(window, current), dtype=float)
@@ -109,9 +115,6 @@ def run_backtest(
                 if on_infeasible == "raise":
                     raise InfeasibleError(f"at {index[row]}: {exc}", exc.conflicting) from exc
                 skipped.append((index[row], str(exc)))
-                full = None
-        else:
-            full = None
         if full is not None:
             ctx_window = replace(ctx, returns_window=returns.iloc[:bar])
             gross = rebalancer.exposure(full, ctx_window)

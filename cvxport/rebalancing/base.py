@@ -37,6 +37,14 @@ class Rebalancer:
         """Return True to recompute the target and trade at this bar's close."""
         raise NotImplementedError
 
+    def schedule(self, index: pd.DatetimeIndex) -> np.ndarray | None:
+        """Return (T,) booleans of the rebalance bars when known in advance, else None.
+
+        Row 0 of ``index`` is the all-cash start (never traded); row 1 is the first bar.
+        A policy that returns a schedule is not asked ``should_rebalance`` per bar.
+        """
+        return None
+
     def exposure(self, weights: np.ndarray, ctx: RebalanceContext) -> float:
         """Return the gross exposure (fraction of equity in assets) for new target ``weights``."""
         return 1.0

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
+
 from cvxport.errors import InvalidInputError
 from cvxport.rebalancing.base import RebalanceContext, Rebalancer
 
@@ -38,3 +41,12 @@ class CalendarRebalancer(Rebalancer):
     def should_rebalance(self, ctx: RebalanceContext) -> bool:
         """Rebalance at the first bar of each new period."""
         return self.is_new_period(ctx)
+
+    def schedule(self, index: pd.DatetimeIndex) -> np.ndarray:
+        """Return (T,) booleans: row 1 and every row opening a new period (vectorized)."""
+        periods = index.to_period(REBALANCE_FREQUENCIES[self.frequency])
+        due = np.zeros(len(index), dtype=bool)
+        due[1:] = periods[1:] != periods[:-1]
+        if len(index) > 1:
+            due[1] = True
+        return due

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from cvxport.errors import InvalidInputError
 from cvxport.rebalancing.base import RebalanceContext, Rebalancer
@@ -54,6 +55,10 @@ class VolatilityTargetRebalancer(Rebalancer):
     def should_rebalance(self, ctx: RebalanceContext) -> bool:
         """Rebalance at the first bar of each calendar period of ``frequency``."""
         return CalendarRebalancer(self.frequency).should_rebalance(ctx)
+
+    def schedule(self, index: pd.DatetimeIndex) -> np.ndarray:
+        """Return the calendar schedule of ``frequency`` (see CalendarRebalancer.schedule)."""
+        return CalendarRebalancer(self.frequency).schedule(index)
 
     def exposure(self, weights: np.ndarray, ctx: RebalanceContext) -> float:
         """Return min(leverage_cap, target / forecast) for the fully invested ``weights``."""
