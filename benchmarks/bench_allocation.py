@@ -63,7 +63,9 @@ def _solve(objective, constraints) -> None:
 def plain_min_variance(returns: pd.DataFrame) -> np.ndarray:
     """Long-only minimum variance, a fresh cvxpy problem per call."""
     w = cp.Variable(returns.shape[1])
-    _solve(cp.Minimize(cp.quad_form(w, cp.psd_wrap(_scaled_cov(returns)))), [cp.sum(w) == 1, w >= 0])
+    _solve(
+        cp.Minimize(cp.quad_form(w, cp.psd_wrap(_scaled_cov(returns)))), [cp.sum(w) == 1, w >= 0]
+    )
     return w.value
 
 
@@ -379,13 +381,33 @@ def accuracy_rows(peers: dict) -> list[dict]:
 
 
 # --- report ---------------------------------------------------------------------------------
-MS_COLUMNS = [("n", "d"), ("method", "s"), ("first", ".2f"), ("resolve", ".2f"),
-              ("solver", ".2f"), ("plain", ".2f"), ("pypfopt", ".2f"), ("skfolio", ".2f")]  # fmt: skip
-RATIO_COLUMNS = [("n", "d"), ("method", "s"), ("resolve/solver", ".1f"), ("first/resolve", ".1f"),
-                 ("plain/resolve", ".1f"), ("pypfopt/cvxport", ".1f"),
-                 ("skfolio/cvxport", ".1f")]  # fmt: skip
-ACCURACY_COLUMNS = [("method", "s"), ("reference", "s"), ("cvxport", ".1e"), ("pypfopt", ".1e"),
-                    ("skfolio", ".1e"), ("ok", "s")]  # fmt: skip
+MS_COLUMNS = [
+    ("n", "d"),
+    ("method", "s"),
+    ("first", ".2f"),
+    ("resolve", ".2f"),
+    ("solver", ".2f"),
+    ("plain", ".2f"),
+    ("pypfopt", ".2f"),
+    ("skfolio", ".2f"),
+]
+RATIO_COLUMNS = [
+    ("n", "d"),
+    ("method", "s"),
+    ("resolve/solver", ".1f"),
+    ("first/resolve", ".1f"),
+    ("plain/resolve", ".1f"),
+    ("pypfopt/cvxport", ".1f"),
+    ("skfolio/cvxport", ".1f"),
+]
+ACCURACY_COLUMNS = [
+    ("method", "s"),
+    ("reference", "s"),
+    ("cvxport", ".1e"),
+    ("pypfopt", ".1e"),
+    ("skfolio", ".1e"),
+    ("ok", "s"),
+]
 
 
 def check_targets(rows: list[dict], accuracy: list[dict]) -> list[str]:
@@ -434,6 +456,7 @@ def main(argv: list[str] | None = None) -> None:
         f"BLAS threads: {args.blas_threads or 'default'}"
     )
     print(f"# {common.versions()}")
+    print(f"# {common.machine()}")
     plain_min_variance(common.factor_returns(5, 50))  # warm cvxpy's imports and caches
     rows = []
     for n in args.sizes:
@@ -447,7 +470,7 @@ def main(argv: list[str] | None = None) -> None:
     print(common.table(accuracy, ACCURACY_COLUMNS))
     print()
     print("\n".join(check_targets(rows, accuracy)))
-    print(f"# total {time.perf_counter() - start:.1f} s")
+    print(f"# total {time.perf_counter() - start:.1f} s; {common.machine()}")
 
 
 if __name__ == "__main__":

@@ -183,7 +183,9 @@ def hrp_reference(S: np.ndarray, method: str = "single") -> np.ndarray:
     weights = np.ones(len(S))
     clusters = [order]
     while clusters:
-        clusters = [half for c in clusters if len(c) > 1 for half in (c[: len(c) // 2], c[len(c) // 2 :])]
+        clusters = [
+            half for c in clusters if len(c) > 1 for half in (c[: len(c) // 2], c[len(c) // 2 :])
+        ]
         for left, right in zip(clusters[::2], clusters[1::2], strict=True):
             v = []
             for members in (left, right):
@@ -236,6 +238,14 @@ def table(rows: Sequence[dict], columns: Sequence[tuple[str, str]]) -> str:
     for c in cells:
         lines.append("| " + " | ".join(x.rjust(w) for x, w in zip(c, widths, strict=True)) + " |")
     return "\n".join(lines)
+
+
+def machine() -> str:
+    """Cores and load average: the numbers are only comparable on a quiet machine."""
+    import os
+
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return f"{os.cpu_count()} cores, load average {load} (1, 5, 15 min)"
 
 
 def versions() -> str:
