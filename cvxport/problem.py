@@ -27,6 +27,7 @@ class Formulation:
         objective: the cvxpy objective.
         constraints: the method's own rows (budget, normalization).
         parameters: the method's data Parameters, by name.
+        solver_options: per-solver overrides of ``SOLVER_OPTIONS`` for this problem.
     """
 
     variable: cp.Variable
@@ -34,6 +35,7 @@ class Formulation:
     objective: cp.Minimize | cp.Maximize
     constraints: list[cp.Constraint] = field(default_factory=list)
     parameters: dict[str, cp.Parameter] = field(default_factory=dict)
+    solver_options: dict[str, dict] = field(default_factory=dict)
 
 
 class ParametrizedProblem:
@@ -92,7 +94,9 @@ class ParametrizedProblem:
         for name, value in values.items():
             self.parameters[name].value = value
         try:
-            info = solve_with_fallback(self.problem, solver, fallback)
+            info = solve_with_fallback(
+                self.problem, solver, fallback, self.formulation.solver_options
+            )
         except InfeasibleError as exc:
             conflict = conflicting_constraints(self.constraints, self.assets, data)
             raise InfeasibleError(

@@ -90,20 +90,22 @@ def check_solver(name: str) -> str:
     return upper
 
 
-def solve_once(problem: cp.Problem, solver: str) -> SolveInfo:
+def solve_once(problem: cp.Problem, solver: str, overrides: dict | None = None) -> SolveInfo:
     """Solve ``problem`` with one solver and its table options; raise on a bad status.
 
     Raises:
         InfeasibleError: the solver proved infeasibility (callers add a diagnosis).
         SolverError: the solver failed, hit a limit, or found the problem unbounded.
     """
-    options = SOLVER_OPTIONS.get(solver, {})
+    options = {**SOLVER_OPTIONS.get(solver, {}), **(overrides or {})}
     start = time.perf_counter()
     try:
         with warnings.catch_warnings():
             # Not-DPP is a measured choice (see problem forms); inaccuracy is kept in the status.
             warnings.filterwarnings("ignore", message=".*not DPP.*", category=UserWarning)
             warnings.filterwarnings("ignore", message=".*may be inaccurate.*", category=UserWarning)
+            # a failed solve can leave y <= 0 where cvxpy evaluates log(y); the status says so
+            warnings.filterwarnings("ignore", category=RuntimeWarning, module="cvxpy")
             problem.solve(solver=solver, **options)
     except cp.error.SolverError as exc:
         raise SolverError(f"solver {solver} failed: {exc}", solver=solver) from exc
@@ -129,17 +131,22 @@ def solve_once(problem: cp.Problem, solver: str) -> SolveInfo:
 
 
 def solve_with_fallback(
-    problem: cp.Problem, solver: str, fallback: Sequence[str] = ()
+    problem: cp.Problem,
+    solver: str,
+    fallback: Sequence[str] = (),
+    overrides: dict[str, dict] | None = None,
 ) -> SolveInfo:
     """Try ``solver`` then each of ``fallback`` in order; record every failure in the info.
 
     Infeasibility is final (another solver would not change it); a SolverError moves on to the
     next solver; when all fail, the last SolverError is raised naming every attempt.
+    ``overrides`` maps a solver name to options replacing the table's for this problem.
     """
     failures: list[tuple[str, str]] = []
     for name in (solver, *fallback):
         try:
-            info = solve_once(problem, check_solver(name))
+            name = check_solver(name)
+            info = solve_once(problem, name, (overrides or {}).get(name))
         except SolverError as exc:
             failures.append((name, str(exc)))
             continue

@@ -36,7 +36,6 @@ def positive_per_symbol(
     bad = np.nonzero(~np.isfinite(out) | (out <= 0))[0]
     if len(bad):
         raise InvalidInputError(
-            f"{what} of {assets[bad[0]]!r} must be > 0 and finite, "
-            f"got {float(out[bad[0]])!r}{hint}"
+            f"{what} of {assets[bad[0]]!r} must be > 0 and finite, got {float(out[bad[0]])!r}{hint}"
         )
     return out
