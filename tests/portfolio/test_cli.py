@@ -200,3 +200,27 @@ def test_python_dash_m_cvxport(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "sharpe_ratio" in run.stdout
     check_report(tmp_path / "out")
+
+
+def test_frontier_command_writes_png_and_table(tmp_path, capsys):
+    code = main(["frontier", "--output", str(tmp_path), "--points", "12"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert (tmp_path / "frontier.png").stat().st_size > 0
+    table = pd.read_csv(tmp_path / "frontier.csv")
+    assert len(table) == 12 and table["volatility"].is_monotonic_increasing
+    weights = table[["BTC/USDT", "ETH/USDT", "SOL/USDT"]].sum(axis=1)
+    assert np.allclose(weights, 1.0, atol=1e-8)
+    assert "maximum Sharpe weights" in out
+
+
+def test_stress_command_runs_the_spec_scenarios(tmp_path, capsys):
+    code = main(["stress", "--output", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert (tmp_path / "stress.png").stat().st_size > 0
+    table = pd.read_csv(tmp_path / "stress.csv", index_col=0)
+    assert set(table.index) == {"crypto_crash", "correlation_spike", "volatility_shock"}
+    # the crash shocks BTC -30%, ETH -40%, SOL -50%: the loss lies between the extremes
+    assert 0.30 < table.loc["crypto_crash", "portfolio_loss"] < 0.50
+    assert "crypto_crash: loss" in out
