@@ -49,6 +49,7 @@ except ImportError:  # a checkout without ``pip install -e .``
     sys.path.insert(0, str(REPO))
 
 import cvxpy as cp  # noqa: E402
+from common import table  # noqa: E402  (benchmarks/ is the script's folder)
 
 from cvxport import (  # noqa: E402
     AllocationMethod,
@@ -346,24 +347,6 @@ def profile(prices: pd.DataFrame, top: int) -> None:
 
 
 # --- output ----------------------------------------------------------------------------------
-def fmt(value, spec: str) -> str:
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return "-"
-    return format(value, spec) if isinstance(value, (int, float, np.floating)) else str(value)
-
-
-def table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
-    """Rows as a Markdown pipe table; ``columns`` are (key, format spec)."""
-    cells = [[fmt(row.get(key), spec) for key, spec in columns] for row in rows]
-    heads = [key for key, _ in columns]
-    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(heads)]
-    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True)) + " |"]
-    lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for c in cells:
-        lines.append("| " + " | ".join(x.rjust(w) for x, w in zip(c, widths, strict=True)) + " |")
-    return "\n".join(lines)
-
-
 def versions() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
