@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from cvxport.cli_analysis import add_analysis_commands
 from cvxport.config import PortfolioConfig
 from cvxport.data import BUNDLED_SYMBOLS, load_bundled_market_caps, load_bundled_prices
 from cvxport.errors import CvxportError, InvalidInputError
@@ -16,6 +17,7 @@ from cvxport.manager import PortfolioManager
 from cvxport.methods import AllocationMethod
 from cvxport.metrics.report import METRIC_UNITS
 from cvxport.rebalancing import REBALANCE_FREQUENCIES
+from cvxport.report_files import write_backtest_report
 
 SPEC_SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
 
@@ -91,8 +93,6 @@ def format_metrics(metrics: dict[str, float]) -> str:
 
 def command_backtest(args: argparse.Namespace) -> int:
     """Run a backtest, print the metrics table, write plots (PNG) and tables (CSV)."""
-    from cvxport.report_files import write_backtest_report
-
     data = load_input(args)
     manager = make_manager(args, list(data))
     result = manager.backtest(data, progress=args.progress)
@@ -115,12 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     backtest = commands.add_parser("backtest", help="backtest report (default: bundled data)")
     add_common_options(backtest)
     backtest.set_defaults(func=command_backtest)
-    try:
-        from cvxport.cli_analysis import add_analysis_commands
-    except ImportError:  # pragma: no cover - analysis commands are optional at build time
-        pass
-    else:
-        add_analysis_commands(commands, add_common_options)
+    add_analysis_commands(commands, add_common_options)
     return parser
 
 

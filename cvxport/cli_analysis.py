@@ -9,20 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from cvxport.data import align_prices, prices_to_returns
-
-
-def _save(draw: Callable, path: Path) -> None:
-    """Draw on a fresh figure with the Agg backend and save it as PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 5))
-    draw(ax)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+from cvxport.report_files import save_figure
 
 
 def command_frontier(args: argparse.Namespace) -> int:
@@ -43,7 +30,7 @@ def command_frontier(args: argparse.Namespace) -> int:
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "frontier.csv", index=False)
-    _save(lambda ax: frontier.plot_frontier(ax=ax), out / "frontier.png")
+    save_figure(lambda ax: frontier.plot_frontier(ax=ax), out / "frontier.png", (8, 5))
     best = frontier.get_maximum_sharpe_portfolio()
     print(f"efficient frontier of {len(returns.columns)} assets over {len(returns)} bars:")
     print(table[["target_return", "volatility", "sharpe_ratio"]].iloc[:: max(1, len(table) // 10)])
@@ -82,7 +69,7 @@ def command_stress(args: argparse.Namespace) -> int:
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "stress.csv")
-    _save(lambda ax: plot_stress_results(results, ax=ax), out / "stress.png")
+    save_figure(lambda ax: plot_stress_results(results, ax=ax), out / "stress.png", (8, 5))
     for name, result in results.items():
         print(f"{name}: loss {result['portfolio_loss']:.2%}, worst asset {result['worst_asset']}")
     print(f"wrote stress.csv, stress.png to {out}/")

@@ -97,17 +97,11 @@ class ParametrizedProblem:
             info = solve_with_fallback(
                 self.problem, solver, fallback, self.formulation.solver_options
             )
-        except InfeasibleError as exc:
-            conflict = conflicting_constraints(self.constraints, self.assets, data)
-            raise InfeasibleError(
-                f"{exc}: infeasible because of {describe_conflict(conflict)}",
-                conflicting=conflict,
-            ) from exc
-        except SolverError as exc:
+        except (InfeasibleError, SolverError) as exc:
             # Solvers do not always prove infeasibility (Clarabel on the log-barrier risk
             # budget stops at its iteration limit or fails): name the conflict when there is one.
             conflict = conflicting_constraints(self.constraints, self.assets, data)
-            if not conflict:
+            if isinstance(exc, SolverError) and not conflict:
                 raise
             raise InfeasibleError(
                 f"{exc}: infeasible because of {describe_conflict(conflict)}",

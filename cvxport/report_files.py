@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
 
 from cvxport.backtest.result import PortfolioResult
+
+
+def save_figure(draw: Callable, path: Path, figsize: tuple[float, float] = (9, 4.5)) -> Path:
+    """Call ``draw(ax)`` on a fresh figure (Agg backend), save it as PNG at ``path``, close it."""
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=figsize)
+    draw(ax)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def write_backtest_report(result: PortfolioResult, folder: Path) -> list[Path]:
@@ -15,9 +30,6 @@ def write_backtest_report(result: PortfolioResult, folder: Path) -> list[Path]:
     Returns:
         The paths written, in order.
     """
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
     from cvxport import plotting
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -27,12 +39,7 @@ def write_backtest_report(result: PortfolioResult, folder: Path) -> list[Path]:
         ("drawdown.png", plotting.plot_drawdown, result.equity_curve),
         ("weights.png", plotting.plot_weights, result.weights_history),
     ):
-        fig, ax = plt.subplots(figsize=(9, 4.5))
-        draw(data, ax=ax)
-        fig.tight_layout()
-        fig.savefig(folder / name, dpi=110)
-        plt.close(fig)
-        written.append(folder / name)
+        written.append(save_figure(functools.partial(draw, data), folder / name))
     tables = {
         "equity_curve.csv": result.equity_curve.to_frame(),
         "weights_history.csv": result.weights_history,
