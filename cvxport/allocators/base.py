@@ -33,6 +33,16 @@ def check_constraints(constraints: Sequence[Constraint] | None) -> tuple[Constra
     return out
 
 
+def merge_constraints(
+    long_only: bool, *groups: Sequence[Constraint] | None
+) -> tuple[Constraint, ...]:
+    """Return LongOnly (if ``long_only``) + every group's constraints, checked, deduplicated."""
+    merged = (LongOnly(),) if long_only else ()
+    for group in groups:
+        merged += check_constraints(group)
+    return tuple(dict.fromkeys(merged))
+
+
 class Allocator(ABC):
     """Base of every allocation method.
 
@@ -101,9 +111,7 @@ class Allocator(ABC):
 
     def resolve_constraints(self, extra: Sequence[Constraint] | None) -> tuple[Constraint, ...]:
         """Return LongOnly (if asked) + the allocator's constraints + ``extra``, deduplicated."""
-        base = (LongOnly(),) if self.long_only else ()
-        merged = base + check_constraints(self.constraints) + check_constraints(extra)
-        return tuple(dict.fromkeys(merged))
+        return merge_constraints(self.long_only, self.constraints, extra)
 
     min_rows: ClassVar[int] = 2
 

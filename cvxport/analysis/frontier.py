@@ -32,11 +32,10 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from cvxport.allocators.base import check_constraints
+from cvxport.allocators.base import merge_constraints
 from cvxport.allocators.maximum_sharpe import maximum_sharpe_formulation, per_period_rate
 from cvxport.allocators.risk_model import estimate_covariance
 from cvxport.constraints.base import Constraint
-from cvxport.constraints.weights import LongOnly
 from cvxport.errors import InfeasibleError, InvalidInputError, SolverError
 from cvxport.estimation import (
     CovarianceEstimator,
@@ -122,11 +121,7 @@ class EfficientFrontier:
         sigma = estimate_covariance(returns, self.covariance)
         self.expected_returns_ = pd.Series(mean, index=assets, name="expected_return")
         self.covariance_ = pd.DataFrame(sigma, index=assets, columns=assets)
-        self._all_constraints = tuple(
-            dict.fromkeys(
-                ((LongOnly(),) if self.long_only else ()) + check_constraints(self.constraints)
-            )
-        )
+        self._all_constraints = merge_constraints(self.long_only, self.constraints)
         for constraint in self._all_constraints:
             constraint.validate(assets)
         self._mean_scale = float(np.max(np.abs(mean))) or 1.0
