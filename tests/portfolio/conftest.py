@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cvxport import AllocationMethod, PortfolioConfig
 from cvxport.data import BUNDLED_SYMBOLS, align_prices, load_bundled_prices
 
 # Largest absolute weight difference (fraction of NAV, per unit of gross exposure sum |w| when
@@ -197,3 +198,19 @@ def jacobian_tolerance(function, w: np.ndarray, atol: float, step: float = 1e-6)
         (function(w + step * e) - function(w - step * e)) / (2 * step) for e in np.eye(len(w))
     ]
     return float(np.abs(np.column_stack(columns)).sum(axis=1).max() * atol)
+
+
+SPEC_SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
+
+
+def spec_config() -> PortfolioConfig:
+    """The spec's Configuration block: risk parity, monthly, 5%-40%, 10 bps, on BTC/ETH/SOL."""
+    return PortfolioConfig(
+        initial_capital=100000,
+        symbols=list(SPEC_SYMBOLS),
+        allocation_method=AllocationMethod.RISK_PARITY,
+        rebalance_frequency="monthly",
+        min_position_weight=0.05,  # Min 5% per asset
+        max_position_weight=0.40,  # Max 40% per asset
+        transaction_cost=0.001,  # 0.1% commission
+    )

@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SPEC_SYMBOLS, spec_config
 
 import cvxport.allocators.base as allocators_base
 from cvxport import (
@@ -24,7 +25,6 @@ from cvxport import (
 )
 from cvxport.problem import ParametrizedProblem
 
-SPEC_SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
 CAPITAL = 100_000.0
 # Money identities are exact up to float rounding: 1e-9 of the capital (quote currency).
 MONEY_ATOL = 1e-9 * CAPITAL
@@ -75,18 +75,6 @@ def held_units(result) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def portfolio_data() -> dict[str, pd.DataFrame]:
     return load_bundled_prices(SPEC_SYMBOLS)
-
-
-def spec_config() -> PortfolioConfig:
-    return PortfolioConfig(
-        initial_capital=100000,
-        symbols=["BTC/USDT", "ETH/USDT", "SOL/USDT"],
-        allocation_method=AllocationMethod.RISK_PARITY,
-        rebalance_frequency="monthly",
-        min_position_weight=0.05,  # Min 5% per asset
-        max_position_weight=0.40,  # Max 40% per asset
-        transaction_cost=0.001,  # 0.1% commission
-    )
 
 
 def project_to_bounds(target: np.ndarray, low: float, high: float) -> np.ndarray:

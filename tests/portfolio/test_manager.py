@@ -9,6 +9,7 @@ import copy
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SPEC_SYMBOLS, spec_config
 
 from cvxport import (
     AllocationMethod,
@@ -21,8 +22,7 @@ from cvxport import (
 )
 from cvxport.broker_bridge import PaperBroker, UnifiedExecutor
 
-SPEC_SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
-RATE = 0.001
+RATE = spec_config().transaction_cost  # the spec's 0.1% commission
 # Weights after a rebalance whose costs were estimated at the broker's own commission rate:
 # sizing solves E' = E - rate * traded(E') to 1e-13 relative, so the target holds to rounding.
 WEIGHT_ATOL = 1e-9
@@ -34,17 +34,7 @@ def portfolio_data() -> dict[str, pd.DataFrame]:
 
 
 def spec_manager() -> PortfolioManager:
-    return PortfolioManager(
-        PortfolioConfig(
-            initial_capital=100000,
-            symbols=SPEC_SYMBOLS,
-            allocation_method=AllocationMethod.RISK_PARITY,
-            rebalance_frequency="monthly",
-            min_position_weight=0.05,
-            max_position_weight=0.40,
-            transaction_cost=RATE,
-        )
-    )
+    return PortfolioManager(spec_config())
 
 
 def last_closes(data) -> dict[str, float]:

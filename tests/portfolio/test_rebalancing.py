@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SPEC_SYMBOLS, spec_config
 
 from cvxport import (
     AllocationMethod,
@@ -19,7 +20,6 @@ from cvxport import (
 )
 from cvxport.rebalancing import RebalanceContext, drift, forecast_volatility
 
-SPEC_SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
 CAPITAL = 100_000.0
 
 
@@ -59,16 +59,7 @@ def pre_trade_weights(result) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def spec_manager():
     """The spec's configuration on one year of the bundled data (daily runs stay quick)."""
-    config = PortfolioConfig(
-        initial_capital=100000,
-        symbols=SPEC_SYMBOLS,
-        allocation_method=AllocationMethod.RISK_PARITY,
-        rebalance_frequency="monthly",
-        min_position_weight=0.05,
-        max_position_weight=0.40,
-        transaction_cost=0.001,
-    )
-    return PortfolioManager(config), load_bundled_prices(SPEC_SYMBOLS, start="2024-11-01")
+    return PortfolioManager(spec_config()), load_bundled_prices(SPEC_SYMBOLS, start="2024-11-01")
 
 
 CALENDAR_RULES = {
