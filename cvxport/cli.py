@@ -136,7 +136,9 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--capital", type=float, default=100_000.0)
     parser.add_argument("--lookback", type=int, default=60, help="bars of returns")
     parser.add_argument("--risk-free-rate", type=float, default=0.0, help="annual fraction")
-    parser.add_argument("--solver", default="CLARABEL")
+    parser.add_argument(
+        "--solver", default=None, help="cvxpy solver (default: exact fast paths, else CLARABEL)"
+    )
     parser.add_argument("--output", default="cvxport-report", help="output folder")
     parser.add_argument("--progress", action="store_true", help="show a progress bar")
 

@@ -111,7 +111,9 @@ def _estimator(getter: Callable, name: str) -> Callable:
     return check
 
 
-def _solver(value: Any) -> str:
+def _solver(value: Any) -> str | None:
+    if value is None:
+        return None
     try:
         return check_solver(value)
     except Exception as exc:
@@ -163,7 +165,8 @@ class PortfolioConfig:
         lookback: bars of returns used to estimate risk at each rebalance.
         risk_free_rate: annual fraction, used by maximum Sharpe and the metrics.
         covariance, expected_returns: estimator names or objects.
-        solver: cvxpy solver name.
+        solver: cvxpy solver name; None lets each method choose (an exact specialised solve
+            where it has one, else Clarabel), see ``cvxport.Allocator``.
         periods_per_year: bars per year; inferred from the data (365 for 24/7) when None.
         constraints: extra constraint objects for every allocation.
         rebalancer: a policy object (threshold, volatility target) replacing the calendar.
@@ -185,7 +188,7 @@ class PortfolioConfig:
     risk_free_rate: float = 0.0
     covariance: Any = "sample"
     expected_returns: Any = "sample"
-    solver: str = "CLARABEL"
+    solver: str | None = None
     periods_per_year: int | None = None
     constraints: tuple[Constraint, ...] = ()
     rebalancer: Rebalancer | None = None

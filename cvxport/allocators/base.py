@@ -50,6 +50,9 @@ class Allocator(ABC):
         constraints: constraint objects applied to every allocation (more can be passed to
             ``allocate``); weights are long-only unless ``long_only=False``.
         solver: cvxpy solver name for convex methods (see ``cvxport.solvers.SOLVER_OPTIONS``).
+            None (the default) lets cvxport choose: an exact specialised solve where the
+            method has one (``method='auto'``), else ``DEFAULT_SOLVER``; a named solver is
+            always the one used.
         fallback: solvers tried in order when ``solver`` fails; each failure is recorded.
         long_only: add ``LongOnly()`` to the constraints.
 
@@ -63,7 +66,7 @@ class Allocator(ABC):
     def __init__(
         self,
         constraints: Sequence[Constraint] | None = None,
-        solver: str = DEFAULT_SOLVER,
+        solver: str | None = None,
         fallback: Sequence[str] = (),
         long_only: bool = True,
     ) -> None:
@@ -72,6 +75,7 @@ class Allocator(ABC):
         self.fallback = tuple(fallback)
         self.long_only = long_only
         self.info_: SolveInfo | None = None
+        self.solver_named_ = solver is not None  # a named solver turns specialised solves off
         self.build_count_ = 0
         self._problems: dict[tuple, ParametrizedProblem] = {}
 
@@ -102,7 +106,9 @@ class Allocator(ABC):
         all_constraints = self.resolve_constraints(constraints)
         for c in all_constraints:
             c.validate(assets)
-        solver_name = check_solver(solver or self.solver)
+        named = solver or self.solver
+        solver_name = check_solver(named) if named is not None else DEFAULT_SOLVER
+        self.solver_named_ = named is not None
         with single_threaded_blas():
             weights = self._allocate(returns, all_constraints, solver_name, data)
         result = pd.Series(weights, index=assets, name="weight")
@@ -158,6 +164,24 @@ class Allocator(ABC):
         info.max_bound_violation = max_bound_violation(weights, problem)
         self.info_ = info
         return weights
+
+
+def per_asset_bounds(
+    constraints: Sequence[Constraint],
+    assets: pd.Index,
+    lower: float = -np.inf,
+    upper: float = np.inf,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Return the (n,) lower and upper bounds all ``constraints`` impose together (fractions
+    of NAV, starting from ``lower`` and ``upper``), or None when one of them is more than a
+    per-asset bound."""
+    low, high = np.full(len(assets), float(lower)), np.full(len(assets), float(upper))
+    for constraint in constraints:
+        if not (constraint.is_bounds_only and hasattr(constraint, "bounds")):
+            return None
+        c_lower, c_upper = constraint.bounds(assets)
+        low, high = np.maximum(low, c_lower), np.minimum(high, c_upper)
+    return low, high
 
 
 def max_bound_violation(weights: np.ndarray, problem: ParametrizedProblem) -> float:

@@ -20,7 +20,7 @@ import pandas as pd
 from scipy.cluster.hierarchy import leaves_list, linkage
 from scipy.spatial.distance import squareform
 
-from cvxport.allocators.base import Allocator
+from cvxport.allocators.base import Allocator, per_asset_bounds
 from cvxport.allocators.risk_model import estimate_covariance
 from cvxport.constraints.base import Constraint
 from cvxport.errors import InvalidInputError
@@ -115,17 +115,15 @@ class HRPAllocator(Allocator):
             raise InvalidInputError(
                 f"linkage_method {self.linkage_method!r} is not one of {LINKAGE_METHODS}"
             )
-        refused = [c for c in constraints if not c.is_bounds_only]
-        if refused:
+        bounds = per_asset_bounds(constraints, returns.columns, 0.0, 1.0)
+        if bounds is None:
+            refused = [c for c in constraints if not hasattr(c, "bounds")]
             raise InvalidInputError(
                 f"HRPAllocator honours only per-asset bounds; it cannot apply {refused} "
                 "(use a convex method such as MinimumVarianceAllocator for these)"
             )
         assets = returns.columns
-        lower, upper = np.zeros(len(assets)), np.ones(len(assets))
-        for c in constraints:
-            c_lower, c_upper = c.bounds(assets)
-            lower, upper = np.maximum(lower, c_lower), np.minimum(upper, c_upper)
+        lower, upper = bounds
         covariance = estimate_covariance(returns, self.covariance)
         self.order_ = assets[quasi_diagonal_order(covariance, self.linkage_method)]
         self.info_ = None

@@ -12,7 +12,6 @@ from cvxport.allocators.risk_model import estimate_covariance
 from cvxport.allocators.target import TargetAllocator
 from cvxport.constraints.base import Constraint
 from cvxport.estimation import CovarianceEstimator
-from cvxport.solvers import DEFAULT_SOLVER
 
 
 class InverseVolatilityAllocator(TargetAllocator):
@@ -22,7 +21,7 @@ class InverseVolatilityAllocator(TargetAllocator):
         self,
         covariance: str | CovarianceEstimator = "sample",
         constraints: Sequence[Constraint] | None = None,
-        solver: str = DEFAULT_SOLVER,
+        solver: str | None = None,
         fallback: Sequence[str] = (),
         long_only: bool = True,
     ) -> None:

@@ -12,7 +12,6 @@ from cvxport.allocators.symbol_data import positive_per_symbol
 from cvxport.allocators.target import TargetAllocator
 from cvxport.constraints.base import Constraint
 from cvxport.errors import InvalidInputError
-from cvxport.solvers import DEFAULT_SOLVER
 
 
 def check_market_caps(market_caps: Mapping[str, float] | None, assets: pd.Index) -> np.ndarray:
@@ -42,7 +41,7 @@ class MarketCapAllocator(TargetAllocator):
         self,
         market_caps: Mapping[str, float] | None = None,
         constraints: Sequence[Constraint] | None = None,
-        solver: str = DEFAULT_SOLVER,
+        solver: str | None = None,
         fallback: Sequence[str] = (),
         long_only: bool = True,
     ) -> None:

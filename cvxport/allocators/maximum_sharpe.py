@@ -26,7 +26,6 @@ from cvxport.estimation import (
 )
 from cvxport.periods import infer_periods_per_year
 from cvxport.problem import Formulation
-from cvxport.solvers import DEFAULT_SOLVER
 
 # Without LongOnly or bounds, when the best Sharpe ratio is only approached by zero-sum
 # portfolios, the solver returns kappa ~ its tolerance and weights y / kappa of order 1e8-1e10.
@@ -71,7 +70,7 @@ class MaximumSharpeAllocator(Allocator):
         covariance: str | CovarianceEstimator = "sample",
         periods_per_year: int | None = None,
         constraints: Sequence[Constraint] | None = None,
-        solver: str = DEFAULT_SOLVER,
+        solver: str | None = None,
         fallback: Sequence[str] = (),
         long_only: bool = True,
     ) -> None:

@@ -1,7 +1,15 @@
-"""Minimum variance: minimize w' Sigma w subject to sum(w) = 1 and the constraints (a QP)."""
+"""Minimum variance: minimize w' Sigma w subject to sum(w) = 1 and the constraints (a QP).
+
+The QP is declared in cvxpy (``minimum_variance_formulation``) and solved there whenever a
+constraint is more than a per-asset bound. Under per-asset bounds only (``LongOnly``,
+``WeightBounds``, or none), ``method='auto'`` solves the same QP exactly by the active-set
+method of ``active_set.py``, warm-started from the previous call's active sets, and falls back
+to cvxpy when that method cannot settle it (checked against cvxpy in the tests).
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -9,12 +17,14 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from cvxport.allocators.base import Allocator
+from cvxport.allocators.active_set import ActiveSetError, bounded_min_variance
+from cvxport.allocators.base import Allocator, per_asset_bounds
 from cvxport.allocators.risk_model import estimate_covariance
 from cvxport.constraints.base import Constraint
+from cvxport.errors import InvalidInputError
 from cvxport.estimation import CovarianceEstimator, unit_scaled
 from cvxport.problem import Formulation
-from cvxport.solvers import DEFAULT_SOLVER
+from cvxport.solvers import SolveInfo
 
 
 def minimum_variance_formulation(n_assets: int) -> Formulation:
@@ -38,18 +48,28 @@ def minimum_variance_formulation(n_assets: int) -> Formulation:
 
 
 class MinimumVarianceAllocator(Allocator):
-    """Minimize portfolio variance w' Sigma w (Sigma from the covariance estimator)."""
+    """Minimize portfolio variance w' Sigma w (Sigma from the covariance estimator).
+
+    ``method='auto'`` with no solver named takes the exact active-set solve under per-asset
+    bounds only (``info_.solver`` is then ``'ACTIVE_SET'``), the cvxpy problem otherwise;
+    ``method='cvxpy'`` or a named ``solver`` always solves the cvxpy problem.
+    """
 
     def __init__(
         self,
         covariance: str | CovarianceEstimator = "sample",
         constraints: Sequence[Constraint] | None = None,
-        solver: str = DEFAULT_SOLVER,
+        solver: str | None = None,
         fallback: Sequence[str] = (),
         long_only: bool = True,
+        method: str = "auto",
     ) -> None:
         super().__init__(constraints, solver, fallback, long_only)
+        if method not in ("auto", "cvxpy"):
+            raise InvalidInputError(f"method must be 'auto' or 'cvxpy', got {method!r}")
         self.covariance = covariance
+        self.method = method
+        self._active_sets: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
     def _allocate(
         self,
@@ -59,5 +79,40 @@ class MinimumVarianceAllocator(Allocator):
         data: Mapping[str, Any],
     ) -> np.ndarray:
         covariance = unit_scaled(estimate_covariance(returns, self.covariance))
+        bounds = per_asset_bounds(constraints, returns.columns)
+        failure = None
+        if self.method == "auto" and not self.solver_named_ and bounds is not None:
+            try:
+                return self._active_set(covariance, bounds, (tuple(returns.columns), constraints))
+            except ActiveSetError as exc:
+                failure = ("ACTIVE_SET", str(exc))
         problem = self._problem(returns.columns, constraints, solver, minimum_variance_formulation)
-        return self._solve(problem, {"covariance": covariance}, data, solver)
+        weights = self._solve(problem, {"covariance": covariance}, data, solver)
+        if failure:
+            self.info_.fallback_from.insert(0, failure)
+        return weights
+
+    def _active_set(
+        self, covariance: np.ndarray, bounds: tuple[np.ndarray, np.ndarray], key: tuple
+    ) -> np.ndarray:
+        """Solve exactly by active sets, warm-started from the last call on this universe."""
+        start = time.perf_counter()
+        lower, upper = bounds
+        solution = bounded_min_variance(covariance, lower, upper, self._active_sets.get(key))
+        elapsed = time.perf_counter() - start
+        self._active_sets[key] = (solution.at_lower, solution.at_upper)
+        weights = solution.weights
+        self.info_ = SolveInfo(
+            solver="ACTIVE_SET",
+            status="optimal",
+            solve_time=elapsed,
+            total_time=elapsed,
+            iterations=solution.iterations,
+            objective=solution.variance,
+            build_count=self.build_count_,
+            max_bound_violation=max(
+                float(np.max(lower - weights)), float(np.max(weights - upper)), 0.0
+            ),
+            sum_error=abs(float(weights.sum()) - 1.0),
+        )
+        return weights

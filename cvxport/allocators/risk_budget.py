@@ -27,7 +27,7 @@ from cvxport.constraints.weights import LongOnly
 from cvxport.errors import InvalidInputError, SolverError
 from cvxport.estimation import CovarianceEstimator, unit_scaled
 from cvxport.problem import Formulation
-from cvxport.solvers import DEFAULT_SOLVER, SolveInfo
+from cvxport.solvers import SolveInfo
 
 NEWTON_TOLERANCE = 1e-14  # on the Newton decrement lambda^2 / 2 of the barrier objective
 NEWTON_MAX_ITER = 200
@@ -109,8 +109,9 @@ class RiskBudgetAllocator(Allocator):
     """Weights whose shares of portfolio variance match ``risk_budget`` (symbol -> share).
 
     After ``allocate``: ``risk_contributions_`` (achieved shares) and ``risk_budget_``.
-    ``method='auto'`` uses Newton's method when no constraint beyond LongOnly is given,
-    cvxpy otherwise; ``'cvxpy'`` always builds the convex problem.
+    ``method='auto'`` with no solver named uses Newton's method when no constraint beyond
+    LongOnly is given, cvxpy otherwise; ``'cvxpy'`` or a named ``solver`` always solves the
+    convex problem.
     """
 
     data_keys = ("risk_budget",)
@@ -120,7 +121,7 @@ class RiskBudgetAllocator(Allocator):
         risk_budget: Mapping[str, float] | None = None,
         covariance: str | CovarianceEstimator = "sample",
         constraints: Sequence[Constraint] | None = None,
-        solver: str = DEFAULT_SOLVER,
+        solver: str | None = None,
         fallback: Sequence[str] = (),
         method: str = "auto",
     ) -> None:
@@ -147,7 +148,8 @@ class RiskBudgetAllocator(Allocator):
         assets = returns.columns
         budget = self.budget(assets, data)
         covariance = unit_scaled(estimate_covariance(returns, self.covariance))
-        if self.method == "auto" and all(isinstance(c, LongOnly) for c in constraints):
+        only_long = all(isinstance(c, LongOnly) for c in constraints)
+        if self.method == "auto" and not self.solver_named_ and only_long:
             start = time.perf_counter()
             weights, iterations = newton_risk_budget(covariance, budget)
             elapsed = time.perf_counter() - start
@@ -172,7 +174,7 @@ class RiskParityAllocator(RiskBudgetAllocator):
         self,
         covariance: str | CovarianceEstimator = "sample",
         constraints: Sequence[Constraint] | None = None,
-        solver: str = DEFAULT_SOLVER,
+        solver: str | None = None,
         fallback: Sequence[str] = (),
         method: str = "auto",
     ) -> None:

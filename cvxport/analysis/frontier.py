@@ -67,7 +67,7 @@ class EfficientFrontier:
         periods_per_year: bars per year; inferred from the returns index when None.
         covariance: covariance estimator name or object (per-period units).
         expected_returns: expected-returns estimator name or object (per-period fractions).
-        solver: cvxpy solver name (see ``cvxport.solvers.SOLVER_OPTIONS``).
+        solver: cvxpy solver name (see ``cvxport.solvers.SOLVER_OPTIONS``); None: Clarabel.
         long_only: add ``LongOnly()``, as the allocators do.
 
     After use: ``expected_returns_`` (n,) and ``covariance_`` (n, n) per period,
@@ -83,7 +83,7 @@ class EfficientFrontier:
         periods_per_year: int | None = None,
         covariance: str | CovarianceEstimator = "sample",
         expected_returns: str | ExpectedReturnsEstimator = "sample",
-        solver: str = DEFAULT_SOLVER,
+        solver: str | None = None,
         long_only: bool = True,
     ) -> None:
         self.returns = returns
@@ -108,7 +108,7 @@ class EfficientFrontier:
         rate = self.risk_free_rate
         if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not rate > -1:
             raise InvalidInputError(f"risk_free_rate must be an annual fraction > -1, got {rate!r}")
-        self._solver = check_solver(self.solver)
+        self._solver = check_solver(self.solver or DEFAULT_SOLVER)
         ppy = self.periods_per_year
         self.periods_per_year_ = (
             infer_periods_per_year(returns.index) if ppy is None else validate_periods_per_year(ppy)

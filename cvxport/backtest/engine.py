@@ -4,12 +4,16 @@ Timing (no look-ahead): at bar t the target uses returns up to and including t (
 at t's close) and trades fill at t's close. Between rebalances the holdings' units stay fixed,
 so weights drift with prices. Equity at bar t is measured after t's trades and costs, so
 equity_t - equity_{t-1} = units_{t-1} . (p_t - p_{t-1}) - cost_t exactly.
+
+The loop visits rebalance bars only: the bars between two trades are filled in one vectorized
+step (units and cash are constant there). A policy with a schedule (calendar) names its bars in
+advance; any other policy is asked at every bar with the weights held at that bar's close.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -43,6 +47,36 @@ class BacktestRun:
     skipped: list[tuple[pd.Timestamp, str]]
 
 
+class _Book:
+    """Units, cash and the per-bar records of one run (rows: 0 = the all-cash start)."""
+
+    def __init__(self, values: np.ndarray, start: int, initial_capital: float) -> None:
+        self.values = values  # (T, n) closes
+        self.start = start  # bar of row 0
+        n_rows, n_assets = len(values) - start, values.shape[1]
+        self.units, self.cash = np.zeros(n_assets), float(initial_capital)
+        self.equity, self.costs = np.empty(n_rows), np.zeros(n_rows)
+        self.weights, self.exposure = np.zeros((n_rows, n_assets)), np.zeros(n_rows)
+        self.equity[0] = self.cash
+        self.traded = np.zeros(n_assets)  # notional of each asset's last trade
+
+    def current_weights(self, row: int) -> tuple[np.ndarray, float, np.ndarray]:
+        """(values held (n,), equity, weights (n,)) at ``row``'s close, before trading."""
+        held = self.units * self.values[self.start + row]
+        value = self.cash + float(held.sum())
+        return held, value, held / value
+
+    def hold(self, first: int, stop: int) -> None:
+        """Record rows first..stop-1 without trading (vectorized: units and cash constant)."""
+        if first >= stop:
+            return
+        held = self.values[self.start + first : self.start + stop] * self.units
+        equity = self.cash + held.sum(axis=1)
+        self.equity[first:stop] = equity
+        self.weights[first:stop] = held / equity[:, None]
+        self.exposure[first:stop] = self.weights[first:stop].sum(axis=1)
+
+
 def run_backtest(
     prices: pd.DataFrame,
     allocate: AllocateFn,
@@ -70,95 +104,135 @@ def run_backtest(
             keeps the current holdings and records the date and reason in ``skipped``.
     """
     values = prices.to_numpy(dtype=float)
-    n_bars, n_assets = values.shape
+    n_bars = len(values)
     if n_bars < lookback + 1:
         raise InvalidInputError(
             f"{n_bars} bars of prices but lookback={lookback} needs at least {lookback + 1}"
         )
-    returns = prices.pct_change().iloc[1:]
+    # one float block: slicing windows from it is a view, not a copy per column
+    returns = pd.DataFrame(
+        values[1:] / values[:-1] - 1.0, index=prices.index[1:], columns=prices.columns
+    )
     symbols = list(prices.columns)
     start = lookback - 1
     index = prices.index[start:]
-    units, cash = np.zeros(n_assets), float(initial_capital)
-    n_rows = n_bars - start
-    equity, costs = np.empty(n_rows), np.zeros(n_rows)
-    weights, exposure = np.zeros((n_rows, n_assets)), np.zeros(n_rows)
-    equity[0] = cash
+    book = _Book(values, start, initial_capital)
+    n_rows = len(index)
     target = None
     rebalance_rows, targets, turnovers, trades = [], [], [], []
     skipped: list[tuple[pd.Timestamp, str]] = []
-    # a calendar is known in advance: one vectorized pass instead of a context per bar
     schedule = rebalancer.schedule(index)
-    bars = tqdm(range(1, n_rows), disable=None if progress is None else not progress, leave=False)
-    for row in bars:
+    scheduled = None if schedule is None else np.flatnonzero(schedule[1:]) + 1
+
+    def context(row: int, current: np.ndarray, history: bool = False) -> RebalanceContext:
+        """What the policy sees at ``row``; ``history`` adds the returns up to the bar."""
+        return RebalanceContext(
+            timestamp=index[row],
+            previous_timestamp=index[row - 1] if row > 1 else None,
+            current_weights=current,
+            target_weights=target,
+            returns_window=returns.iloc[: start + row] if history else None,
+            periods_per_year=periods_per_year,
+        )
+
+    def next_due(row: int) -> int:
+        """The first rebalance row >= ``row`` (n_rows when there is none)."""
+        if scheduled is not None:
+            i = int(np.searchsorted(scheduled, row))
+            return int(scheduled[i]) if i < len(scheduled) else n_rows
+        while row < n_rows:
+            if rebalancer.should_rebalance(context(row, book.current_weights(row)[2])):
+                return row
+            row += 1
+        return n_rows
+
+    bar_progress = tqdm(
+        total=n_rows - 1, disable=None if progress is None else not progress, leave=False
+    )
+    row = 1
+    while row < n_rows:
+        due = next_due(row)
+        book.hold(row, due)
+        bar_progress.update(due - row)
+        if due >= n_rows:
+            break
+        row = due
         bar = start + row
-        price = values[bar]
-        held = units * price
-        value = cash + float(held.sum())
-        current = held / value
-        due = None if schedule is None else bool(schedule[row])
-        if due is not False:
-            ctx = RebalanceContext(
-                timestamp=index[row],
-                previous_timestamp=index[row - 1] if row > 1 else None,
-                current_weights=current,
-                target_weights=target,
-                periods_per_year=periods_per_year,
-            )
-            due = due or rebalancer.should_rebalance(ctx)
+        held, value, current = book.current_weights(row)
         full = None
-        if due:
-            window = returns.iloc[bar - lookback : bar]
-            try:
-                full = np.asarray(allocate(window, current), dtype=float)
-            except InfeasibleError as exc:
-                if on_infeasible == "raise":
-                    raise InfeasibleError(f"at {index[row]}: {exc}", exc.conflicting) from exc
-                skipped.append((index[row], str(exc)))
+        try:
+            full = np.asarray(allocate(returns.iloc[bar - lookback : bar], current), dtype=float)
+        except InfeasibleError as exc:
+            if on_infeasible == "raise":
+                raise InfeasibleError(f"at {index[row]}: {exc}", exc.conflicting) from exc
+            skipped.append((index[row], str(exc)))
         if full is not None:
-            ctx_window = replace(ctx, returns_window=returns.iloc[:bar])
-            gross = rebalancer.exposure(full, ctx_window)
-            target = full * gross
-            after = post_cost_equity(value, held, target, transaction_cost)
-            new_units = target * after / price
-            delta = new_units - units
-            traded = np.abs(delta) * price
-            cost = transaction_cost * float(traded.sum())
-            cash = cash - float(delta @ price) - cost
-            if abs(cash) <= CASH_DUST * value:  # rounding left by a fully invested target
-                cash = 0.0
-            units = new_units
-            costs[row] = cost
+            target = full * rebalancer.exposure(full, context(row, current, history=True))
+            trades += _trade(book, row, held, value, target, transaction_cost, index, symbols)
             rebalance_rows.append(row)
             targets.append(target)
-            turnovers.append(float(traded.sum()) / (2.0 * value))
-            for i in np.nonzero(traded > 0)[0]:
-                trades.append(
-                    {
-                        "timestamp": index[row],
-                        "symbol": symbols[i],
-                        "action": "BUY" if delta[i] > 0 else "SELL",
-                        "quantity": float(abs(delta[i])),
-                        "price": float(price[i]),
-                        "value": float(traded[i]),
-                        "cost": transaction_cost * float(traded[i]),
-                    }
-                )
-        held = units * price
-        equity[row] = cash + float(held.sum())
-        weights[row] = held / equity[row]
-        exposure[row] = float(weights[row].sum())
+            turnovers.append(float(book.traded.sum()) / (2.0 * value))
+        book.hold(row, row + 1)
+        bar_progress.update(1)
+        row += 1
+    bar_progress.close()
     return BacktestRun(
         index=index,
-        equity=equity,
-        weights=weights,
-        costs=costs,
-        exposure=exposure,
+        equity=book.equity,
+        weights=book.weights,
+        costs=book.costs,
+        exposure=book.exposure,
         rebalance_rows=rebalance_rows,
         targets=targets,
         turnover=turnovers,
         trades=trades,
-        units=units,
-        cash=cash,
+        units=book.units,
+        cash=book.cash,
         skipped=skipped,
     )
+
+
+def _trade(
+    book: _Book,
+    row: int,
+    held: np.ndarray,
+    value: float,
+    target: np.ndarray,
+    rate: float,
+    index: pd.DatetimeIndex,
+    symbols: list[str],
+) -> list[dict]:
+    """Move ``book`` to ``target`` at ``row``'s close, paying costs; return the trade dicts."""
+    price = book.values[book.start + row]
+    after = post_cost_equity(value, held, target, rate)
+    new_units = target * after / price
+    delta = new_units - book.units
+    traded = np.abs(delta) * price
+    cost = rate * float(traded.sum())
+    cash = book.cash - float(delta @ price) - cost
+    if abs(cash) <= CASH_DUST * value:  # rounding left by a fully invested target
+        cash = 0.0
+    book.units, book.cash, book.traded = new_units, cash, traded
+    book.costs[row] = cost
+    timestamp = index[row]
+    moved = np.flatnonzero(traded > 0)
+    quantities, prices, values = np.abs(delta[moved]), price[moved], traded[moved]
+    return [
+        {
+            "timestamp": timestamp,
+            "symbol": symbols[i],
+            "action": "BUY" if buy else "SELL",
+            "quantity": q,
+            "price": p,
+            "value": v,
+            "cost": rate * v,
+        }
+        for i, buy, q, p, v in zip(
+            moved.tolist(),
+            (delta[moved] > 0).tolist(),
+            quantities.tolist(),
+            prices.tolist(),
+            values.tolist(),
+            strict=True,
+        )
+    ]

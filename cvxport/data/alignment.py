@@ -84,25 +84,33 @@ def align_prices(
     """
     _check_count(max_forward_fill, "max_forward_fill", minimum=0)
     _check_count(min_bars, "min_bars", minimum=1)
-    closes = _closes(data, symbols)
-    panel = pd.concat(closes, axis=1, sort=True).dropna(how="all")
-    firsts = {s: c.first_valid_index() for s, c in closes.items()}
-    lasts = {s: c.last_valid_index() for s, c in closes.items()}
-    start_symbol = max(closes, key=firsts.__getitem__)  # ties: the first requested
-    end_symbol = min(closes, key=lasts.__getitem__)
+    panel = _panel(data, symbols).dropna(how="all")
+    listed = panel.notna().to_numpy()
+    stamps = panel.index
+    firsts = dict(zip(panel.columns, stamps[listed.argmax(axis=0)], strict=True))
+    lasts = dict(zip(panel.columns, stamps[len(stamps) - 1 - listed[::-1].argmax(axis=0)],
+                     strict=True))  # fmt: skip
+    start_symbol = max(panel.columns, key=firsts.__getitem__)  # ties: the first requested
+    end_symbol = min(panel.columns, key=lasts.__getitem__)
     start, end = firsts[start_symbol], lasts[end_symbol]
-    window = panel.index.slice_indexer(start, end)
-    n_bars = len(panel.index[window])
+    window = stamps.slice_indexer(start, end)
+    n_bars = len(stamps[window])
     if n_bars < min_bars:
         raise InvalidInputError(
             f"only {n_bars} common bar(s) between the start {_fmt(start)} (first close of "
             f"{start_symbol!r}) and the end {_fmt(end)} (last close of {end_symbol!r}); "
             f"need at least min_bars={min_bars}"
         )
-    filled = _check_gaps(panel, window, firsts, lasts, max_forward_fill)
-    prices = panel.ffill().iloc[window].rename_axis(None, axis=1)
-    # No freq: whether pandas infers one depends on how the input indexes overlapped.
-    prices.index = pd.DatetimeIndex(prices.index, freq=None, name="timestamp")
+    filled = _check_gaps(panel, listed, window, max_forward_fill)
+    values = panel.to_numpy()
+    if filled:
+        values = panel.ffill().to_numpy()
+    # one float block, no freq (whether pandas infers one depends on how the inputs overlapped)
+    prices = pd.DataFrame(
+        values[window],
+        index=pd.DatetimeIndex(stamps[window], freq=None, name="timestamp"),
+        columns=list(panel.columns),
+    )
     return AlignedPrices(prices, start_symbol, start, end, filled)
 
 
@@ -123,42 +131,56 @@ def prices_to_returns(prices: pd.DataFrame) -> pd.DataFrame:
         raise InvalidInputError(f"prices must be a DataFrame, got {type(prices).__name__}")
     if len(prices) < 2:
         raise InvalidInputError(f"returns need at least 2 rows of prices, got {len(prices)}")
-    for column in prices.columns:
-        _check_values(column, _numeric(column, prices[column]), prices.index, allow_nan=False)
-    values = prices.astype("float64")
-    return (values / values.shift(1) - 1.0).iloc[1:]
+    values = np.column_stack([_numeric(c, prices[c]) for c in prices.columns])
+    _check_values(list(prices.columns), values, prices.index, allow_nan=False)
+    return pd.DataFrame(
+        values[1:] / values[:-1] - 1.0, index=prices.index[1:], columns=prices.columns
+    )
 
 
-def _closes(data: object, symbols: Sequence[str] | None) -> dict[str, pd.Series]:
-    """Validated float close series per symbol, in the requested order, sorted by time."""
+def _panel(data: object, symbols: Sequence[str] | None) -> pd.DataFrame:
+    """Validated float closes (T, n), requested symbol order, sorted by time; NaN where a
+    symbol has no close (not listed yet, delisted, or a gap)."""
     if isinstance(data, pd.DataFrame):
-        if data.shape[0] == 0 or data.shape[1] == 0:
-            raise InvalidInputError(f"the price frame is empty (shape {data.shape})")
-        duplicated = data.columns[data.columns.duplicated()]
-        if len(duplicated):
-            raise InvalidInputError(f"the price frame has column {duplicated[0]!r} twice")
-        index = _datetime_index(data.index, f"the price frame (columns {list(data.columns)})")
-        raw = {column: data[column].set_axis(index) for column in data.columns}
-    elif isinstance(data, Mapping):
-        if not data:
-            raise InvalidInputError("no price data: the dict of frames is empty")
-        raw = dict(data)
-    else:
+        return _wide_panel(data, symbols)
+    if not isinstance(data, Mapping):
         raise InvalidInputError(
             f"data must be a dict of frames or a DataFrame of closes, got {type(data).__name__}"
         )
-    names = _select(list(raw), symbols)
-    closes = {}
-    for name in names:
-        series = raw[name] if isinstance(data, pd.DataFrame) else _close_column(name, raw[name])
-        closes[name] = _clean(name, series)
+    if not data:
+        raise InvalidInputError("no price data: the dict of frames is empty")
+    names = _select(list(data), symbols)
+    closes = {name: _clean(name, _close_column(name, data[name])) for name in names}
     aware = [name for name, series in closes.items() if series.index.tz is not None]
     if aware and len(aware) < len(closes):
         naive = next(name for name in closes if name not in aware)
         raise InvalidInputError(
             f"{aware[0]!r} has time-zone-aware timestamps but {naive!r} has naive ones"
         )
-    return closes
+    return pd.concat(closes, axis=1, sort=True)
+
+
+def _wide_panel(data: pd.DataFrame, symbols: Sequence[str] | None) -> pd.DataFrame:
+    """The checks of ``_clean`` on a wide frame of closes, for all columns at once."""
+    if data.shape[0] == 0 or data.shape[1] == 0:
+        raise InvalidInputError(f"the price frame is empty (shape {data.shape})")
+    duplicated = data.columns[data.columns.duplicated()]
+    if len(duplicated):
+        raise InvalidInputError(f"the price frame has column {duplicated[0]!r} twice")
+    names = _select(list(data.columns), symbols)
+    index = _datetime_index(data.index, f"the price frame (columns {list(data.columns)})")
+    values = np.column_stack([_numeric(name, data[name]) for name in names])
+    if not index.is_monotonic_increasing:
+        order = np.argsort(index, kind="stable")
+        index, values = index[order], values[order]
+    repeated = index[index.duplicated()]
+    if len(repeated):
+        raise InvalidInputError(f"{names[0]!r} has duplicate timestamp {_fmt(repeated[0])}")
+    _check_values(names, values, index, allow_nan=True)
+    empty = np.flatnonzero(np.isnan(values).all(axis=0))
+    if len(empty):
+        raise InvalidInputError(f"no data for {names[empty[0]]!r}: every close is NaN")
+    return pd.DataFrame(values, index=index, columns=names)
 
 
 def _select(available: list, symbols: Sequence[str] | None) -> list:
@@ -224,15 +246,23 @@ def _numeric(symbol: object, series: pd.Series) -> np.ndarray:
     return series.to_numpy(dtype="float64", na_value=np.nan)
 
 
-def _check_values(symbol: object, values: np.ndarray, index: pd.Index, *, allow_nan: bool) -> None:
-    """Refuse inf, non-positive (and, unless allowed, NaN) prices, naming the first one."""
+def _check_values(symbols: object, values: np.ndarray, index: pd.Index, *, allow_nan: bool) -> None:
+    """Refuse inf, non-positive (and, unless allowed, NaN) prices, naming the first one.
+
+    ``values`` is (T,) for one symbol or (T, n) for a list of n symbols (checked in order).
+    """
+    if values.ndim == 1:
+        symbols, values = [symbols], values[:, None]
     nan = np.isnan(values)
-    bad = np.flatnonzero((~nan & (~np.isfinite(values) | (values <= 0))) | (nan & ~allow_nan))
-    if len(bad):
-        i = bad[0]
+    bad = (~nan & (~np.isfinite(values) | (values <= 0))) | (nan & ~allow_nan)
+    columns = np.flatnonzero(bad.any(axis=0))
+    if len(columns):
+        column = columns[0]
+        rows = np.flatnonzero(bad[:, column])
         raise InvalidInputError(
-            f"{symbol!r} has a non-finite or non-positive price {float(values[i])!r} on "
-            f"{_fmt(index[i])} ({len(bad)} such value(s))"
+            f"{symbols[column]!r} has a non-finite or non-positive price "
+            f"{float(values[rows[0], column])!r} on {_fmt(index[rows[0]])} "
+            f"({len(rows)} such value(s))"
         )
 
 
@@ -255,16 +285,23 @@ def _datetime_index(index: pd.Index, owner: str) -> pd.DatetimeIndex:
 
 
 def _check_gaps(
-    panel: pd.DataFrame, window: slice, firsts: dict, lasts: dict, max_forward_fill: int
+    panel: pd.DataFrame, listed: np.ndarray, window: slice, max_forward_fill: int
 ) -> dict[str, list[pd.Timestamp]]:
-    """Forward-fillable bars per symbol inside the window; too long a gap raises."""
+    """Forward-fillable bars per symbol inside the window; too long a gap raises.
+
+    ``listed`` is (T, n): True where the symbol has a close. A symbol is listed from its first
+    close to its last one; a missing close in between is a gap.
+    """
     filled, problems = {}, []
     stamps = panel.index
     in_window = np.zeros(len(stamps), dtype=bool)
     in_window[window] = True
-    for symbol in panel.columns:
-        listed = (stamps >= firsts[symbol]) & (stamps <= lasts[symbol])
-        missing = panel[symbol].isna().to_numpy() & listed
+    seen = np.maximum.accumulate(listed, axis=0)
+    ahead = np.maximum.accumulate(listed[::-1], axis=0)[::-1]
+    missing_all = ~listed & seen & ahead
+    for column in np.flatnonzero((missing_all & in_window[:, None]).any(axis=0)):
+        symbol = panel.columns[column]
+        missing = missing_all[:, column]
         edges = np.diff(np.concatenate(([0], missing.astype(np.int8), [0])))
         runs = zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True)
         longest = max((b - a for a, b in runs if in_window[a:b].any()), default=0)
@@ -276,7 +313,7 @@ def _check_gaps(
                 f"{symbol!r} has no close on {len(dates)} bar(s): {shown}{more} "
                 f"(longest gap {longest} bar(s))"
             )
-        elif dates:
+        else:
             filled[symbol] = dates
     if problems:
         raise InvalidInputError(

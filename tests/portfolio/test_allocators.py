@@ -208,7 +208,7 @@ def rolling_windows(returns: pd.DataFrame, count: int = 50, length: int = 180, s
 
 
 BUILD_ONCE = {
-    "minimum_variance": (lambda: cx.MinimumVarianceAllocator(), {}),
+    "minimum_variance_cvxpy": (lambda: cx.MinimumVarianceAllocator(method="cvxpy"), {}),
     "maximum_sharpe": (lambda: cx.MaximumSharpeAllocator(), {}),
     "risk_budget_cvxpy": (
         lambda: cx.RiskBudgetAllocator(method="cvxpy"),

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SPEC_SYMBOLS, spec_config
+from conftest import SOLVER_ATOL, SPEC_SYMBOLS, spec_config
 
 import cvxport.allocators.base as allocators_base
 from cvxport import (
@@ -491,6 +491,7 @@ def test_backtest_builds_the_problem_once(method, monkeypatch):
         max_position_weight=0.5,
         transaction_cost=0.001,
         lookback=20,
+        solver="CLARABEL",  # named: the cvxpy problem, also where an exact fast path exists
     )
     allocators = []
     original = PortfolioManager.make_allocator
@@ -516,3 +517,31 @@ def test_backtest_builds_the_problem_once(method, monkeypatch):
     assert allocators[0].build_count_ == 1
     assert len(built) == 1
     assert allocators[0].info_ is not None and allocators[0].info_.build_count == 1
+
+
+def test_minimum_variance_backtest_takes_the_active_set_path_and_matches_cvxpy():
+    """Default solver: every rebalance solved by active sets, no cvxpy problem built; the
+    weights equal the cvxpy (Clarabel) backtest's within Clarabel's tolerance."""
+    prices = synthetic_prices(seed=8, n_assets=6, n_bars=400, drift=5e-3)
+    fields = dict(
+        allocation_method=AllocationMethod.MINIMUM_VARIANCE,
+        min_position_weight=0.05,
+        max_position_weight=0.4,
+        transaction_cost=0.001,
+        lookback=60,
+    )
+    fast = make_manager(prices, **fields)
+    allocators = []
+    original = fast.make_allocator
+    fast.make_allocator = lambda: allocators.append(original()) or allocators[-1]
+    result = fast.backtest(prices)
+    (allocator,) = allocators
+    assert allocator.info_.solver == "ACTIVE_SET" and allocator.build_count_ == 0
+    reference = make_manager(prices, solver="CLARABEL", **fields).backtest(prices)
+    assert result.rebalance_dates == reference.rebalance_dates
+    np.testing.assert_allclose(
+        result.allocation_history.to_numpy(),
+        reference.allocation_history.to_numpy(),
+        atol=SOLVER_ATOL["CLARABEL"],
+        rtol=0,
+    )

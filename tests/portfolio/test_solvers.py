@@ -214,7 +214,8 @@ def test_when_every_solver_fails_each_is_named(monkeypatch, crypto_returns):
 
 
 def test_every_solve_leaves_inspectable_info(crypto_returns):
-    allocator = cx.MinimumVarianceAllocator(constraints=[cx.WeightBounds(0.05, 0.4)])
+    bounds = [cx.WeightBounds(0.05, 0.4)]
+    allocator = cx.MinimumVarianceAllocator(constraints=bounds, solver="CLARABEL")
     allocator.allocate(crypto_returns)
     info = allocator.info_
     assert info.solver == "CLARABEL" and info.status == cp.OPTIMAL
