@@ -154,7 +154,8 @@ class PortfolioManager:
         allocator = self.make_allocator()
 
         def allocate(window: pd.DataFrame, current: np.ndarray) -> np.ndarray:
-            return allocator.allocate(window, previous_weights=current).to_numpy()
+            # windows are cut from aligned, validated prices: finite returns, unique symbols
+            return allocator.allocate(window, checked=True, previous_weights=current).to_numpy()
 
         with single_threaded_blas():
             run = run_backtest(

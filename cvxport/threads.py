@@ -10,7 +10,8 @@ only inside cvxport's own calls.
 from __future__ import annotations
 
 import functools
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from threadpoolctl import ThreadpoolController
 
@@ -20,6 +21,23 @@ def _controller() -> ThreadpoolController:
     return ThreadpoolController()
 
 
-def single_threaded_blas() -> AbstractContextManager:
-    """Return a context manager limiting BLAS to one thread inside it."""
-    return _controller().limit(limits=1, user_api="blas")
+_depth = 0  # nesting level: only the outermost call sets (and restores) the limit
+
+
+@contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Limit BLAS to one thread inside the block; nested blocks cost nothing."""
+    global _depth
+    if _depth:
+        _depth += 1
+        try:
+            yield
+        finally:
+            _depth -= 1
+        return
+    with _controller().limit(limits=1, user_api="blas"):
+        _depth = 1
+        try:
+            yield
+        finally:
+            _depth = 0

@@ -9,7 +9,8 @@ the KKT system on the free weights is solved exactly (Cholesky):
     S_FF w_F = nu 1 - S_FB w_B,   sum(w_F) = 1 - sum(w_B),
 
 and the guess is corrected from the primal and dual signs (Hintermueller, Ito & Kunisch 2003,
-block updates; one index at a time if a guess repeats) until they all hold. The answer
+block updates) until they all hold; if a guess repeats, the classical primal active-set method
+(Nocedal & Wright, Algorithm 16.3), slower but monotone, finishes from a feasible point. The answer
 satisfies the KKT conditions to rounding, so it is the optimum of the strictly convex QP; a
 backtest passes the previous rebalance's active sets, which usually hold again (one or two
 iterations). Anything this method cannot settle (a singular S_FF, no free weight, no
@@ -21,11 +22,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import LinAlgError, cho_factor, cho_solve
+from scipy.linalg.lapack import dpotrf, dpotrs
 
 PRIMAL_TOLERANCE = 1e-12  # weight units (fractions of NAV): a bound counts as held within it
 DUAL_TOLERANCE = 1e-11  # multipliers, relative to |nu| (the portfolio variance)
-MAX_ITERATIONS = 100
+BLOCK_ITERATIONS = 20  # block updates tried before the primal method
+MAX_ITERATIONS = 500
+CONDITION_FLOOR = 1e-10  # smallest / largest squared Cholesky pivot accepted (else cvxpy)
 
 
 class ActiveSetError(RuntimeError):
@@ -72,38 +75,117 @@ def bounded_min_variance(
     n = len(covariance)
     if lower.sum() > 1 + PRIMAL_TOLERANCE or upper.sum() < 1 - PRIMAL_TOLERANCE:
         raise ActiveSetError("the bounds do not admit weights summing to 1")
-    at_lower = np.zeros(n, dtype=bool) if start is None else start[0].copy()
-    at_upper = np.zeros(n, dtype=bool) if start is None else start[1].copy() & ~at_lower
-    at_lower &= np.isfinite(lower)
+    at_lower = np.zeros(n, dtype=bool) if start is None else start[0] & np.isfinite(lower)
+    at_upper = np.zeros(n, dtype=bool) if start is None else start[1] & ~at_lower
     at_upper &= np.isfinite(upper)
     seen: set[bytes] = set()
-    for iteration in range(1, MAX_ITERATIONS + 1):
+    iterations = 0
+    # block updates from the guess (fast), as long as no guess repeats
+    while iterations < BLOCK_ITERATIONS and not (at_lower | at_upper).all():
         weights, nu = _solve_free(covariance, lower, upper, at_lower, at_upper)
+        iterations += 1
         residual = covariance @ weights - nu  # = multiplier at a lower bound, -multiplier at upper
         free = ~(at_lower | at_upper)
-        tolerance = DUAL_TOLERANCE * abs(nu)
         below = free & (weights < lower - PRIMAL_TOLERANCE)
         above = free & (weights > upper + PRIMAL_TOLERANCE)
-        release = (at_lower & (residual < -tolerance)) | (at_upper & (residual > tolerance))
+        release = _released(residual, nu, at_lower, at_upper)
         if not (below.any() or above.any() or release.any()):
-            worst = max(
-                float(np.max(np.where(free, np.maximum(lower - weights, weights - upper), 0.0))),
-                float(np.max(np.where(at_lower, -residual, np.where(at_upper, residual, 0.0))))
-                / max(abs(nu), 1e-300),
-                0.0,
-            )
-            return ActiveSetSolution(
-                weights, at_lower, at_upper, float(weights @ covariance @ weights), iteration, worst
-            )
+            return _solution(covariance, weights, nu, lower, upper, at_lower, at_upper, iterations)
         state = np.packbits(np.r_[at_lower, at_upper]).tobytes()
-        if state in seen:  # a block update cycled: change only the worst index from here on
-            below, above, release = _worst_only(
-                weights, lower, upper, residual, below, above, release
-            )
+        if state in seen:
+            break
         seen.add(state)
         at_lower = (at_lower & ~release) | below
         at_upper = (at_upper & ~release) | above
+    return _primal_active_set(covariance, lower, upper, iterations)
+
+
+def _primal_active_set(
+    covariance: np.ndarray, lower: np.ndarray, upper: np.ndarray, iterations: int
+) -> ActiveSetSolution:
+    """The classical primal active-set method (Nocedal & Wright, Algorithm 16.3) from a
+    feasible point: every step keeps the weights feasible and lowers the variance, so it
+    settles where block updates cycle."""
+    weights = _feasible_point(lower, upper)
+    at_lower = weights <= lower
+    at_upper = (weights >= upper) & ~at_lower
+    if (at_lower | at_upper).all():  # the sum row needs a free weight
+        at_lower[0] = at_upper[0] = False
+    while iterations < MAX_ITERATIONS:
+        target, nu = _solve_free(covariance, lower, upper, at_lower, at_upper)
+        iterations += 1
+        step = target - weights
+        if np.max(np.abs(step)) <= PRIMAL_TOLERANCE:
+            residual = covariance @ target - nu
+            release = _released(residual, nu, at_lower, at_upper)
+            if not release.any():
+                return _solution(
+                    covariance, target, nu, lower, upper, at_lower, at_upper, iterations
+                )
+            worst = np.where(at_lower, -residual, np.where(at_upper, residual, -np.inf))
+            j = int(np.argmax(worst))
+            at_lower[j] = at_upper[j] = False
+            weights = target
+            continue
+        free = ~(at_lower | at_upper)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(step < 0, (lower - weights) / step, (upper - weights) / step)
+        ratio = np.where(free & (step != 0), ratio, np.inf)
+        j = int(np.argmin(ratio))
+        if ratio[j] >= 1.0:
+            weights = target
+            continue
+        weights = weights + max(ratio[j], 0.0) * step
+        if step[j] < 0:
+            weights[j], at_lower[j] = lower[j], True
+        else:
+            weights[j], at_upper[j] = upper[j], True
     raise ActiveSetError(f"no convergence in {MAX_ITERATIONS} active-set iterations")
+
+
+def _feasible_point(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """Weights clip(tau, lower, upper) summing to 1 (water filling: tau by bisection)."""
+
+    def total(tau: float) -> float:
+        return float(np.clip(tau, lower, upper).sum())
+
+    low, high = -1.0, 1.0
+    while total(low) > 1.0:
+        low *= 2.0
+    while total(high) < 1.0:
+        high *= 2.0
+    for _ in range(200):
+        middle = 0.5 * (low + high)
+        if total(middle) < 1.0:
+            low = middle
+        else:
+            high = middle
+    weights = np.clip(high, lower, upper)
+    inside = (weights > lower) & (weights < upper)
+    if inside.any():  # spread the rounding left by the bisection over the interior weights
+        weights[inside] += (1.0 - weights.sum()) / inside.sum()
+    return weights
+
+
+def _released(
+    residual: np.ndarray, nu: float, at_lower: np.ndarray, at_upper: np.ndarray
+) -> np.ndarray:
+    """Bound weights whose multiplier has the wrong sign (beyond the tolerance)."""
+    tolerance = DUAL_TOLERANCE * abs(nu)
+    return (at_lower & (residual < -tolerance)) | (at_upper & (residual > tolerance))
+
+
+def _solution(covariance, weights, nu, lower, upper, at_lower, at_upper, iterations):
+    """The ActiveSetSolution of a KKT point, with its largest residual."""
+    free = ~(at_lower | at_upper)
+    signed = (covariance @ weights - nu) / max(abs(nu), 1e-300)  # multiplier signs, relative
+    worst = max(
+        float(np.max(np.where(free, np.maximum(lower - weights, weights - upper), 0.0))),
+        float(np.max(np.where(at_lower, -signed, np.where(at_upper, signed, 0.0)))),
+        0.0,
+    )
+    variance = float(weights @ covariance @ weights)
+    return ActiveSetSolution(weights, at_lower, at_upper, variance, iterations, worst)
 
 
 def _solve_free(
@@ -121,24 +203,18 @@ def _solve_free(
     fixed = ~free
     block = covariance[np.ix_(free, free)]
     coupling = covariance[np.ix_(free, fixed)] @ weights[fixed]
-    try:
-        factor = cho_factor(block, check_finite=False)
-    except LinAlgError as exc:
-        raise ActiveSetError(f"the covariance of the free weights is singular: {exc}") from None
-    solved = cho_solve(factor, np.column_stack([np.ones(free.sum()), coupling]), check_finite=False)
+    factor, info = dpotrf(block, lower=False, clean=False)  # LAPACK Cholesky, no wrappers
+    if info != 0:
+        raise ActiveSetError(
+            f"the covariance of the free weights is singular or not positive definite ({info})"
+        )
+    pivots = np.diag(factor) ** 2
+    if pivots.min() < CONDITION_FLOOR * pivots.max():
+        raise ActiveSetError("the covariance of the free weights is nearly singular")
+    solved, info = dpotrs(factor, np.column_stack([np.ones(free.sum()), coupling]), lower=False)
+    if info != 0:  # pragma: no cover - dpotrs fails only on bad arguments
+        raise ActiveSetError(f"LAPACK dpotrs failed ({info})")
     ones_part, coupling_part = solved[:, 0], solved[:, 1]
     nu = (1.0 - weights[fixed].sum() + coupling_part.sum()) / ones_part.sum()
     weights[free] = nu * ones_part - coupling_part
     return weights, float(nu)
-
-
-def _worst_only(weights, lower, upper, residual, below, above, release):
-    """Keep only the largest violation among the three index sets (anti-cycling)."""
-    scores = np.zeros((3, len(weights)))
-    scores[0, below] = (lower - weights)[below]
-    scores[1, above] = (weights - upper)[above]
-    scores[2, release] = np.abs(residual[release]) / max(float(np.max(np.abs(residual))), 1e-300)
-    kind, index = np.unravel_index(int(np.argmax(scores)), scores.shape)
-    picked = [np.zeros(len(weights), dtype=bool) for _ in range(3)]
-    picked[kind][index] = True
-    return tuple(picked)

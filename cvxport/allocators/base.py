@@ -84,6 +84,8 @@ class Allocator(ABC):
         returns: pd.DataFrame,
         constraints: Sequence[Constraint] | None = None,
         solver: str | None = None,
+        *,
+        checked: bool = False,
         **data: Any,
     ) -> pd.Series:
         """Return weights (fractions of NAV, summing to 1) indexed by symbol.
@@ -92,10 +94,14 @@ class Allocator(ABC):
             returns: (T, n) simple periodic returns, columns are symbols.
             constraints: extra constraint objects for this call only.
             solver: overrides the allocator's solver for this call.
+            checked: the caller has already checked ``returns`` (a float frame, finite,
+                unique symbols, enough rows), as the backtest engine has from validated
+                prices; skips that pass.
             **data: method data (e.g. ``market_caps``, ``risk_budget``) and
                 ``previous_weights`` for trading constraints.
         """
-        returns = validate_returns(returns, min_rows=self.min_rows)
+        if not checked:
+            returns = validate_returns(returns, min_rows=self.min_rows)
         unknown = set(data) - set(self.data_keys) - {"previous_weights"}
         if unknown:
             raise InvalidInputError(

@@ -122,6 +122,7 @@ def run_backtest(
     rebalance_rows, targets, turnovers, trades = [], [], [], []
     skipped: list[tuple[pd.Timestamp, str]] = []
     schedule = rebalancer.schedule(index)
+    scales_exposure = type(rebalancer).exposure is not Rebalancer.exposure
     scheduled = None if schedule is None else np.flatnonzero(schedule[1:]) + 1
 
     def context(row: int, current: np.ndarray, history: bool = False) -> RebalanceContext:
@@ -167,7 +168,11 @@ def run_backtest(
                 raise InfeasibleError(f"at {index[row]}: {exc}", exc.conflicting) from exc
             skipped.append((index[row], str(exc)))
         if full is not None:
-            target = full * rebalancer.exposure(full, context(row, current, history=True))
+            target = full * (
+                rebalancer.exposure(full, context(row, current, history=True))
+                if scales_exposure
+                else 1.0
+            )
             trades += _trade(book, row, held, value, target, transaction_cost, index, symbols)
             rebalance_rows.append(row)
             targets.append(target)

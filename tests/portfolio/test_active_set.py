@@ -1,0 +1,174 @@
+"""The exact active-set path of minimum variance: KKT certificates, agreement with every cvxpy
+solver, warm starts, and the fallback to cvxpy where it cannot settle a problem."""
+
+from __future__ import annotations
+
+import cvxpy as cp
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import SOLVER_ATOL, synthetic_returns
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import cvxport as cx
+from cvxport.allocators.active_set import ActiveSetError, bounded_min_variance
+from cvxport.estimation import unit_scaled
+from cvxport.solvers import installed_solvers
+
+PRIMAL_ATOL = 1e-12  # bounds and budget: the solution holds them to rounding
+DUAL_RTOL = 1e-10  # multipliers' signs and stationarity, relative to the variance nu
+
+
+def kkt_violation(covariance, weights, lower, upper) -> float:
+    """Largest KKT violation of w for min w'Sw, sum w = 1, lower <= w <= upper, recomputed
+    from w alone: free weights share one marginal variance nu, bound weights have the sign."""
+    marginal = covariance @ weights
+    at_lower = weights <= lower + PRIMAL_ATOL
+    at_upper = weights >= upper - PRIMAL_ATOL
+    free = ~(at_lower | at_upper)
+    nu = float(weights @ marginal)  # = marginal on the free set when sum(w) = 1 and w' g = 0
+    if free.any():
+        nu = float(np.mean(marginal[free]))
+    g = (marginal - nu) / abs(nu)
+    worst_primal = max(float(np.max(lower - weights)), float(np.max(weights - upper)), 0.0)
+    worst_primal = max(worst_primal, abs(float(weights.sum()) - 1.0))
+    worst_dual = max(
+        float(np.max(np.abs(g[free]), initial=0.0)),
+        float(np.max(-g[at_lower & ~at_upper], initial=0.0)),
+        float(np.max(g[at_upper & ~at_lower], initial=0.0)),
+    )
+    return max(worst_primal / PRIMAL_ATOL, worst_dual / DUAL_RTOL)
+
+
+def sample_covariance(returns: pd.DataFrame) -> np.ndarray:
+    return unit_scaled(np.cov(returns.to_numpy(), rowvar=False))
+
+
+CASES = {
+    "long_only": [],
+    "bounded": [cx.WeightBounds(0.05, 0.4)],
+    "per_symbol": [cx.WeightBounds({"BTC/USDT": 0.2}, {"ETH/USDT": 0.1, "BNB/USDT": 0.15})],
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("year", ["2021", "2022", "2025"])
+def test_active_set_weights_satisfy_the_kkt_conditions(case, year, crypto_returns):
+    returns = crypto_returns.loc[year]
+    allocator = cx.MinimumVarianceAllocator(constraints=CASES[case])
+    weights = allocator.allocate(returns).to_numpy()
+    assert allocator.info_.solver == "ACTIVE_SET" and allocator.build_count_ == 0
+    lower, upper = cx.allocators.base.per_asset_bounds(
+        allocator.resolve_constraints(None), returns.columns
+    )
+    assert kkt_violation(sample_covariance(returns), weights, lower, upper) <= 1.0
+    assert allocator.info_.sum_error <= PRIMAL_ATOL
+    assert allocator.info_.max_bound_violation <= PRIMAL_ATOL
+
+
+@pytest.mark.parametrize("solver", installed_solvers())
+@pytest.mark.parametrize("case", list(CASES))
+def test_active_set_agrees_with_every_cvxpy_solver(solver, case, crypto_2021):
+    fast = cx.MinimumVarianceAllocator(constraints=CASES[case]).allocate(crypto_2021)
+    named = cx.MinimumVarianceAllocator(constraints=CASES[case], solver=solver)
+    reference = named.allocate(crypto_2021)
+    assert named.info_.solver == solver  # a named solver always solves the cvxpy problem
+    np.testing.assert_allclose(fast, reference, atol=SOLVER_ATOL[solver], rtol=0)
+
+
+def test_unconstrained_active_set_is_the_closed_form(crypto_2021):
+    allocator = cx.MinimumVarianceAllocator(long_only=False)
+    weights = allocator.allocate(crypto_2021).to_numpy()
+    covariance = sample_covariance(crypto_2021)
+    exact = np.linalg.solve(covariance, np.ones(len(covariance)))
+    np.testing.assert_allclose(weights, exact / exact.sum(), atol=1e-12, rtol=0)
+    assert allocator.info_.solver == "ACTIVE_SET" and allocator.info_.iterations == 1
+    assert weights.min() < 0  # shorting happens: the bounds were really absent
+
+
+def test_warm_starts_give_the_cold_answers_in_fewer_iterations(crypto_returns):
+    windows = [crypto_returns.iloc[i : i + 252] for i in range(0, 1500, 30)]
+    warm = cx.MinimumVarianceAllocator(constraints=CASES["bounded"])
+    warm_iterations = cold_iterations = 0
+    for window in windows:
+        w_warm = warm.allocate(window)
+        warm_iterations += warm.info_.iterations
+        cold = cx.MinimumVarianceAllocator(constraints=CASES["bounded"])
+        w_cold = cold.allocate(window)
+        cold_iterations += cold.info_.iterations
+        np.testing.assert_allclose(w_warm, w_cold, atol=1e-13, rtol=0)
+    assert warm_iterations < cold_iterations
+
+
+def test_a_wrong_start_still_reaches_the_optimum(crypto_2021):
+    covariance = sample_covariance(crypto_2021)
+    n = len(covariance)
+    lower, upper = np.full(n, 0.02), np.full(n, 0.3)
+    cold = bounded_min_variance(covariance, lower, upper)
+    everything_at_upper = (np.zeros(n, dtype=bool), np.ones(n, dtype=bool))
+    wrong = bounded_min_variance(covariance, lower, upper, everything_at_upper)
+    np.testing.assert_allclose(wrong.weights, cold.weights, atol=1e-13, rtol=0)
+    assert kkt_violation(covariance, wrong.weights, lower, upper) <= 1.0
+
+
+def test_infeasible_bounds_are_left_to_cvxpy_and_a_start_without_free_weight_is_dropped():
+    covariance = np.eye(3)
+    with pytest.raises(ActiveSetError, match="summing to 1"):
+        bounded_min_variance(covariance, np.full(3, 0.4), np.ones(3))
+    everything_fixed = (np.ones(3, dtype=bool), np.zeros(3, dtype=bool))
+    solution = bounded_min_variance(covariance, np.zeros(3), np.ones(3), everything_fixed)
+    np.testing.assert_allclose(solution.weights, np.full(3, 1 / 3), atol=1e-15)
+
+
+def test_singular_covariance_falls_back_to_cvxpy_and_says_so():
+    returns = synthetic_returns(seed=3, n_assets=12, n_periods=8)  # rank 7 < 12 assets
+    allocator = cx.MinimumVarianceAllocator()
+    weights = allocator.allocate(returns)
+    info = allocator.info_
+    assert info.solver == "CLARABEL" and info.fallback_from[0][0] == "ACTIVE_SET"
+    assert "singular" in info.fallback_from[0][1]
+    assert abs(weights.sum() - 1) <= SOLVER_ATOL["CLARABEL"]
+    assert weights.min() >= -SOLVER_ATOL["CLARABEL"]
+
+
+def test_constraints_beyond_bounds_and_method_cvxpy_solve_the_cvxpy_problem(crypto_2021):
+    group = cx.GroupLimits(["BTC/USDT", "ETH/USDT"], upper=0.3, name="majors")
+    grouped = cx.MinimumVarianceAllocator(constraints=[group])
+    grouped.allocate(crypto_2021)
+    assert grouped.info_.solver == "CLARABEL" and grouped.info_.fallback_from == []
+    forced = cx.MinimumVarianceAllocator(method="cvxpy")
+    forced.allocate(crypto_2021)
+    assert forced.info_.solver == "CLARABEL" and forced.build_count_ == 1
+    with pytest.raises(cx.InvalidInputError, match="method"):
+        cx.MinimumVarianceAllocator(method="qp")
+
+
+@st.composite
+def bounded_problems(draw):
+    """A random factor-model covariance (2..12 assets) and feasible random bounds."""
+    n = draw(st.integers(2, 12))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    loadings = rng.normal(size=(n, 2))
+    covariance = loadings @ loadings.T + np.diag(rng.uniform(0.05, 1.0, n))
+    lower = rng.uniform(0.0, 1.0 / n, n) * draw(st.sampled_from([0.0, 0.5, 0.99]))
+    upper = 1.0 / n + rng.uniform(0.0, 1.0, n) * draw(st.sampled_from([0.01, 0.3, 1.0]))
+    return unit_scaled(covariance), lower, upper
+
+
+@settings(max_examples=60, deadline=None)
+@given(bounded_problems())
+def test_property_active_set_is_a_kkt_point_no_worse_than_clarabel(problem):
+    covariance, lower, upper = problem
+    solution = bounded_min_variance(covariance, lower, upper)
+    assert kkt_violation(covariance, solution.weights, lower, upper) <= 1.0
+    w = cp.Variable(len(covariance))
+    reference = cp.Problem(
+        cp.Minimize(cp.quad_form(w, cp.psd_wrap(covariance))),
+        [cp.sum(w) == 1, w >= lower, w <= upper],
+    )
+    reference.solve(solver="CLARABEL", **cx.solvers.SOLVER_OPTIONS["CLARABEL"])
+    # the KKT certificate above is the exactness proof; Clarabel's answer (feasible to its
+    # 1e-10 tolerance) cannot be meaningfully better
+    assert solution.variance <= reference.value * (1 + 1e-9)
