@@ -69,7 +69,8 @@ class MinimumVarianceAllocator(Allocator):
             raise InvalidInputError(f"method must be 'auto' or 'cvxpy', got {method!r}")
         self.covariance = covariance
         self.method = method
-        self._active_sets: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        # constraints -> (universe, at_lower, at_upper) of the last active-set solution
+        self._active_sets: dict[tuple, tuple[pd.Index, np.ndarray, np.ndarray]] = {}
 
     def _allocate(
         self,
@@ -83,7 +84,7 @@ class MinimumVarianceAllocator(Allocator):
         failure = None
         if self.method == "auto" and not self.solver_named_ and bounds is not None:
             try:
-                return self._active_set(covariance, bounds, (tuple(returns.columns), constraints))
+                return self._active_set(covariance, bounds, returns.columns, constraints)
             except ActiveSetError as exc:
                 failure = ("ACTIVE_SET", str(exc))
         problem = self._problem(returns.columns, constraints, solver, minimum_variance_formulation)
@@ -93,14 +94,20 @@ class MinimumVarianceAllocator(Allocator):
         return weights
 
     def _active_set(
-        self, covariance: np.ndarray, bounds: tuple[np.ndarray, np.ndarray], key: tuple
+        self,
+        covariance: np.ndarray,
+        bounds: tuple[np.ndarray, np.ndarray],
+        assets: pd.Index,
+        constraints: tuple[Constraint, ...],
     ) -> np.ndarray:
         """Solve exactly by active sets, warm-started from the last call on this universe."""
         start = time.perf_counter()
         lower, upper = bounds
-        solution = bounded_min_variance(covariance, lower, upper, self._active_sets.get(key))
+        last = self._active_sets.get(constraints)
+        guess = last[1:] if last is not None and last[0].equals(assets) else None
+        solution = bounded_min_variance(covariance, lower, upper, guess)
         elapsed = time.perf_counter() - start
-        self._active_sets[key] = (solution.at_lower, solution.at_upper)
+        self._active_sets[constraints] = (assets, solution.at_lower, solution.at_upper)
         weights = solution.weights
         self.info_ = SolveInfo(
             solver="ACTIVE_SET",

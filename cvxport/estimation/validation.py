@@ -46,4 +46,6 @@ def validate_returns(returns: pd.DataFrame, min_rows: int = 2) -> pd.DataFrame:
             f"returns of {returns.columns[col]!r} is {values[row, col]} at {returns.index[row]} "
             f"({int(bad[:, col].sum())} non-finite values in that column)"
         )
+    if all(dtype == np.float64 for dtype in returns.dtypes):
+        return returns  # already a float frame: no copy
     return pd.DataFrame(values, index=returns.index, columns=returns.columns)
