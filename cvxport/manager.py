@@ -40,6 +40,14 @@ def aligned_for_lookback(data, config: PortfolioConfig, lookback: int) -> Aligne
     return aligned
 
 
+def _number(value: Any, what: str) -> float:
+    """``value`` as a float, or InvalidInputError naming ``what``."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"{what} must be a number, got {value!r}") from None
+
+
 class PortfolioManager:
     """Backtests and operates one portfolio described by a :class:`PortfolioConfig`.
 
@@ -77,7 +85,7 @@ class PortfolioManager:
             raise InvalidInputError(f"market_caps must be a non-empty mapping, got {market_caps!r}")
         caps = {}
         for symbol, cap in market_caps.items():
-            value = float(cap)
+            value = _number(cap, f"market cap of {symbol!r}")
             if not np.isfinite(value) or value <= 0:
                 raise InvalidInputError(f"market cap of {symbol!r} must be > 0, got {cap!r}")
             caps[symbol] = value
@@ -100,9 +108,10 @@ class PortfolioManager:
         unknown = [s for s in holdings if s not in self.config.symbols]
         if unknown:
             raise InvalidInputError(f"holdings name symbols not in config.symbols: {unknown}")
-        units = {s: float(u) for s, u in holdings.items()}
+        units = {s: _number(u, f"holding of {s!r}") for s, u in holdings.items()}
+        cash = _number(cash, "cash")
         bad = [s for s, u in units.items() if not np.isfinite(u)]
-        if bad or not np.isfinite(float(cash)):
+        if bad or not np.isfinite(cash):
             raise InvalidInputError(f"holdings or cash are not finite: {bad or cash}")
         checked = check_prices(prices or {}, None)
         self.state = PortfolioState(units, float(cash), checked, timestamp)

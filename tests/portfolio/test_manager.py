@@ -321,6 +321,19 @@ def test_live_errors_name_what_is_wrong():
         manager.calculate_rebalance_trades({**good, "BTC/USDT": float("nan")})
 
 
+def test_non_numeric_caps_holdings_and_cash_are_refused_by_name():
+    manager = live_manager()
+    before = copy.deepcopy(manager.state)
+    with pytest.raises(InvalidInputError, match="market cap of 'ETH/USDT' must be a number"):
+        manager.set_market_caps({"BTC/USDT": 1e12, "ETH/USDT": "lots"})
+    assert manager.market_caps is None
+    with pytest.raises(InvalidInputError, match="holding of 'BTC/USDT' must be a number"):
+        manager.set_state({"BTC/USDT": "one"}, 0.0)
+    with pytest.raises(InvalidInputError, match="cash must be a number"):
+        manager.set_state({"BTC/USDT": 1.0}, None)
+    assert manager.state == before
+
+
 def test_update_market_data_with_bad_data_changes_nothing():
     prices = synthetic_data()
     manager = live_manager()
