@@ -73,8 +73,12 @@ def bounded_min_variance(
         ActiveSetError: infeasible bounds, a singular free block, or no convergence.
     """
     n = len(covariance)
-    if lower.sum() > 1 + PRIMAL_TOLERANCE or upper.sum() < 1 - PRIMAL_TOLERANCE:
-        raise ActiveSetError("the bounds do not admit weights summing to 1")
+    crossed = np.flatnonzero(lower > upper)
+    if len(crossed):  # two bound objects in conflict: cvxpy's diagnosis names them
+        raise ActiveSetError(f"lower bound above upper bound for asset {int(crossed[0])}")
+    if lower.sum() > 1 - PRIMAL_TOLERANCE or upper.sum() < 1 + PRIMAL_TOLERANCE:
+        # no room (or none to rounding) around the budget: the cvxpy problem decides
+        raise ActiveSetError("the bounds do not admit weights summing to 1 with room to spare")
     at_lower = np.zeros(n, dtype=bool) if start is None else start[0] & np.isfinite(lower)
     at_upper = np.zeros(n, dtype=bool) if start is None else start[1] & ~at_lower
     at_upper &= np.isfinite(upper)
@@ -150,10 +154,12 @@ def _feasible_point(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
         return float(np.clip(tau, lower, upper).sum())
 
     low, high = -1.0, 1.0
-    while total(low) > 1.0:
-        low *= 2.0
-    while total(high) < 1.0:
-        high *= 2.0
+    for _ in range(64):  # the bounds leave room around 1 (checked by the caller)
+        if total(low) <= 1.0 <= total(high):
+            break
+        low, high = 2.0 * low, 2.0 * high
+    else:
+        raise ActiveSetError("no feasible starting point found")
     for _ in range(200):
         middle = 0.5 * (low + high)
         if total(middle) < 1.0:
