@@ -172,3 +172,21 @@ def test_property_active_set_is_a_kkt_point_no_worse_than_clarabel(problem):
     # the KKT certificate above is the exactness proof; Clarabel's answer (feasible to its
     # 1e-10 tolerance) cannot be meaningfully better
     assert solution.variance <= reference.value * (1 + 1e-9)
+
+
+def test_crossed_bounds_from_two_objects_are_named_as_the_conflict(crypto_2021):
+    returns = crypto_2021.iloc[:, :3]
+    at_least = cx.WeightBounds(lower={"BTC/USDT": 0.5})
+    at_most = cx.WeightBounds(upper={"BTC/USDT": 0.3})
+    with pytest.raises(cx.InfeasibleError) as info:
+        cx.MinimumVarianceAllocator(constraints=[at_least, at_most]).allocate(returns)
+    assert set(info.value.conflicting) == {at_least, at_most}
+
+
+def test_bounds_leaving_one_feasible_point_are_solved_by_cvxpy(crypto_2021):
+    returns = crypto_2021.iloc[:, :3]
+    exact = cx.WeightBounds(lower={"BTC/USDT": 0.5, "ETH/USDT": 0.3, "BNB/USDT": 0.2})
+    allocator = cx.MinimumVarianceAllocator(constraints=[exact])
+    weights = allocator.allocate(returns)
+    assert allocator.info_.fallback_from[0][0] == "ACTIVE_SET"
+    np.testing.assert_allclose(weights, [0.5, 0.3, 0.2], atol=SOLVER_ATOL["CLARABEL"], rtol=0)
