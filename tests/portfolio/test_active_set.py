@@ -185,7 +185,8 @@ def test_crossed_bounds_from_two_objects_are_named_as_the_conflict(crypto_2021):
 
 def test_bounds_leaving_one_feasible_point_are_solved_by_cvxpy(crypto_2021):
     returns = crypto_2021.iloc[:, :3]
-    exact = cx.WeightBounds(lower={"BTC/USDT": 0.5, "ETH/USDT": 0.3, "BNB/USDT": 0.2})
+    lower = dict(zip(returns.columns, [0.5, 0.3, 0.2], strict=True))
+    exact = cx.WeightBounds(lower=lower)
     allocator = cx.MinimumVarianceAllocator(constraints=[exact])
     weights = allocator.allocate(returns)
     assert allocator.info_.fallback_from[0][0] == "ACTIVE_SET"
