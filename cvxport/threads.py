@@ -10,6 +10,7 @@ only inside cvxport's own calls.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -21,23 +22,19 @@ def _controller() -> ThreadpoolController:
     return ThreadpoolController()
 
 
-_depth = 0  # nesting level: only the outermost call sets (and restores) the limit
+_nesting = threading.local()  # per thread: only its outermost block sets the limit
 
 
 @contextmanager
 def single_threaded_blas() -> Iterator[None]:
-    """Limit BLAS to one thread inside the block; nested blocks cost nothing."""
-    global _depth
-    if _depth:
-        _depth += 1
-        try:
+    """Limit BLAS to one thread inside the block; nested blocks (same thread) cost nothing."""
+    depth = getattr(_nesting, "depth", 0)
+    _nesting.depth = depth + 1
+    try:
+        if depth:
             yield
-        finally:
-            _depth -= 1
-        return
-    with _controller().limit(limits=1, user_api="blas"):
-        _depth = 1
-        try:
-            yield
-        finally:
-            _depth = 0
+        else:
+            with _controller().limit(limits=1, user_api="blas"):
+                yield
+    finally:
+        _nesting.depth = depth

@@ -122,7 +122,8 @@ def run_backtest(
     rebalance_rows, targets, turnovers, trades = [], [], [], []
     skipped: list[tuple[pd.Timestamp, str]] = []
     schedule = rebalancer.schedule(index)
-    scales_exposure = type(rebalancer).exposure is not Rebalancer.exposure
+    # the base policy's exposure is 1.0: skip building its context (a history slice)
+    scales_exposure = getattr(rebalancer.exposure, "__func__", None) is not Rebalancer.exposure
     scheduled = None if schedule is None else np.flatnonzero(schedule[1:]) + 1
 
     def context(row: int, current: np.ndarray, history: bool = False) -> RebalanceContext:

@@ -131,6 +131,8 @@ def prices_to_returns(prices: pd.DataFrame) -> pd.DataFrame:
         raise InvalidInputError(f"prices must be a DataFrame, got {type(prices).__name__}")
     if len(prices) < 2:
         raise InvalidInputError(f"returns need at least 2 rows of prices, got {len(prices)}")
+    if prices.shape[1] == 0:
+        raise InvalidInputError("prices has no columns (symbols)")
     values = np.column_stack([_numeric(c, prices[c]) for c in prices.columns])
     _check_values(list(prices.columns), values, prices.index, allow_nan=False)
     return pd.DataFrame(

@@ -191,3 +191,16 @@ def test_bounds_leaving_one_feasible_point_are_solved_by_cvxpy(crypto_2021):
     weights = allocator.allocate(returns)
     assert allocator.info_.fallback_from[0][0] == "ACTIVE_SET"
     np.testing.assert_allclose(weights, [0.5, 0.3, 0.2], atol=SOLVER_ATOL["CLARABEL"], rtol=0)
+
+
+def test_bounds_summing_to_one_up_to_rounding_are_left_to_cvxpy():
+    """Regression: lower bounds summing to 1 + 1 ulp once sent the feasible-point search into
+    an endless loop; such bounds leave (to rounding) one feasible point: cvxpy decides."""
+    covariance = np.array(
+        [[0.8446, -0.1568, -0.0863], [-0.1568, 1.4108, 0.1536], [-0.0863, 0.1536, 0.7447]]
+    )
+    lower = np.array([0.08955223880597016, 0.8805970149253732, 0.02985074626865672])
+    upper = lower + np.array([0.1, 0.0, 0.1])
+    assert lower.sum() > 1.0  # by one unit in the last place
+    with pytest.raises(ActiveSetError, match="room"):
+        bounded_min_variance(covariance, lower, upper)

@@ -203,6 +203,15 @@ class InitialOnlyRebalancer(Rebalancer):
         return ctx.target_weights is None
 
 
+def test_an_exposure_given_on_the_policy_object_is_used():
+    """The engine skips the exposure context only for the base policy's exposure (1.0)."""
+    prices = synthetic_prices(seed=2, n_assets=3, n_bars=60)
+    policy = InitialOnlyRebalancer()
+    policy.exposure = lambda weights, ctx: 0.5  # half in cash, set on the instance
+    result = make_manager(prices, rebalancer=policy).backtest(prices)
+    np.testing.assert_allclose(result.allocation_history.sum(axis=1), 0.5, atol=1e-12)
+
+
 @pytest.mark.parametrize("cost", [0.0, 0.002])
 def test_never_rebalancing_is_buy_and_hold(cost):
     prices = synthetic_prices(seed=2, n_assets=4, n_bars=150)

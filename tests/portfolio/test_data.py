@@ -446,6 +446,8 @@ def test_prices_to_returns_refuses_bad_prices():
     bad = pd.DataFrame({"A": [1.0, np.nan, 2.0]}, index=days("2021-01-01", 3))
     with pytest.raises(InvalidInputError, match=r"'A' .* nan on 2021-01-02"):
         prices_to_returns(bad)
+    with pytest.raises(InvalidInputError, match="no columns"):
+        prices_to_returns(pd.DataFrame(index=days("2021-01-01", 3)))
 
 
 # --------------------------------------------------------------------------- properties
