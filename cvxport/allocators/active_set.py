@@ -72,13 +72,59 @@ def bounded_min_variance(
     Raises:
         ActiveSetError: infeasible bounds, a singular free block, or no convergence.
     """
-    n = len(covariance)
     crossed = np.flatnonzero(lower > upper)
     if len(crossed):  # two bound objects in conflict: cvxpy's diagnosis names them
         raise ActiveSetError(f"lower bound above upper bound for asset {int(crossed[0])}")
     if lower.sum() > 1 - PRIMAL_TOLERANCE or upper.sum() < 1 + PRIMAL_TOLERANCE:
         # no room (or none to rounding) around the budget: the cvxpy problem decides
         raise ActiveSetError("the bounds do not admit weights summing to 1 with room to spare")
+    return _active_set(covariance, np.ones(len(covariance)), lower, upper, start)
+
+
+def long_only_max_sharpe(
+    covariance: np.ndarray,
+    excess_mean: np.ndarray,
+    start: tuple[np.ndarray, np.ndarray] | None = None,
+) -> ActiveSetSolution:
+    """Maximum Sharpe ratio, long only, exactly: the Charnes-Cooper QP
+
+        minimize y' S y   subject to   excess_mean' y = 1,   y >= 0,
+
+    whose solution normalized, y / sum(y), is the tangency portfolio. The returned
+    ``weights`` are y / sum(y); ``variance`` is y' S y (the QP's objective).
+
+    Args:
+        covariance: (n, n) symmetric positive definite S.
+        excess_mean: (n,) expected returns minus the risk-free rate, some of them > 0.
+        start: (at_lower, at_upper) guess (at_upper is ignored: there is no upper bound).
+
+    Raises:
+        ActiveSetError: no positive excess mean, a singular free block, or no convergence.
+    """
+    if not np.max(excess_mean) > 0:
+        raise ActiveSetError("no asset has a positive excess mean")
+    n = len(covariance)
+    solution = _active_set(covariance, excess_mean, np.zeros(n), np.full(n, np.inf), start)
+    y = solution.weights
+    return ActiveSetSolution(
+        y / y.sum(),
+        solution.at_lower,
+        solution.at_upper,
+        solution.variance,
+        solution.iterations,
+        solution.kkt_residual,
+    )
+
+
+def _active_set(
+    covariance: np.ndarray,
+    row: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    start: tuple[np.ndarray, np.ndarray] | None,
+) -> ActiveSetSolution:
+    """Minimize x' S x subject to row' x = 1 and lower <= x <= upper (see the module)."""
+    n = len(covariance)
     at_lower = np.zeros(n, dtype=bool) if start is None else start[0] & np.isfinite(lower)
     at_upper = np.zeros(n, dtype=bool) if start is None else start[1] & ~at_lower
     at_upper &= np.isfinite(upper)
@@ -86,45 +132,52 @@ def bounded_min_variance(
     iterations = 0
     # block updates from the guess (fast), as long as no guess repeats
     while iterations < BLOCK_ITERATIONS and not (at_lower | at_upper).all():
-        weights, nu = _solve_free(covariance, lower, upper, at_lower, at_upper)
+        weights, nu = _solve_free(covariance, row, lower, upper, at_lower, at_upper)
         iterations += 1
-        residual = covariance @ weights - nu  # = multiplier at a lower bound, -multiplier at upper
+        residual = covariance @ weights - nu * row  # multiplier at a lower bound, -one at upper
         free = ~(at_lower | at_upper)
         below = free & (weights < lower - PRIMAL_TOLERANCE)
         above = free & (weights > upper + PRIMAL_TOLERANCE)
         release = _released(residual, nu, at_lower, at_upper)
         if not (below.any() or above.any() or release.any()):
-            return _solution(covariance, weights, nu, lower, upper, at_lower, at_upper, iterations)
+            return _solution(
+                covariance, row, weights, nu, (lower, upper), (at_lower, at_upper), iterations
+            )
         state = np.packbits(np.r_[at_lower, at_upper]).tobytes()
         if state in seen:
             break
         seen.add(state)
         at_lower = (at_lower & ~release) | below
         at_upper = (at_upper & ~release) | above
-    return _primal_active_set(covariance, lower, upper, iterations)
+    return _primal_active_set(covariance, row, lower, upper, iterations)
 
 
 def _primal_active_set(
-    covariance: np.ndarray, lower: np.ndarray, upper: np.ndarray, iterations: int
+    covariance: np.ndarray, row: np.ndarray, lower: np.ndarray, upper: np.ndarray, iterations: int
 ) -> ActiveSetSolution:
     """The classical primal active-set method (Nocedal & Wright, Algorithm 16.3) from a
     feasible point: every step keeps the weights feasible and lowers the variance, so it
     settles where block updates cycle."""
-    weights = _feasible_point(lower, upper)
+    if np.all(row == 1.0):
+        weights = _feasible_point(lower, upper)
+    else:  # long-only Charnes-Cooper: the best asset alone meets row' x = 1
+        best = int(np.argmax(row))
+        weights = np.zeros(len(row))
+        weights[best] = 1.0 / row[best]
     at_lower = weights <= lower
     at_upper = (weights >= upper) & ~at_lower
     if (at_lower | at_upper).all():  # the sum row needs a free weight
         at_lower[0] = at_upper[0] = False
     while iterations < MAX_ITERATIONS:
-        target, nu = _solve_free(covariance, lower, upper, at_lower, at_upper)
+        target, nu = _solve_free(covariance, row, lower, upper, at_lower, at_upper)
         iterations += 1
         step = target - weights
         if np.max(np.abs(step)) <= PRIMAL_TOLERANCE:
-            residual = covariance @ target - nu
+            residual = covariance @ target - nu * row
             release = _released(residual, nu, at_lower, at_upper)
             if not release.any():
                 return _solution(
-                    covariance, target, nu, lower, upper, at_lower, at_upper, iterations
+                    covariance, row, target, nu, (lower, upper), (at_lower, at_upper), iterations
                 )
             worst = np.where(at_lower, -residual, np.where(at_upper, residual, -np.inf))
             j = int(np.argmax(worst))
@@ -181,10 +234,19 @@ def _released(
     return (at_lower & (residual < -tolerance)) | (at_upper & (residual > tolerance))
 
 
-def _solution(covariance, weights, nu, lower, upper, at_lower, at_upper, iterations):
+def _solution(
+    covariance: np.ndarray,
+    row: np.ndarray,
+    weights: np.ndarray,
+    nu: float,
+    bounds: tuple[np.ndarray, np.ndarray],
+    sets: tuple[np.ndarray, np.ndarray],
+    iterations: int,
+) -> ActiveSetSolution:
     """The ActiveSetSolution of a KKT point, with its largest residual."""
+    (lower, upper), (at_lower, at_upper) = bounds, sets
     free = ~(at_lower | at_upper)
-    signed = (covariance @ weights - nu) / max(abs(nu), 1e-300)  # multiplier signs, relative
+    signed = (covariance @ weights - nu * row) / max(abs(nu), 1e-300)  # multipliers, relative
     worst = max(
         float(np.max(np.where(free, np.maximum(lower - weights, weights - upper), 0.0))),
         float(np.max(np.where(at_lower, -signed, np.where(at_upper, signed, 0.0)))),
@@ -196,12 +258,14 @@ def _solution(covariance, weights, nu, lower, upper, at_lower, at_upper, iterati
 
 def _solve_free(
     covariance: np.ndarray,
+    row: np.ndarray,
     lower: np.ndarray,
     upper: np.ndarray,
     at_lower: np.ndarray,
     at_upper: np.ndarray,
 ) -> tuple[np.ndarray, float]:
-    """Weights (n,) with the bound sets held and the free block's KKT system solved; nu."""
+    """x (n,) with the bound sets held and the free block's KKT system solved
+    (S_FF x_F = nu row_F - S_FB x_B, row' x = 1); nu."""
     weights = np.where(at_lower, lower, np.where(at_upper, upper, 0.0))
     free = ~(at_lower | at_upper)
     if not free.any():
@@ -217,10 +281,14 @@ def _solve_free(
     pivots = np.diag(factor) ** 2
     if pivots.min() < CONDITION_FLOOR * pivots.max():
         raise ActiveSetError("the covariance of the free weights is nearly singular")
-    solved, info = dpotrs(factor, np.column_stack([np.ones(free.sum()), coupling]), lower=False)
+    row_free = row[free]
+    solved, info = dpotrs(factor, np.column_stack([row_free, coupling]), lower=False)
     if info != 0:  # pragma: no cover - dpotrs fails only on bad arguments
         raise ActiveSetError(f"LAPACK dpotrs failed ({info})")
-    ones_part, coupling_part = solved[:, 0], solved[:, 1]
-    nu = (1.0 - weights[fixed].sum() + coupling_part.sum()) / ones_part.sum()
-    weights[free] = nu * ones_part - coupling_part
+    row_part, coupling_part = solved[:, 0], solved[:, 1]
+    curvature = float(row_free @ row_part)  # row_F' S_FF^-1 row_F > 0 unless row_F = 0
+    if not curvature > 0:
+        raise ActiveSetError("the free weights cannot meet the equality row")
+    nu = (1.0 - row[fixed] @ weights[fixed] + row_free @ coupling_part) / curvature
+    weights[free] = nu * row_part - coupling_part
     return weights, float(nu)

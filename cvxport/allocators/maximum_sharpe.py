@@ -3,10 +3,15 @@
 max (mu - rf)' w / sqrt(w' Sigma w) over sum(w) = 1 becomes, with y = kappa w, kappa >= 0:
 minimize y' Sigma y subject to (mu - rf)' y = 1, sum(y) = kappa and every constraint object
 written homogeneous in kappa (``ctx.scale``). Weights are y / kappa.
+
+Long only with no other constraint, and no solver named, ``method='auto'`` solves the same QP
+exactly by the active-set method of ``active_set.py`` (warm-started from the last call), and
+falls back to cvxpy where that method cannot settle it.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -14,9 +19,11 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
+from cvxport.allocators.active_set import ActiveSetError, long_only_max_sharpe
 from cvxport.allocators.base import Allocator
 from cvxport.allocators.risk_model import estimate_covariance
 from cvxport.constraints.base import Constraint
+from cvxport.constraints.weights import LongOnly
 from cvxport.errors import InfeasibleError, InvalidInputError
 from cvxport.estimation import (
     CovarianceEstimator,
@@ -26,6 +33,7 @@ from cvxport.estimation import (
 )
 from cvxport.periods import infer_periods_per_year
 from cvxport.problem import Formulation
+from cvxport.solvers import SolveInfo
 
 # Without LongOnly or bounds, when the best Sharpe ratio is only approached by zero-sum
 # portfolios, the solver returns kappa ~ its tolerance and weights y / kappa of order 1e8-1e10.
@@ -61,6 +69,9 @@ class MaximumSharpeAllocator(Allocator):
         periods_per_year: bars per year; inferred from the returns index when None.
         expected_returns: estimator name or object for mu (per-period fractions).
         covariance: estimator name or object for Sigma.
+        method: 'auto' takes the exact active-set solve when the only constraint is LongOnly
+            and no solver is named (``info_.solver == 'ACTIVE_SET'``); 'cvxpy' always solves
+            the cvxpy problem.
     """
 
     def __init__(
@@ -73,8 +84,14 @@ class MaximumSharpeAllocator(Allocator):
         solver: str | None = None,
         fallback: Sequence[str] = (),
         long_only: bool = True,
+        method: str = "auto",
     ) -> None:
         super().__init__(constraints, solver, fallback, long_only)
+        if method not in ("auto", "cvxpy"):
+            raise InvalidInputError(f"method must be 'auto' or 'cvxpy', got {method!r}")
+        self.method = method
+        # universe and (at_lower, at_upper) of the last active-set solution
+        self._active_sets: tuple[pd.Index, np.ndarray, np.ndarray] | None = None
         self.risk_free_rate = risk_free_rate
         self.expected_returns = expected_returns
         self.covariance = covariance
@@ -109,10 +126,20 @@ class MaximumSharpeAllocator(Allocator):
                 "so the maximum Sharpe portfolio does not exist (try minimum variance)"
             )
         covariance = unit_scaled(estimate_covariance(returns, self.covariance))
+        scaled_excess = excess / np.max(np.abs(excess))
+        failure = None
+        exact = self.method == "auto" and not self.solver_named_
+        if exact and constraints and all(isinstance(c, LongOnly) for c in constraints):
+            try:
+                return self._active_set(covariance, scaled_excess, returns.columns)
+            except ActiveSetError as exc:
+                failure = ("ACTIVE_SET", str(exc))
         problem = self._problem(returns.columns, constraints, solver, maximum_sharpe_formulation)
-        values = {"covariance": covariance, "excess_mean": excess / np.max(np.abs(excess))}
+        values = {"covariance": covariance, "excess_mean": scaled_excess}
         try:
             weights = self._solve(problem, values, data, solver)
+            if failure:
+                self.info_.fallback_from.insert(0, failure)
         except InfeasibleError as exc:
             if exc.conflicting:
                 raise
@@ -132,4 +159,28 @@ class MaximumSharpeAllocator(Allocator):
                 "add LongOnly() or WeightBounds",
                 conflicting=(),
             )
+        return weights
+
+    def _active_set(
+        self, covariance: np.ndarray, excess: np.ndarray, assets: pd.Index
+    ) -> np.ndarray:
+        """Solve the long-only QP exactly, warm-started from the last call on this universe."""
+        start = time.perf_counter()
+        last = self._active_sets
+        guess = last[1:] if last is not None and last[0].equals(assets) else None
+        solution = long_only_max_sharpe(covariance, excess, guess)
+        elapsed = time.perf_counter() - start
+        self._active_sets = (assets, solution.at_lower, solution.at_upper)
+        weights = solution.weights
+        self.info_ = SolveInfo(
+            solver="ACTIVE_SET",
+            status="optimal",
+            solve_time=elapsed,
+            total_time=elapsed,
+            iterations=solution.iterations,
+            objective=solution.variance,
+            build_count=self.build_count_,
+            max_bound_violation=max(-float(weights.min()), 0.0),
+            sum_error=abs(float(weights.sum()) - 1.0),
+        )
         return weights

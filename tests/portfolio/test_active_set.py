@@ -12,7 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cvxport as cx
-from cvxport.allocators.active_set import ActiveSetError, bounded_min_variance
+from cvxport.allocators.active_set import (
+    ActiveSetError,
+    bounded_min_variance,
+    long_only_max_sharpe,
+)
 from cvxport.estimation import unit_scaled
 from cvxport.solvers import installed_solvers
 
@@ -204,3 +208,79 @@ def test_bounds_summing_to_one_up_to_rounding_are_left_to_cvxpy():
     assert lower.sum() > 1.0  # by one unit in the last place
     with pytest.raises(ActiveSetError, match="room"):
         bounded_min_variance(covariance, lower, upper)
+
+
+# --- long-only maximum Sharpe (the Charnes-Cooper QP with an excess-mean row) ---------------
+
+
+def tangency_violation(covariance, excess, weights) -> float:
+    """KKT violation of long-only maximum Sharpe weights, from the weights alone: held assets
+    share one ratio of marginal variance to excess mean, lambda = w'Sw / mu'w; an asset left
+    out has marginal variance >= lambda * its excess mean."""
+    marginal = covariance @ weights
+    ratio = float(weights @ marginal) / float(excess @ weights)
+    held = weights > PRIMAL_ATOL
+    gap = (marginal - ratio * excess) / float(weights @ marginal)
+    worst_dual = max(float(np.max(np.abs(gap[held]))), float(np.max(-gap[~held], initial=0.0)))
+    worst_primal = max(-float(weights.min()), abs(float(weights.sum()) - 1.0), 0.0)
+    return max(worst_primal / PRIMAL_ATOL, worst_dual / DUAL_RTOL)
+
+
+@pytest.mark.parametrize("year", ["2021", "2024", "2025"])  # 2025: 5 of 11 means positive
+def test_long_only_max_sharpe_is_a_kkt_point(year, crypto_returns):
+    returns = crypto_returns.loc[year]
+    allocator = cx.MaximumSharpeAllocator()
+    weights = allocator.allocate(returns).to_numpy()
+    assert allocator.info_.solver == "ACTIVE_SET" and allocator.build_count_ == 0
+    covariance = sample_covariance(returns)
+    excess = returns.mean().to_numpy()
+    assert tangency_violation(covariance, excess, weights) <= 1.0
+    assert (weights[excess <= 0] == 0).all()  # a losing asset never helps a long-only Sharpe
+
+
+@pytest.mark.parametrize("solver", installed_solvers())
+def test_long_only_max_sharpe_agrees_with_every_cvxpy_solver(solver, crypto_returns):
+    returns = crypto_returns.loc["2025"]
+    fast = cx.MaximumSharpeAllocator().allocate(returns)
+    named = cx.MaximumSharpeAllocator(solver=solver)
+    reference = named.allocate(returns)
+    assert named.info_.solver == solver
+    np.testing.assert_allclose(fast, reference, atol=SOLVER_ATOL[solver], rtol=0)
+
+
+def test_max_sharpe_with_bounds_or_shorting_solves_the_cvxpy_problem(crypto_2021):
+    bounded = cx.MaximumSharpeAllocator(constraints=[cx.WeightBounds(0.0, 0.4)])
+    bounded.allocate(crypto_2021)
+    assert bounded.info_.solver == "CLARABEL"
+    short = cx.MaximumSharpeAllocator(long_only=False)
+    short.allocate(crypto_2021)
+    assert short.info_.solver == "CLARABEL"
+    forced = cx.MaximumSharpeAllocator(method="cvxpy")
+    forced.allocate(crypto_2021)
+    assert forced.info_.solver == "CLARABEL"
+
+
+@st.composite
+def sharpe_problems(draw):
+    """A random factor-model covariance (2..12 assets) and excess means, one or more > 0."""
+    n = draw(st.integers(2, 12))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    loadings = rng.normal(size=(n, 2))
+    covariance = loadings @ loadings.T + np.diag(rng.uniform(0.05, 1.0, n))
+    excess = rng.normal(size=n)
+    excess[rng.integers(n)] = abs(excess.max()) + 0.1
+    return unit_scaled(covariance), excess
+
+
+@settings(max_examples=60, deadline=None)
+@given(sharpe_problems())
+def test_property_long_only_max_sharpe_is_a_kkt_point_no_worse_than_clarabel(problem):
+    covariance, excess = problem
+    solution = long_only_max_sharpe(covariance, excess)
+    assert tangency_violation(covariance, excess, solution.weights) <= 1.0
+    y = cp.Variable(len(covariance))
+    reference = cp.Problem(
+        cp.Minimize(cp.quad_form(y, cp.psd_wrap(covariance))), [excess @ y == 1, y >= 0]
+    )
+    reference.solve(solver="CLARABEL", **cx.solvers.SOLVER_OPTIONS["CLARABEL"])
+    assert solution.variance <= reference.value * (1 + 1e-9)
