@@ -231,6 +231,7 @@ CASES = [
         plain_min_variance,
     ),
     Case("maximum_sharpe", MaximumSharpeAllocator, plain_max_sharpe),
+    Case("maximum_sharpe_cvxpy", lambda: MaximumSharpeAllocator(method="cvxpy"), plain_max_sharpe),
     Case(
         "risk_parity",
         RiskParityAllocator,
@@ -364,6 +365,8 @@ def accuracy_rows(peers: dict) -> list[dict]:
          common.active_set_qp(S, np.ones(n), 0.05, 0.4), "active set"),
         ("maximum_sharpe", MaximumSharpeAllocator(), {}, common.max_sharpe_exact(S, mu),
          "active set"),
+        ("maximum_sharpe cvxpy", MaximumSharpeAllocator(method="cvxpy"), {},
+         common.max_sharpe_exact(S, mu), "active set"),
         ("maximum_sharpe short", MaximumSharpeAllocator(long_only=False), {},
          common.max_sharpe_exact(S, mu, long_only=False), "closed"),
         ("risk_parity", RiskParityAllocator(), {}, common.newton_risk_budget_reference(S, parity),
