@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from cvxport.allocators.active_set import ActiveSetSolution
 from cvxport.constraints.base import Constraint
 from cvxport.constraints.weights import LongOnly
 from cvxport.errors import InvalidInputError
@@ -78,6 +80,8 @@ class Allocator(ABC):
         self.solver_named_ = solver is not None  # a named solver turns specialised solves off
         self.build_count_ = 0
         self._problems: dict[tuple, ParametrizedProblem] = {}
+        # constraints -> (universe, at_lower, at_upper) of the last exact active-set solution
+        self._active_sets: dict[tuple, tuple[pd.Index, np.ndarray, np.ndarray]] = {}
 
     def allocate(
         self,
@@ -155,6 +159,41 @@ class Allocator(ABC):
             self._problems[cache_key] = problem
             self.build_count_ += 1
         return problem
+
+    def _solve_active_set(
+        self,
+        solve: Callable[[tuple[np.ndarray, np.ndarray] | None], ActiveSetSolution],
+        assets: pd.Index,
+        constraints: tuple[Constraint, ...],
+        bounds: tuple[np.ndarray, np.ndarray],
+    ) -> np.ndarray:
+        """Run an exact active-set ``solve(start)``, warm-started from the last solution on
+        (``assets``, ``constraints``); record ``info_`` and return the (n,) weights.
+
+        ``bounds`` are the (n,) lower and upper weight bounds the answer must hold.
+        """
+        start = time.perf_counter()
+        last = self._active_sets.get(constraints)
+        guess = last[1:] if last is not None and last[0].equals(assets) else None
+        solution = solve(guess)
+        elapsed = time.perf_counter() - start
+        self._active_sets[constraints] = (assets, solution.at_lower, solution.at_upper)
+        weights = solution.weights
+        lower, upper = bounds
+        self.info_ = SolveInfo(
+            solver="ACTIVE_SET",
+            status="optimal",
+            solve_time=elapsed,
+            total_time=elapsed,
+            iterations=solution.iterations,
+            objective=solution.variance,
+            build_count=self.build_count_,
+            max_bound_violation=max(
+                float(np.max(lower - weights)), float(np.max(weights - upper)), 0.0
+            ),
+            sum_error=abs(float(weights.sum()) - 1.0),
+        )
+        return weights
 
     def _solve(
         self,

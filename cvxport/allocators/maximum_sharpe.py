@@ -11,7 +11,6 @@ falls back to cvxpy where that method cannot settle it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -33,7 +32,6 @@ from cvxport.estimation import (
 )
 from cvxport.periods import infer_periods_per_year
 from cvxport.problem import Formulation
-from cvxport.solvers import SolveInfo
 
 # Without LongOnly or bounds, when the best Sharpe ratio is only approached by zero-sum
 # portfolios, the solver returns kappa ~ its tolerance and weights y / kappa of order 1e8-1e10.
@@ -90,8 +88,6 @@ class MaximumSharpeAllocator(Allocator):
         if method not in ("auto", "cvxpy"):
             raise InvalidInputError(f"method must be 'auto' or 'cvxpy', got {method!r}")
         self.method = method
-        # universe and (at_lower, at_upper) of the last active-set solution
-        self._active_sets: tuple[pd.Index, np.ndarray, np.ndarray] | None = None
         self.risk_free_rate = risk_free_rate
         self.expected_returns = expected_returns
         self.covariance = covariance
@@ -131,7 +127,13 @@ class MaximumSharpeAllocator(Allocator):
         exact = self.method == "auto" and not self.solver_named_
         if exact and constraints and all(isinstance(c, LongOnly) for c in constraints):
             try:
-                return self._active_set(covariance, scaled_excess, returns.columns)
+                n = len(covariance)
+                return self._solve_active_set(
+                    lambda start: long_only_max_sharpe(covariance, scaled_excess, start),
+                    returns.columns,
+                    constraints,
+                    (np.zeros(n), np.full(n, np.inf)),
+                )
             except ActiveSetError as exc:
                 failure = ("ACTIVE_SET", str(exc))
         problem = self._problem(returns.columns, constraints, solver, maximum_sharpe_formulation)
@@ -159,28 +161,4 @@ class MaximumSharpeAllocator(Allocator):
                 "add LongOnly() or WeightBounds",
                 conflicting=(),
             )
-        return weights
-
-    def _active_set(
-        self, covariance: np.ndarray, excess: np.ndarray, assets: pd.Index
-    ) -> np.ndarray:
-        """Solve the long-only QP exactly, warm-started from the last call on this universe."""
-        start = time.perf_counter()
-        last = self._active_sets
-        guess = last[1:] if last is not None and last[0].equals(assets) else None
-        solution = long_only_max_sharpe(covariance, excess, guess)
-        elapsed = time.perf_counter() - start
-        self._active_sets = (assets, solution.at_lower, solution.at_upper)
-        weights = solution.weights
-        self.info_ = SolveInfo(
-            solver="ACTIVE_SET",
-            status="optimal",
-            solve_time=elapsed,
-            total_time=elapsed,
-            iterations=solution.iterations,
-            objective=solution.variance,
-            build_count=self.build_count_,
-            max_bound_violation=max(-float(weights.min()), 0.0),
-            sum_error=abs(float(weights.sum()) - 1.0),
-        )
         return weights

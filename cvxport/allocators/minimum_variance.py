@@ -9,7 +9,6 @@ to cvxpy when that method cannot settle it (checked against cvxpy in the tests).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,7 +23,6 @@ from cvxport.constraints.base import Constraint
 from cvxport.errors import InvalidInputError
 from cvxport.estimation import CovarianceEstimator, unit_scaled
 from cvxport.problem import Formulation
-from cvxport.solvers import SolveInfo
 
 
 def minimum_variance_formulation(n_assets: int) -> Formulation:
@@ -69,8 +67,6 @@ class MinimumVarianceAllocator(Allocator):
             raise InvalidInputError(f"method must be 'auto' or 'cvxpy', got {method!r}")
         self.covariance = covariance
         self.method = method
-        # constraints -> (universe, at_lower, at_upper) of the last active-set solution
-        self._active_sets: dict[tuple, tuple[pd.Index, np.ndarray, np.ndarray]] = {}
 
     def _allocate(
         self,
@@ -84,42 +80,17 @@ class MinimumVarianceAllocator(Allocator):
         failure = None
         if self.method == "auto" and not self.solver_named_ and bounds is not None:
             try:
-                return self._active_set(covariance, bounds, returns.columns, constraints)
+                lower, upper = bounds
+                return self._solve_active_set(
+                    lambda start: bounded_min_variance(covariance, lower, upper, start),
+                    returns.columns,
+                    constraints,
+                    bounds,
+                )
             except ActiveSetError as exc:
                 failure = ("ACTIVE_SET", str(exc))
         problem = self._problem(returns.columns, constraints, solver, minimum_variance_formulation)
         weights = self._solve(problem, {"covariance": covariance}, data, solver)
         if failure:
             self.info_.fallback_from.insert(0, failure)
-        return weights
-
-    def _active_set(
-        self,
-        covariance: np.ndarray,
-        bounds: tuple[np.ndarray, np.ndarray],
-        assets: pd.Index,
-        constraints: tuple[Constraint, ...],
-    ) -> np.ndarray:
-        """Solve exactly by active sets, warm-started from the last call on this universe."""
-        start = time.perf_counter()
-        lower, upper = bounds
-        last = self._active_sets.get(constraints)
-        guess = last[1:] if last is not None and last[0].equals(assets) else None
-        solution = bounded_min_variance(covariance, lower, upper, guess)
-        elapsed = time.perf_counter() - start
-        self._active_sets[constraints] = (assets, solution.at_lower, solution.at_upper)
-        weights = solution.weights
-        self.info_ = SolveInfo(
-            solver="ACTIVE_SET",
-            status="optimal",
-            solve_time=elapsed,
-            total_time=elapsed,
-            iterations=solution.iterations,
-            objective=solution.variance,
-            build_count=self.build_count_,
-            max_bound_violation=max(
-                float(np.max(lower - weights)), float(np.max(weights - upper)), 0.0
-            ),
-            sum_error=abs(float(weights.sum()) - 1.0),
-        )
         return weights
