@@ -1,12 +1,14 @@
-"""Exact minimum variance under per-asset bounds, by a primal-dual active-set method.
+"""Exact solves of two QPs with one equality row and per-asset bounds, by active sets.
 
-    minimize 0.5 w' S w   subject to   sum(w) = 1,   lower <= w <= upper
+    minimize 0.5 x' S x   subject to   row' x = 1,   lower <= x <= upper
 
-is the QP that ``MinimumVarianceAllocator`` declares in cvxpy when every constraint object is
-a per-asset bound (``LongOnly``, ``WeightBounds``). With a guess of the weights held at a bound,
-the KKT system on the free weights is solved exactly (Cholesky):
+with row = 1 is minimum variance under per-asset bounds (the QP ``MinimumVarianceAllocator``
+declares in cvxpy when every constraint object is a ``LongOnly`` or ``WeightBounds``), and with
+row = the excess means, lower = 0, it is the long-only Charnes-Cooper QP of maximum Sharpe.
+With a guess of the entries held at a bound, the KKT system on the free ones is solved exactly
+(Cholesky):
 
-    S_FF w_F = nu 1 - S_FB w_B,   sum(w_F) = 1 - sum(w_B),
+    S_FF x_F = nu row_F - S_FB x_B,   row_F' x_F = 1 - row_B' x_B,
 
 and the guess is corrected from the primal and dual signs (Hintermueller, Ito & Kunisch 2003,
 block updates) until they all hold; if a guess repeats, the classical primal active-set method
@@ -19,6 +21,7 @@ convergence) raises ``ActiveSetError`` and the allocator solves the cvxpy proble
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,12 +40,12 @@ class ActiveSetError(RuntimeError):
 
 @dataclass(frozen=True)
 class ActiveSetSolution:
-    """An exact KKT point of the bounded minimum-variance QP.
+    """An exact KKT point of the QP (see the module).
 
     Attributes:
         weights: (n,) optimal weights, summing to 1.
-        at_lower, at_upper: (n,) booleans, the weights held at their bounds.
-        variance: w' S w, in the units of S.
+        at_lower, at_upper: (n,) booleans, the entries held at their bounds.
+        variance: x' S x, the QP's objective, in the units of S.
         iterations: linear systems solved.
         kkt_residual: largest violation of a primal bound (weight units) or of a multiplier's
             sign (relative to |nu|); below the tolerances by construction.
@@ -78,7 +81,8 @@ def bounded_min_variance(
     if lower.sum() > 1 - PRIMAL_TOLERANCE or upper.sum() < 1 + PRIMAL_TOLERANCE:
         # no room (or none to rounding) around the budget: the cvxpy problem decides
         raise ActiveSetError("the bounds do not admit weights summing to 1 with room to spare")
-    return _active_set(covariance, np.ones(len(covariance)), lower, upper, start)
+    row = np.ones(len(covariance))
+    return _active_set(covariance, row, lower, upper, start, lambda: _feasible_point(lower, upper))
 
 
 def long_only_max_sharpe(
@@ -104,7 +108,15 @@ def long_only_max_sharpe(
     if not np.max(excess_mean) > 0:
         raise ActiveSetError("no asset has a positive excess mean")
     n = len(covariance)
-    solution = _active_set(covariance, excess_mean, np.zeros(n), np.full(n, np.inf), start)
+
+    def best_asset_alone() -> np.ndarray:  # meets excess_mean' y = 1 with y >= 0
+        best = int(np.argmax(excess_mean))
+        y = np.zeros(n)
+        y[best] = 1.0 / excess_mean[best]
+        return y
+
+    lower, upper = np.zeros(n), np.full(n, np.inf)
+    solution = _active_set(covariance, excess_mean, lower, upper, start, best_asset_alone)
     y = solution.weights
     return ActiveSetSolution(
         y / y.sum(),
@@ -122,8 +134,10 @@ def _active_set(
     lower: np.ndarray,
     upper: np.ndarray,
     start: tuple[np.ndarray, np.ndarray] | None,
+    feasible_point: Callable[[], np.ndarray],
 ) -> ActiveSetSolution:
-    """Minimize x' S x subject to row' x = 1 and lower <= x <= upper (see the module)."""
+    """Minimize x' S x subject to row' x = 1 and lower <= x <= upper (see the module);
+    ``feasible_point()`` starts the primal method when block updates cycle."""
     n = len(covariance)
     at_lower = np.zeros(n, dtype=bool) if start is None else start[0] & np.isfinite(lower)
     at_upper = np.zeros(n, dtype=bool) if start is None else start[1] & ~at_lower
@@ -141,7 +155,7 @@ def _active_set(
         release = _released(residual, nu, at_lower, at_upper)
         if not (below.any() or above.any() or release.any()):
             return _solution(
-                covariance, row, weights, nu, (lower, upper), (at_lower, at_upper), iterations
+                covariance, weights, residual, nu, (lower, upper), (at_lower, at_upper), iterations
             )
         state = np.packbits(np.r_[at_lower, at_upper]).tobytes()
         if state in seen:
@@ -149,21 +163,20 @@ def _active_set(
         seen.add(state)
         at_lower = (at_lower & ~release) | below
         at_upper = (at_upper & ~release) | above
-    return _primal_active_set(covariance, row, lower, upper, iterations)
+    return _primal_active_set(covariance, row, lower, upper, feasible_point(), iterations)
 
 
 def _primal_active_set(
-    covariance: np.ndarray, row: np.ndarray, lower: np.ndarray, upper: np.ndarray, iterations: int
+    covariance: np.ndarray,
+    row: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    weights: np.ndarray,
+    iterations: int,
 ) -> ActiveSetSolution:
-    """The classical primal active-set method (Nocedal & Wright, Algorithm 16.3) from a
-    feasible point: every step keeps the weights feasible and lowers the variance, so it
+    """The classical primal active-set method (Nocedal & Wright, Algorithm 16.3) from the
+    feasible point ``weights``: every step stays feasible and lowers the objective, so it
     settles where block updates cycle."""
-    if np.all(row == 1.0):
-        weights = _feasible_point(lower, upper)
-    else:  # long-only Charnes-Cooper: the best asset alone meets row' x = 1
-        best = int(np.argmax(row))
-        weights = np.zeros(len(row))
-        weights[best] = 1.0 / row[best]
     at_lower = weights <= lower
     at_upper = (weights >= upper) & ~at_lower
     if (at_lower | at_upper).all():  # the sum row needs a free weight
@@ -177,7 +190,13 @@ def _primal_active_set(
             release = _released(residual, nu, at_lower, at_upper)
             if not release.any():
                 return _solution(
-                    covariance, row, target, nu, (lower, upper), (at_lower, at_upper), iterations
+                    covariance,
+                    target,
+                    residual,
+                    nu,
+                    (lower, upper),
+                    (at_lower, at_upper),
+                    iterations,
                 )
             worst = np.where(at_lower, -residual, np.where(at_upper, residual, -np.inf))
             j = int(np.argmax(worst))
@@ -236,17 +255,18 @@ def _released(
 
 def _solution(
     covariance: np.ndarray,
-    row: np.ndarray,
     weights: np.ndarray,
+    residual: np.ndarray,
     nu: float,
     bounds: tuple[np.ndarray, np.ndarray],
     sets: tuple[np.ndarray, np.ndarray],
     iterations: int,
 ) -> ActiveSetSolution:
-    """The ActiveSetSolution of a KKT point, with its largest residual."""
+    """The ActiveSetSolution of a KKT point (``residual`` = S x - nu row), with its largest
+    residual."""
     (lower, upper), (at_lower, at_upper) = bounds, sets
     free = ~(at_lower | at_upper)
-    signed = (covariance @ weights - nu * row) / max(abs(nu), 1e-300)  # multipliers, relative
+    signed = residual / max(abs(nu), 1e-300)  # the multipliers, relative
     worst = max(
         float(np.max(np.where(free, np.maximum(lower - weights, weights - upper), 0.0))),
         float(np.max(np.where(at_lower, -signed, np.where(at_upper, signed, 0.0)))),
