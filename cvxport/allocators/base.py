@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from cvxport.allocators.active_set import ActiveSetSolution
+from cvxport.allocators.active_set import ActiveSetError, ActiveSetSolution
 from cvxport.constraints.base import Constraint
 from cvxport.constraints.weights import LongOnly
 from cvxport.errors import InvalidInputError
@@ -33,6 +33,17 @@ def check_constraints(constraints: Sequence[Constraint] | None) -> tuple[Constra
                 f"{c!r} is not a cvxport Constraint (subclass cvxport.Constraint with build())"
             )
     return out
+
+
+EXACT_METHODS = ("auto", "cvxpy")
+
+
+def check_method(method: str) -> str:
+    """Return ``method`` if it is 'auto' (an exact specialised solve where the constraints
+    allow one, unless a solver is named) or 'cvxpy' (always the cvxpy problem)."""
+    if method not in EXACT_METHODS:
+        raise InvalidInputError(f"method must be 'auto' or 'cvxpy', got {method!r}")
+    return method
 
 
 def merge_constraints(
@@ -160,22 +171,33 @@ class Allocator(ABC):
             self.build_count_ += 1
         return problem
 
+    @property
+    def exact_path_allowed(self) -> bool:
+        """True when this call may take the method's exact specialised solve: ``method`` is
+        'auto' and no solver was named (for the allocator or the call)."""
+        return getattr(self, "method", "cvxpy") == "auto" and not self.solver_named_
+
     def _solve_active_set(
         self,
         solve: Callable[[tuple[np.ndarray, np.ndarray] | None], ActiveSetSolution],
         assets: pd.Index,
         constraints: tuple[Constraint, ...],
         bounds: tuple[np.ndarray, np.ndarray],
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray | None, list[tuple[str, str]]]:
         """Run an exact active-set ``solve(start)``, warm-started from the last solution on
-        (``assets``, ``constraints``); record ``info_`` and return the (n,) weights.
+        (``assets``, ``constraints``); record ``info_``.
 
-        ``bounds`` are the (n,) lower and upper weight bounds the answer must hold.
+        ``bounds`` are the (n,) lower and upper weight bounds the answer must hold. Returns
+        ((n,) weights, []) or, when the method cannot settle the problem, (None, the failure
+        as a ``fallback_from`` entry) for the cvxpy solve that follows.
         """
         start = time.perf_counter()
         last = self._active_sets.get(constraints)
         guess = last[1:] if last is not None and last[0].equals(assets) else None
-        solution = solve(guess)
+        try:
+            solution = solve(guess)
+        except ActiveSetError as exc:
+            return None, [("ACTIVE_SET", str(exc))]
         elapsed = time.perf_counter() - start
         self._active_sets[constraints] = (assets, solution.at_lower, solution.at_upper)
         weights = solution.weights
@@ -193,7 +215,7 @@ class Allocator(ABC):
             ),
             sum_error=abs(float(weights.sum()) - 1.0),
         )
-        return weights
+        return weights, []
 
     def _solve(
         self,
@@ -201,9 +223,15 @@ class Allocator(ABC):
         values: Mapping[str, Any],
         data: Mapping[str, Any],
         solver: str,
+        failed: Sequence[tuple[str, str]] = (),
     ) -> np.ndarray:
-        """Solve ``problem`` with ``values``, record ``info_`` and return (n,) weights."""
+        """Solve ``problem`` with ``values``, record ``info_`` and return (n,) weights.
+
+        ``failed`` lists (solver, reason) of solves tried before (an exact path), recorded
+        first in ``info_.fallback_from``.
+        """
         weights, info = problem.solve(values, data, solver, self.fallback)
+        info.fallback_from[:0] = failed
         info.build_count = self.build_count_
         info.sum_error = abs(float(weights.sum()) - 1.0)
         info.max_bound_violation = max_bound_violation(weights, problem)

@@ -18,8 +18,8 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from cvxport.allocators.active_set import ActiveSetError, long_only_max_sharpe
-from cvxport.allocators.base import Allocator
+from cvxport.allocators.active_set import long_only_max_sharpe
+from cvxport.allocators.base import Allocator, check_method
 from cvxport.allocators.risk_model import estimate_covariance
 from cvxport.constraints.base import Constraint
 from cvxport.constraints.weights import LongOnly
@@ -85,9 +85,7 @@ class MaximumSharpeAllocator(Allocator):
         method: str = "auto",
     ) -> None:
         super().__init__(constraints, solver, fallback, long_only)
-        if method not in ("auto", "cvxpy"):
-            raise InvalidInputError(f"method must be 'auto' or 'cvxpy', got {method!r}")
-        self.method = method
+        self.method = check_method(method)
         self.risk_free_rate = risk_free_rate
         self.expected_returns = expected_returns
         self.covariance = covariance
@@ -123,25 +121,22 @@ class MaximumSharpeAllocator(Allocator):
             )
         covariance = unit_scaled(estimate_covariance(returns, self.covariance))
         scaled_excess = excess / np.max(np.abs(excess))
-        failure = None
-        exact = self.method == "auto" and not self.solver_named_
-        if exact and constraints and all(isinstance(c, LongOnly) for c in constraints):
-            try:
-                n = len(covariance)
-                return self._solve_active_set(
-                    lambda start: long_only_max_sharpe(covariance, scaled_excess, start),
-                    returns.columns,
-                    constraints,
-                    (np.zeros(n), np.full(n, np.inf)),
-                )
-            except ActiveSetError as exc:
-                failure = ("ACTIVE_SET", str(exc))
+        failed = []
+        only_long = constraints and all(isinstance(c, LongOnly) for c in constraints)
+        if self.exact_path_allowed and only_long:
+            n = len(covariance)
+            weights, failed = self._solve_active_set(
+                lambda start: long_only_max_sharpe(covariance, scaled_excess, start),
+                returns.columns,
+                constraints,
+                (np.zeros(n), np.full(n, np.inf)),
+            )
+            if weights is not None:
+                return weights
         problem = self._problem(returns.columns, constraints, solver, maximum_sharpe_formulation)
         values = {"covariance": covariance, "excess_mean": scaled_excess}
         try:
-            weights = self._solve(problem, values, data, solver)
-            if failure:
-                self.info_.fallback_from.insert(0, failure)
+            weights = self._solve(problem, values, data, solver, failed)
         except InfeasibleError as exc:
             if exc.conflicting:
                 raise

@@ -16,11 +16,10 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from cvxport.allocators.active_set import ActiveSetError, bounded_min_variance
-from cvxport.allocators.base import Allocator, per_asset_bounds
+from cvxport.allocators.active_set import bounded_min_variance
+from cvxport.allocators.base import Allocator, check_method, per_asset_bounds
 from cvxport.allocators.risk_model import estimate_covariance
 from cvxport.constraints.base import Constraint
-from cvxport.errors import InvalidInputError
 from cvxport.estimation import CovarianceEstimator, unit_scaled
 from cvxport.problem import Formulation
 
@@ -63,10 +62,8 @@ class MinimumVarianceAllocator(Allocator):
         method: str = "auto",
     ) -> None:
         super().__init__(constraints, solver, fallback, long_only)
-        if method not in ("auto", "cvxpy"):
-            raise InvalidInputError(f"method must be 'auto' or 'cvxpy', got {method!r}")
         self.covariance = covariance
-        self.method = method
+        self.method = check_method(method)
 
     def _allocate(
         self,
@@ -77,20 +74,16 @@ class MinimumVarianceAllocator(Allocator):
     ) -> np.ndarray:
         covariance = unit_scaled(estimate_covariance(returns, self.covariance))
         bounds = per_asset_bounds(constraints, returns.columns)
-        failure = None
-        if self.method == "auto" and not self.solver_named_ and bounds is not None:
-            try:
-                lower, upper = bounds
-                return self._solve_active_set(
-                    lambda start: bounded_min_variance(covariance, lower, upper, start),
-                    returns.columns,
-                    constraints,
-                    bounds,
-                )
-            except ActiveSetError as exc:
-                failure = ("ACTIVE_SET", str(exc))
+        failed = []
+        if self.exact_path_allowed and bounds is not None:
+            lower, upper = bounds
+            weights, failed = self._solve_active_set(
+                lambda start: bounded_min_variance(covariance, lower, upper, start),
+                returns.columns,
+                constraints,
+                bounds,
+            )
+            if weights is not None:
+                return weights
         problem = self._problem(returns.columns, constraints, solver, minimum_variance_formulation)
-        weights = self._solve(problem, {"covariance": covariance}, data, solver)
-        if failure:
-            self.info_.fallback_from.insert(0, failure)
-        return weights
+        return self._solve(problem, {"covariance": covariance}, data, solver, failed)

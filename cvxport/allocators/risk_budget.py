@@ -19,7 +19,7 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from cvxport.allocators.base import Allocator
+from cvxport.allocators.base import Allocator, check_method
 from cvxport.allocators.risk_model import estimate_covariance
 from cvxport.allocators.symbol_data import positive_per_symbol
 from cvxport.constraints.base import Constraint
@@ -128,11 +128,9 @@ class RiskBudgetAllocator(Allocator):
         # long-only by the domain of log(y): LongOnly's rows would only slow the solver
         # (Clarabel 59 iterations instead of 24 at n = 500, benchmarks/README.md)
         super().__init__(constraints, solver, fallback, long_only=False)
-        if method not in ("auto", "cvxpy"):
-            raise InvalidInputError(f"method must be 'auto' or 'cvxpy', got {method!r}")
         self.risk_budget = risk_budget
         self.covariance = covariance
-        self.method = method
+        self.method = check_method(method)
 
     def budget(self, assets: pd.Index, data: Mapping[str, Any]) -> np.ndarray:
         """Return the (n,) budgets for this call."""
@@ -148,8 +146,7 @@ class RiskBudgetAllocator(Allocator):
         assets = returns.columns
         budget = self.budget(assets, data)
         covariance = unit_scaled(estimate_covariance(returns, self.covariance))
-        only_long = all(isinstance(c, LongOnly) for c in constraints)
-        if self.method == "auto" and not self.solver_named_ and only_long:
+        if self.exact_path_allowed and all(isinstance(c, LongOnly) for c in constraints):
             start = time.perf_counter()
             weights, iterations = newton_risk_budget(covariance, budget)
             elapsed = time.perf_counter() - start
