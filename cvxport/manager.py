@@ -22,7 +22,7 @@ from cvxport.metrics.performance import annualized_turnover
 from cvxport.metrics.report import performance_fractions, to_report_units
 from cvxport.periods import infer_periods_per_year
 from cvxport.rebalancing import CalendarRebalancer, Rebalancer, drift
-from cvxport.state import PortfolioState, check_prices
+from cvxport.state import PortfolioState, as_number, check_prices
 from cvxport.threads import single_threaded_blas
 
 
@@ -38,14 +38,6 @@ def aligned_for_lookback(data, config: PortfolioConfig, lookback: int) -> Aligne
             f"least {lookback + 1} (PortfolioConfig.lookback, or the rebalancer's lookback)"
         )
     return aligned
-
-
-def _number(value: Any, what: str) -> float:
-    """``value`` as a float, or InvalidInputError naming ``what``."""
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"{what} must be a number, got {value!r}") from None
 
 
 class PortfolioManager:
@@ -85,7 +77,7 @@ class PortfolioManager:
             raise InvalidInputError(f"market_caps must be a non-empty mapping, got {market_caps!r}")
         caps = {}
         for symbol, cap in market_caps.items():
-            value = _number(cap, f"market cap of {symbol!r}")
+            value = as_number(cap, f"market cap of {symbol!r}")
             if not np.isfinite(value) or value <= 0:
                 raise InvalidInputError(f"market cap of {symbol!r} must be > 0, got {cap!r}")
             caps[symbol] = value
@@ -108,8 +100,8 @@ class PortfolioManager:
         unknown = [s for s in holdings if s not in self.config.symbols]
         if unknown:
             raise InvalidInputError(f"holdings name symbols not in config.symbols: {unknown}")
-        units = {s: _number(u, f"holding of {s!r}") for s, u in holdings.items()}
-        cash = _number(cash, "cash")
+        units = {s: as_number(u, f"holding of {s!r}") for s, u in holdings.items()}
+        cash = as_number(cash, "cash")
         bad = [s for s, u in units.items() if not np.isfinite(u)]
         if bad or not np.isfinite(cash):
             raise InvalidInputError(f"holdings or cash are not finite: {bad or cash}")

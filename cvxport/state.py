@@ -5,10 +5,19 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
 from cvxport.errors import InvalidInputError
+
+
+def as_number(value: Any, what: str) -> float:
+    """``value`` as a float (anything ``float()`` takes), or InvalidInputError naming ``what``."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"{what} must be a number, got {value!r}") from None
 
 
 def check_prices(prices: Mapping[str, float], symbols: list[str] | None = None) -> dict:
@@ -24,7 +33,7 @@ def check_prices(prices: Mapping[str, float], symbols: list[str] | None = None) 
         raise InvalidInputError(f"prices must be a mapping symbol -> price, got {prices!r}")
     out = {}
     for symbol, price in prices.items():
-        value = float(price)
+        value = as_number(price, f"price of {symbol!r}")
         if not math.isfinite(value) or value <= 0:
             raise InvalidInputError(
                 f"price of {symbol!r} must be positive and finite, got {price!r}"

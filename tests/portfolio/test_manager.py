@@ -332,6 +332,8 @@ def test_non_numeric_caps_holdings_and_cash_are_refused_by_name():
     with pytest.raises(InvalidInputError, match="cash must be a number"):
         manager.set_state({"BTC/USDT": 1.0}, None)
     assert manager.state == before
+    with pytest.raises(InvalidInputError, match="price of 'SOL/USDT' must be a number"):
+        manager.calculate_rebalance_trades({"BTC/USDT": 1.0, "ETH/USDT": 1.0, "SOL/USDT": "?"})
 
 
 def test_update_market_data_with_bad_data_changes_nothing():
