@@ -58,7 +58,6 @@ class _Book:
         self.equity, self.costs = np.empty(n_rows), np.zeros(n_rows)
         self.weights, self.exposure = np.zeros((n_rows, n_assets)), np.zeros(n_rows)
         self.equity[0] = self.cash
-        self.traded = np.zeros(n_assets)  # notional of each asset's last trade
 
     def current_weights(self, row: int) -> tuple[np.ndarray, float, np.ndarray]:
         """(values held (n,), equity, weights (n,)) at ``row``'s close, before trading."""
@@ -174,10 +173,13 @@ def run_backtest(
                 if scales_exposure
                 else 1.0
             )
-            trades += _trade(book, row, held, value, target, transaction_cost, index, symbols)
+            made, notional = _trade(
+                book, row, held, value, target, transaction_cost, index, symbols
+            )
+            trades += made
             rebalance_rows.append(row)
             targets.append(target)
-            turnovers.append(float(book.traded.sum()) / (2.0 * value))
+            turnovers.append(notional / (2.0 * value))
         book.hold(row, row + 1)
         bar_progress.update(1)
         row += 1
@@ -207,23 +209,25 @@ def _trade(
     rate: float,
     index: pd.DatetimeIndex,
     symbols: list[str],
-) -> list[dict]:
-    """Move ``book`` to ``target`` at ``row``'s close, paying costs; return the trade dicts."""
+) -> tuple[list[dict], float]:
+    """Move ``book`` to ``target`` at ``row``'s close, paying costs; return the trade dicts
+    and the traded notional (quote currency)."""
     price = book.values[book.start + row]
     after = post_cost_equity(value, held, target, rate)
     new_units = target * after / price
     delta = new_units - book.units
     traded = np.abs(delta) * price
-    cost = rate * float(traded.sum())
+    notional = float(traded.sum())
+    cost = rate * notional
     cash = book.cash - float(delta @ price) - cost
     if abs(cash) <= CASH_DUST * value:  # rounding left by a fully invested target
         cash = 0.0
-    book.units, book.cash, book.traded = new_units, cash, traded
+    book.units, book.cash = new_units, cash
     book.costs[row] = cost
     timestamp = index[row]
     moved = np.flatnonzero(traded > 0)
     quantities, prices, values = np.abs(delta[moved]), price[moved], traded[moved]
-    return [
+    made = [
         {
             "timestamp": timestamp,
             "symbol": symbols[i],
@@ -242,3 +246,4 @@ def _trade(
             strict=True,
         )
     ]
+    return made, notional
