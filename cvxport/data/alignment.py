@@ -163,7 +163,7 @@ def _panel(data: object, symbols: Sequence[str] | None) -> pd.DataFrame:
 
 
 def _wide_panel(data: pd.DataFrame, symbols: Sequence[str] | None) -> pd.DataFrame:
-    """The checks of ``_clean`` on a wide frame of closes, for all columns at once."""
+    """The checks of ``_clean`` on a wide frame of closes, all columns at once."""
     if data.shape[0] == 0 or data.shape[1] == 0:
         raise InvalidInputError(f"the price frame is empty (shape {data.shape})")
     duplicated = data.columns[data.columns.duplicated()]
@@ -172,6 +172,15 @@ def _wide_panel(data: pd.DataFrame, symbols: Sequence[str] | None) -> pd.DataFra
     names = _select(list(data.columns), symbols)
     index = _datetime_index(data.index, f"the price frame (columns {list(data.columns)})")
     values = np.column_stack([_numeric(name, data[name]) for name in names])
+    index, values = _sorted_checked(names, index, values)
+    return pd.DataFrame(values, index=index, columns=names)
+
+
+def _sorted_checked(
+    names: list, index: pd.DatetimeIndex, values: np.ndarray
+) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """Sort (T, n) closes of ``names`` by time; refuse duplicate timestamps, bad values and
+    a column without any close, naming the symbol."""
     if not index.is_monotonic_increasing:
         order = np.argsort(index, kind="stable")
         index, values = index[order], values[order]
@@ -182,7 +191,7 @@ def _wide_panel(data: pd.DataFrame, symbols: Sequence[str] | None) -> pd.DataFra
     empty = np.flatnonzero(np.isnan(values).all(axis=0))
     if len(empty):
         raise InvalidInputError(f"no data for {names[empty[0]]!r}: every close is NaN")
-    return pd.DataFrame(values, index=index, columns=names)
+    return index, values
 
 
 def _select(available: list, symbols: Sequence[str] | None) -> list:
@@ -226,18 +235,10 @@ def _close_column(symbol: str, frame: object) -> pd.Series:
 
 def _clean(symbol: str, series: pd.Series) -> pd.Series:
     """A new float series on a sorted, unique DatetimeIndex with finite positive values."""
-    values = _numeric(symbol, series)
+    values = _numeric(symbol, series)[:, None]
     index = _datetime_index(series.index, repr(symbol))
-    clean = pd.Series(values, index=index, name=symbol)
-    if not index.is_monotonic_increasing:
-        clean = clean.sort_index(kind="stable")
-    duplicated = clean.index[clean.index.duplicated()]
-    if len(duplicated):
-        raise InvalidInputError(f"{symbol!r} has duplicate timestamp {_fmt(duplicated[0])}")
-    _check_values(symbol, clean.to_numpy(), clean.index, allow_nan=True)
-    if clean.isna().all():
-        raise InvalidInputError(f"no data for {symbol!r}: every close is NaN")
-    return clean
+    index, values = _sorted_checked([symbol], index, values)
+    return pd.Series(values[:, 0], index=index, name=symbol)
 
 
 def _numeric(symbol: object, series: pd.Series) -> np.ndarray:
