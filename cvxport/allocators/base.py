@@ -201,7 +201,6 @@ class Allocator(ABC):
         elapsed = time.perf_counter() - start
         self._active_sets[constraints] = (assets, solution.at_lower, solution.at_upper)
         weights = solution.weights
-        lower, upper = bounds
         self.info_ = SolveInfo(
             solver="ACTIVE_SET",
             status="optimal",
@@ -210,9 +209,7 @@ class Allocator(ABC):
             iterations=solution.iterations,
             objective=solution.variance,
             build_count=self.build_count_,
-            max_bound_violation=max(
-                float(np.max(lower - weights)), float(np.max(weights - upper)), 0.0
-            ),
+            max_bound_violation=bound_violation(weights, *bounds),
             sum_error=abs(float(weights.sum()) - 1.0),
         )
         return weights, []
@@ -239,6 +236,16 @@ class Allocator(ABC):
         return weights
 
 
+def is_per_asset_bound(constraint: Constraint) -> bool:
+    """True for a constraint that only bounds individual weights and says how (``bounds``)."""
+    return constraint.is_bounds_only and hasattr(constraint, "bounds")
+
+
+def bound_violation(weights: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
+    """Largest amount by which (n,) ``weights`` leave [lower, upper] (fraction of NAV), >= 0."""
+    return max(float(np.max(lower - weights)), float(np.max(weights - upper)), 0.0)
+
+
 def per_asset_bounds(
     constraints: Sequence[Constraint],
     assets: pd.Index,
@@ -250,7 +257,7 @@ def per_asset_bounds(
     per-asset bound."""
     low, high = np.full(len(assets), float(lower)), np.full(len(assets), float(upper))
     for constraint in constraints:
-        if not (constraint.is_bounds_only and hasattr(constraint, "bounds")):
+        if not is_per_asset_bound(constraint):
             return None
         c_lower, c_upper = constraint.bounds(assets)
         low, high = np.maximum(low, c_lower), np.minimum(high, c_upper)
@@ -259,9 +266,5 @@ def per_asset_bounds(
 
 def max_bound_violation(weights: np.ndarray, problem: ParametrizedProblem) -> float:
     """Largest violation of any per-asset bound object in ``problem`` (fraction of NAV)."""
-    worst = 0.0
-    for constraint in problem.constraints:
-        if constraint.is_bounds_only and hasattr(constraint, "bounds"):
-            lower, upper = constraint.bounds(problem.assets)
-            worst = max(worst, float(np.max(lower - weights)), float(np.max(weights - upper)))
-    return max(worst, 0.0)
+    bounds = [c for c in problem.constraints if is_per_asset_bound(c)]
+    return bound_violation(weights, *per_asset_bounds(bounds, problem.assets))

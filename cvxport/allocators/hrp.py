@@ -20,7 +20,7 @@ import pandas as pd
 from scipy.cluster.hierarchy import leaves_list, linkage
 from scipy.spatial.distance import squareform
 
-from cvxport.allocators.base import Allocator, per_asset_bounds
+from cvxport.allocators.base import Allocator, is_per_asset_bound, per_asset_bounds
 from cvxport.allocators.risk_model import estimate_covariance
 from cvxport.constraints.base import Constraint
 from cvxport.errors import InvalidInputError
@@ -117,7 +117,7 @@ class HRPAllocator(Allocator):
             )
         bounds = per_asset_bounds(constraints, returns.columns, 0.0, 1.0)
         if bounds is None:
-            refused = [c for c in constraints if not hasattr(c, "bounds")]
+            refused = [c for c in constraints if not is_per_asset_bound(c)]
             raise InvalidInputError(
                 f"HRPAllocator honours only per-asset bounds; it cannot apply {refused} "
                 "(use a convex method such as MinimumVarianceAllocator for these)"
