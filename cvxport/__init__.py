@@ -43,6 +43,7 @@ from cvxport.errors import (
     InfeasibleError,
     InvalidInputError,
     SolverError,
+    UnsupportedProblemError,
 )
 from cvxport.estimation import (
     EWMACovariance,
@@ -106,6 +107,7 @@ __all__ = [
     "SolverError",
     "ThresholdRebalancer",
     "TurnoverLimit",
+    "UnsupportedProblemError",
     "VolatilityTargetRebalancer",
     "WeightBounds",
     "WeightOrdering",

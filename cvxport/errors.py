@@ -28,5 +28,10 @@ class SolverError(CvxportError):
         self.status = status
 
 
+class UnsupportedProblemError(SolverError):
+    """A named backend (e.g. ``solver="ACTIVE_SET"``) does not accept the declared problem;
+    the message says why."""
+
+
 class ExecutionError(CvxportError):
     """A broker rejected or failed an order during live execution."""

@@ -1,8 +1,7 @@
-"""A parametrized problem: built once per (universe, constraints, solver), updated, re-solved."""
+"""A declared problem: built once per (universe, constraints), updated, re-solved by backends."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,8 +12,9 @@ import pandas as pd
 
 from cvxport.constraints.base import Constraint, ProblemContext
 from cvxport.constraints.diagnose import conflicting_constraints, describe_conflict
-from cvxport.errors import InfeasibleError, SolverError
-from cvxport.solvers import SolveInfo, solve_with_fallback
+from cvxport.errors import InfeasibleError, InvalidInputError, SolverError, UnsupportedProblemError
+from cvxport.solvers import SolveInfo, solve_declared
+from cvxport.solvers.declared import LogBarrierObjective, QuadraticObjective
 
 
 @dataclass
@@ -28,6 +28,8 @@ class Formulation:
         constraints: the method's own rows (budget, normalization).
         parameters: the method's data Parameters, by name.
         solver_options: per-solver overrides of ``SOLVER_OPTIONS`` for this problem.
+        declared: what the objective is, for exact backends (``cvxport.solvers.declared``);
+            None: cvxpy's solvers only.
     """
 
     variable: cp.Variable
@@ -36,6 +38,7 @@ class Formulation:
     constraints: list[cp.Constraint] = field(default_factory=list)
     parameters: dict[str, cp.Parameter] = field(default_factory=dict)
     solver_options: dict[str, dict] = field(default_factory=dict)
+    declared: QuadraticObjective | LogBarrierObjective | None = None
 
 
 class ParametrizedProblem:
@@ -59,10 +62,17 @@ class ParametrizedProblem:
             assets=assets,
             parameters=dict(formulation.parameters),
         )
+        self.rows_by_constraint: dict[Constraint, list[cp.Constraint]] = {}
         rows = list(formulation.constraints)
         for constraint in self.constraints:
-            rows += constraint.build(self.context)
+            built = build_rows(constraint, self.context)
+            self.rows_by_constraint[constraint] = built
+            rows += built
+        #: every row: the method's, then each constraint object's
+        self.rows = rows
         self.problem = cp.Problem(formulation.objective, rows)
+        #: per-backend state kept between solves (warm starts, row readers), by backend name
+        self.backend_state: dict[str, dict] = {}
 
     @property
     def parameters(self) -> dict[str, cp.Parameter]:
@@ -73,30 +83,31 @@ class ParametrizedProblem:
         self,
         values: Mapping[str, Any],
         data: Mapping[str, Any],
-        solver: str,
+        solver: str | None,
         fallback: Sequence[str] = (),
     ) -> tuple[np.ndarray, SolveInfo]:
-        """Assign Parameter values, solve, and return (weights (n,), info).
+        """Assign Parameter values, solve along the backend chain, return (weights (n,), info).
 
         Args:
             values: the method's Parameter values (already checked finite).
             data: allocation data passed to the constraint objects (e.g. previous_weights).
-            solver: first solver to try; ``fallback`` are tried next, in order.
+            solver: a solver or backend name, or None for the default chain; ``fallback``
+                names are tried next, in order.
 
         Raises:
             InfeasibleError: naming the constraint objects in conflict.
-            SolverError: every solver failed.
+            UnsupportedProblemError: the named backend does not accept this problem.
+            SolverError: every backend failed.
         """
-        start = time.perf_counter()
         for constraint in self.constraints:
             for name, value in constraint.parameter_values(self.assets, data).items():
                 self.parameters[name].value = value
         for name, value in values.items():
             self.parameters[name].value = value
         try:
-            info = solve_with_fallback(
-                self.problem, solver, fallback, self.formulation.solver_options
-            )
+            return solve_declared(self, values, solver, fallback)
+        except UnsupportedProblemError:
+            raise
         except (InfeasibleError, SolverError) as exc:
             # Solvers do not always prove infeasibility (Clarabel on the log-barrier risk
             # budget stops at its iteration limit or fails): name the conflict when there is one.
@@ -107,8 +118,26 @@ class ParametrizedProblem:
                 f"{exc}: infeasible because of {describe_conflict(conflict)}",
                 conflicting=conflict,
             ) from exc
-        scale = self.formulation.scale
-        scale_value = float(scale.value) if isinstance(scale, cp.Expression) else float(scale)
-        weights = np.asarray(self.formulation.variable.value, dtype=float) / scale_value
-        info.total_time = time.perf_counter() - start
-        return weights, info
+
+
+def build_rows(constraint: Constraint, context: ProblemContext) -> list[cp.Constraint]:
+    """Return the rows ``constraint`` adds, refusing rows that are not DCP, or not DPP where
+    they hold Parameters, by a named InvalidInputError (never a raw cvxpy error)."""
+    try:
+        rows = list(constraint.build(context))
+    except (ValueError, TypeError, IndexError, cp.error.DCPError) as exc:
+        raise InvalidInputError(f"{constraint!r} could not build its rows: {exc}") from exc
+    for row in rows:
+        if not isinstance(row, cp.constraints.constraint.Constraint):
+            raise InvalidInputError(
+                f"{constraint!r}.build returned {row!r}, not a cvxpy constraint"
+            )
+        if not row.is_dcp():
+            raise InvalidInputError(
+                f"{constraint!r} adds a row that is not DCP (not convex as written): {row}"
+            )
+        if row.parameters() and not row.is_dcp(dpp=True):
+            raise InvalidInputError(
+                f"{constraint!r} adds a row that is not DPP in its Parameters: {row}"
+            )
+    return rows

@@ -506,7 +506,7 @@ SOLVERS = [
         allocators = {
             "minimum variance": MinimumVarianceAllocator(),
             "maximum Sharpe": MaximumSharpeAllocator(),
-            "risk parity (cvxpy)": RiskParityAllocator(method="cvxpy"),
+            "risk parity (cvxpy)": RiskParityAllocator(solver="CLARABEL"),
         }
         tables = {}
         for name, allocator in allocators.items():
@@ -601,8 +601,8 @@ SOLVERS = [
         raw = pd.Series(np.arange(1, len(returns.columns) + 1, dtype=float), index=returns.columns)
         budget = (raw / raw.sum()).to_dict()  # budgets rising from BTC to LTC
         results = {}
-        for method in ("auto", "cvxpy"):
-            allocator = RiskBudgetAllocator(method=method)
+        for method in ("NEWTON", "CLARABEL"):
+            allocator = RiskBudgetAllocator(solver=method)
             weights = allocator.allocate(returns, risk_budget=budget)
             w_ = weights.to_numpy()
             shares = w_ * (sigma @ w_) / (w_ @ sigma @ w_)
@@ -614,18 +614,19 @@ SOLVERS = [
                 "max |recomputed share - budget|": recomputed,
                 "weights": weights,
             }
-        gap = (results["auto"]["weights"] - results["cvxpy"]["weights"]).abs().max()
+        gap = (results["NEWTON"]["weights"] - results["CLARABEL"]["weights"]).abs().max()
         assert all(r["max |recomputed share - budget|"] < 1e-5 for r in results.values())
         checks = pd.DataFrame(results).drop("weights")
         display(checks.map(lambda v: f"{v:.1e}" if isinstance(v, float) else v))
-        display(Markdown(f"Newton (method='auto') and cvxpy weights differ by at most {gap:.1e}."))
+        display(Markdown(f"NEWTON and CLARABEL weights differ by at most {gap:.1e}."))
         """
     ),
     md(
         """
-        Minimum variance under per-asset bounds has an exact path too: with no solver named,
-        an active-set method solves the KKT system on the free weights and corrects the bound
-        sets until every sign holds (`info_.solver == "ACTIVE_SET"`). Below it is checked
+        Minimum variance with linear constraints has an exact backend too: with no solver
+        named (or `solver="ACTIVE_SET"`), an active-set method solves the KKT system on the
+        free weights and corrects the working set until every sign holds
+        (`info_.solver == "ACTIVE_SET"`). Below it is checked
         against the cvxpy QP with every installed solver, and its KKT conditions are
         recomputed from the weights alone: the free weights share one marginal variance nu,
         a weight at its lower bound has a marginal variance >= nu, one at its upper bound <= nu.

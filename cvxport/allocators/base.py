@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from cvxport.allocators.active_set import ActiveSetError, ActiveSetSolution
 from cvxport.constraints.base import Constraint
 from cvxport.constraints.weights import LongOnly
 from cvxport.errors import InvalidInputError
 from cvxport.estimation import validate_returns
 from cvxport.problem import Formulation, ParametrizedProblem
-from cvxport.solvers import DEFAULT_SOLVER, SolveInfo, check_solver
+from cvxport.solvers import SolveInfo, check_solver
 from cvxport.threads import single_threaded_blas
 
 
@@ -35,17 +33,6 @@ def check_constraints(constraints: Sequence[Constraint] | None) -> tuple[Constra
     return out
 
 
-EXACT_METHODS = ("auto", "cvxpy")
-
-
-def check_method(method: str) -> str:
-    """Return ``method`` if it is 'auto' (an exact specialised solve where the constraints
-    allow one, unless a solver is named) or 'cvxpy' (always the cvxpy problem)."""
-    if method not in EXACT_METHODS:
-        raise InvalidInputError(f"method must be 'auto' or 'cvxpy', got {method!r}")
-    return method
-
-
 def merge_constraints(
     long_only: bool, *groups: Sequence[Constraint] | None
 ) -> tuple[Constraint, ...]:
@@ -62,10 +49,10 @@ class Allocator(ABC):
     Args:
         constraints: constraint objects applied to every allocation (more can be passed to
             ``allocate``); weights are long-only unless ``long_only=False``.
-        solver: cvxpy solver name for convex methods (see ``cvxport.solvers.SOLVER_OPTIONS``).
-            None (the default) lets cvxport choose: an exact specialised solve where the
-            method has one (``method='auto'``), else ``DEFAULT_SOLVER``; a named solver is
-            always the one used.
+        solver: a cvxpy solver of ``cvxport.solvers.SOLVER_OPTIONS`` or an exact backend
+            ('ACTIVE_SET', 'NEWTON'). None (the default) walks ``solvers.DEFAULT_CHAIN``: the
+            exact backends that accept the declared problem, then Clarabel. A named one is
+            always the one used (``UnsupportedProblemError`` if it cannot take the problem).
         fallback: solvers tried in order when ``solver`` fails; each failure is recorded.
         long_only: add ``LongOnly()`` to the constraints.
 
@@ -88,11 +75,8 @@ class Allocator(ABC):
         self.fallback = tuple(fallback)
         self.long_only = long_only
         self.info_: SolveInfo | None = None
-        self.solver_named_ = solver is not None  # a named solver turns specialised solves off
         self.build_count_ = 0
         self._problems: dict[tuple, ParametrizedProblem] = {}
-        # constraints -> (universe, at_lower, at_upper) of the last exact active-set solution
-        self._active_sets: dict[tuple, tuple[pd.Index, np.ndarray, np.ndarray]] = {}
 
     def allocate(
         self,
@@ -128,8 +112,7 @@ class Allocator(ABC):
         for c in all_constraints:
             c.validate(assets)
         named = solver or self.solver
-        solver_name = check_solver(named) if named is not None else DEFAULT_SOLVER
-        self.solver_named_ = named is not None
+        solver_name = check_solver(named) if named is not None else None
         with single_threaded_blas():
             weights = self._allocate(returns, all_constraints, solver_name, data)
         result = pd.Series(weights, index=assets, name="weight")
@@ -147,22 +130,24 @@ class Allocator(ABC):
         self,
         returns: pd.DataFrame,
         constraints: tuple[Constraint, ...],
-        solver: str,
+        solver: str | None,
         data: Mapping[str, Any],
     ) -> np.ndarray:
-        """Return (n,) weights for validated inputs."""
+        """Return (n,) weights for validated inputs (``solver`` None: the default chain)."""
 
     # --- shared solver plumbing -------------------------------------------------------------
     def _problem(
         self,
         assets: pd.Index,
         constraints: tuple[Constraint, ...],
-        solver: str,
         formulate,
         key: tuple = (),
     ) -> ParametrizedProblem:
-        """Return the cached problem for (universe, constraints, solver, key); build if new."""
-        cache_key = (tuple(assets), constraints, solver, key)
+        """Return the cached problem for (universe, constraints, key); build it if new.
+
+        The problem is declared once and re-solved by any backend; cvxpy recompiles only when
+        the solver changes."""
+        cache_key = (tuple(assets), constraints, key)
         problem = self._problems.get(cache_key)
         if problem is None:
             formulation: Formulation = formulate(len(assets))
@@ -171,64 +156,16 @@ class Allocator(ABC):
             self.build_count_ += 1
         return problem
 
-    @property
-    def exact_path_allowed(self) -> bool:
-        """True when this call may take the method's exact specialised solve: ``method`` is
-        'auto' and no solver was named (for the allocator or the call)."""
-        return getattr(self, "method", "cvxpy") == "auto" and not self.solver_named_
-
-    def _solve_active_set(
-        self,
-        solve: Callable[[tuple[np.ndarray, np.ndarray] | None], ActiveSetSolution],
-        assets: pd.Index,
-        constraints: tuple[Constraint, ...],
-        bounds: tuple[np.ndarray, np.ndarray],
-    ) -> tuple[np.ndarray | None, list[tuple[str, str]]]:
-        """Run an exact active-set ``solve(start)``, warm-started from the last solution on
-        (``assets``, ``constraints``); record ``info_``.
-
-        ``bounds`` are the (n,) lower and upper weight bounds the answer must hold. Returns
-        ((n,) weights, []) or, when the method cannot settle the problem, (None, the failure
-        as a ``fallback_from`` entry) for the cvxpy solve that follows.
-        """
-        start = time.perf_counter()
-        last = self._active_sets.get(constraints)
-        guess = last[1:] if last is not None and last[0].equals(assets) else None
-        try:
-            solution = solve(guess)
-        except ActiveSetError as exc:
-            return None, [("ACTIVE_SET", str(exc))]
-        elapsed = time.perf_counter() - start
-        self._active_sets[constraints] = (assets, solution.at_lower, solution.at_upper)
-        weights = solution.weights
-        self.info_ = SolveInfo(
-            solver="ACTIVE_SET",
-            status="optimal",
-            solve_time=elapsed,
-            total_time=elapsed,
-            iterations=solution.iterations,
-            objective=solution.variance,
-            build_count=self.build_count_,
-            max_bound_violation=bound_violation(weights, *bounds),
-            sum_error=abs(float(weights.sum()) - 1.0),
-        )
-        return weights, []
-
     def _solve(
         self,
         problem: ParametrizedProblem,
         values: Mapping[str, Any],
         data: Mapping[str, Any],
-        solver: str,
-        failed: Sequence[tuple[str, str]] = (),
+        solver: str | None,
     ) -> np.ndarray:
-        """Solve ``problem`` with ``values``, record ``info_`` and return (n,) weights.
-
-        ``failed`` lists (solver, reason) of solves tried before (an exact path), recorded
-        first in ``info_.fallback_from``.
-        """
+        """Solve ``problem`` with ``values`` along the backend chain, record ``info_`` and
+        return (n,) weights."""
         weights, info = problem.solve(values, data, solver, self.fallback)
-        info.fallback_from[:0] = failed
         info.build_count = self.build_count_
         info.sum_error = abs(float(weights.sum()) - 1.0)
         info.max_bound_violation = max_bound_violation(weights, problem)

@@ -4,9 +4,9 @@ max (mu - rf)' w / sqrt(w' Sigma w) over sum(w) = 1 becomes, with y = kappa w, k
 minimize y' Sigma y subject to (mu - rf)' y = 1, sum(y) = kappa and every constraint object
 written homogeneous in kappa (``ctx.scale``). Weights are y / kappa.
 
-Long only with no other constraint, and no solver named, ``method='auto'`` solves the same QP
-exactly by the active-set method of ``active_set.py`` (warm-started from the last call), and
-falls back to cvxpy where that method cannot settle it.
+The QP's objective is declared quadratic, so with no solver named the exact ACTIVE_SET backend
+solves it whenever every row is linear (kappa eliminated as sum(y)), warm-started from the last
+call, and Clarabel otherwise.
 """
 
 from __future__ import annotations
@@ -18,11 +18,9 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from cvxport.allocators.active_set import long_only_max_sharpe
-from cvxport.allocators.base import Allocator, check_method
+from cvxport.allocators.base import Allocator
 from cvxport.allocators.risk_model import estimate_covariance
 from cvxport.constraints.base import Constraint
-from cvxport.constraints.weights import LongOnly
 from cvxport.errors import InfeasibleError, InvalidInputError
 from cvxport.estimation import (
     CovarianceEstimator,
@@ -32,6 +30,7 @@ from cvxport.estimation import (
 )
 from cvxport.periods import infer_periods_per_year
 from cvxport.problem import Formulation
+from cvxport.solvers.declared import QuadraticObjective
 
 # Without LongOnly or bounds, when the best Sharpe ratio is only approached by zero-sum
 # portfolios, the solver returns kappa ~ its tolerance and weights y / kappa of order 1e8-1e10.
@@ -51,6 +50,7 @@ def maximum_sharpe_formulation(n_assets: int) -> Formulation:
         objective=cp.Minimize(cp.quad_form(y, cp.psd_wrap(covariance))),
         constraints=[excess_mean @ y == 1, cp.sum(y) == kappa],
         parameters={"covariance": covariance, "excess_mean": excess_mean},
+        declared=QuadraticObjective("covariance"),
     )
 
 
@@ -67,9 +67,6 @@ class MaximumSharpeAllocator(Allocator):
         periods_per_year: bars per year; inferred from the returns index when None.
         expected_returns: estimator name or object for mu (per-period fractions).
         covariance: estimator name or object for Sigma.
-        method: 'auto' takes the exact active-set solve when the only constraint is LongOnly
-            and no solver is named (``info_.solver == 'ACTIVE_SET'``); 'cvxpy' always solves
-            the cvxpy problem.
     """
 
     def __init__(
@@ -82,10 +79,8 @@ class MaximumSharpeAllocator(Allocator):
         solver: str | None = None,
         fallback: Sequence[str] = (),
         long_only: bool = True,
-        method: str = "auto",
     ) -> None:
         super().__init__(constraints, solver, fallback, long_only)
-        self.method = check_method(method)
         self.risk_free_rate = risk_free_rate
         self.expected_returns = expected_returns
         self.covariance = covariance
@@ -108,7 +103,7 @@ class MaximumSharpeAllocator(Allocator):
         self,
         returns: pd.DataFrame,
         constraints: tuple[Constraint, ...],
-        solver: str,
+        solver: str | None,
         data: Mapping[str, Any],
     ) -> np.ndarray:
         excess = self.excess_mean(returns)
@@ -121,22 +116,10 @@ class MaximumSharpeAllocator(Allocator):
             )
         covariance = unit_scaled(estimate_covariance(returns, self.covariance))
         scaled_excess = excess / np.max(np.abs(excess))
-        failed = []
-        only_long = constraints and all(isinstance(c, LongOnly) for c in constraints)
-        if self.exact_path_allowed and only_long:
-            n = len(covariance)
-            weights, failed = self._solve_active_set(
-                lambda start: long_only_max_sharpe(covariance, scaled_excess, start),
-                returns.columns,
-                constraints,
-                (np.zeros(n), np.full(n, np.inf)),
-            )
-            if weights is not None:
-                return weights
-        problem = self._problem(returns.columns, constraints, solver, maximum_sharpe_formulation)
+        problem = self._problem(returns.columns, constraints, maximum_sharpe_formulation)
         values = {"covariance": covariance, "excess_mean": scaled_excess}
         try:
-            weights = self._solve(problem, values, data, solver, failed)
+            weights = self._solve(problem, values, data, solver)
         except InfeasibleError as exc:
             if exc.conflicting:
                 raise

@@ -1,10 +1,9 @@
 """Minimum variance: minimize w' Sigma w subject to sum(w) = 1 and the constraints (a QP).
 
-The QP is declared in cvxpy (``minimum_variance_formulation``) and solved there whenever a
-constraint is more than a per-asset bound. Under per-asset bounds only (``LongOnly``,
-``WeightBounds``, or none), ``method='auto'`` solves the same QP exactly by the active-set
-method of ``active_set.py``, warm-started from the previous call's active sets, and falls back
-to cvxpy when that method cannot settle it (checked against cvxpy in the tests).
+The QP is declared once in cvxpy (``minimum_variance_formulation``) with its objective
+declared quadratic, so any backend can solve it: with no solver named, the exact ACTIVE_SET
+backend takes it whenever every row is linear (bounds, group limits, a user's linear rule),
+warm-started from the previous solve, and Clarabel solves it otherwise.
 """
 
 from __future__ import annotations
@@ -16,12 +15,12 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from cvxport.allocators.active_set import bounded_min_variance
-from cvxport.allocators.base import Allocator, check_method, per_asset_bounds
+from cvxport.allocators.base import Allocator
 from cvxport.allocators.risk_model import estimate_covariance
 from cvxport.constraints.base import Constraint
 from cvxport.estimation import CovarianceEstimator, unit_scaled
 from cvxport.problem import Formulation
+from cvxport.solvers.declared import QuadraticObjective
 
 
 def minimum_variance_formulation(n_assets: int) -> Formulation:
@@ -41,15 +40,15 @@ def minimum_variance_formulation(n_assets: int) -> Formulation:
         objective=cp.Minimize(cp.quad_form(weights, cp.psd_wrap(covariance))),
         constraints=[cp.sum(weights) == 1],
         parameters={"covariance": covariance},
+        declared=QuadraticObjective("covariance"),
     )
 
 
 class MinimumVarianceAllocator(Allocator):
     """Minimize portfolio variance w' Sigma w (Sigma from the covariance estimator).
 
-    ``method='auto'`` with no solver named takes the exact active-set solve under per-asset
-    bounds only (``info_.solver`` is then ``'ACTIVE_SET'``), the cvxpy problem otherwise;
-    ``method='cvxpy'`` or a named ``solver`` always solves the cvxpy problem.
+    With no solver named, the exact ACTIVE_SET backend solves it when every constraint is
+    linear (``info_.solver`` says which backend ran); a named solver is always the one used.
     """
 
     def __init__(
@@ -59,31 +58,17 @@ class MinimumVarianceAllocator(Allocator):
         solver: str | None = None,
         fallback: Sequence[str] = (),
         long_only: bool = True,
-        method: str = "auto",
     ) -> None:
         super().__init__(constraints, solver, fallback, long_only)
         self.covariance = covariance
-        self.method = check_method(method)
 
     def _allocate(
         self,
         returns: pd.DataFrame,
         constraints: tuple[Constraint, ...],
-        solver: str,
+        solver: str | None,
         data: Mapping[str, Any],
     ) -> np.ndarray:
         covariance = unit_scaled(estimate_covariance(returns, self.covariance))
-        bounds = per_asset_bounds(constraints, returns.columns)
-        failed = []
-        if self.exact_path_allowed and bounds is not None:
-            lower, upper = bounds
-            weights, failed = self._solve_active_set(
-                lambda start: bounded_min_variance(covariance, lower, upper, start),
-                returns.columns,
-                constraints,
-                bounds,
-            )
-            if weights is not None:
-                return weights
-        problem = self._problem(returns.columns, constraints, solver, minimum_variance_formulation)
-        return self._solve(problem, {"covariance": covariance}, data, solver, failed)
+        problem = self._problem(returns.columns, constraints, minimum_variance_formulation)
+        return self._solve(problem, {"covariance": covariance}, data, solver)

@@ -5,13 +5,13 @@ y_i (Sigma y)_i = b_i, so asset i's share of portfolio variance, w_i (Sigma w)_i
 equals its budget b_i exactly (budgets sum to 1). Constraint objects are written homogeneous in
 ``ctx.scale = sum(y)``, so bounds keep the problem convex; the shares then differ from the
 budgets where a bound binds, and the allocator reports both (``risk_contributions_``,
-``risk_budget_``). Without constraints beyond LongOnly a damped Newton method solves the same
-barrier problem (checked against the cvxpy solution in the tests) in a fraction of the time.
+``risk_budget_``). The objective is declared, so without constraint rows the exact NEWTON
+backend solves the same barrier problem (checked against cvxpy in the tests) in a fraction of
+the time, and Clarabel otherwise.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,18 +19,15 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from cvxport.allocators.base import Allocator, check_method
+from cvxport.allocators.base import Allocator
 from cvxport.allocators.risk_model import estimate_covariance
 from cvxport.allocators.symbol_data import positive_per_symbol
 from cvxport.constraints.base import Constraint
-from cvxport.constraints.weights import LongOnly
-from cvxport.errors import InvalidInputError, SolverError
+from cvxport.errors import InvalidInputError
 from cvxport.estimation import CovarianceEstimator, unit_scaled
 from cvxport.problem import Formulation
-from cvxport.solvers import SolveInfo
-
-NEWTON_TOLERANCE = 1e-14  # on the Newton decrement lambda^2 / 2 of the barrier objective
-NEWTON_MAX_ITER = 200
+from cvxport.solvers.declared import LogBarrierObjective
+from cvxport.solvers.newton import newton_risk_budget  # noqa: F401  (re-exported)
 
 
 def risk_budget_formulation(n_assets: int) -> Formulation:
@@ -47,41 +44,8 @@ def risk_budget_formulation(n_assets: int) -> Formulation:
         # 1e-10 leaves weight errors near 1.1e-6 on the bundled data; 1e-12 gives 3e-10
         # for ~45% more iterations (benchmarks/bench_allocation.py accuracy table)
         solver_options={"CLARABEL": {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12}},
+        declared=LogBarrierObjective("covariance", "risk_budget"),
     )
-
-
-def newton_risk_budget(covariance: np.ndarray, budget: np.ndarray) -> tuple[np.ndarray, int]:
-    """Minimize 0.5 y'Sy - b'log(y) by damped Newton; return (weights (n,), iterations).
-
-    Args:
-        covariance: (n, n) PSD matrix, O(1) scale (unit-scaled).
-        budget: (n,) positive budgets summing to 1.
-
-    Raises:
-        SolverError: no convergence within NEWTON_MAX_ITER iterations.
-    """
-    y = budget / np.sqrt(np.diag(covariance))
-    y /= np.sqrt(y @ covariance @ y)
-
-    def objective(v: np.ndarray) -> float:
-        return 0.5 * v @ covariance @ v - budget @ np.log(v)
-
-    for iteration in range(1, NEWTON_MAX_ITER + 1):
-        gradient = covariance @ y - budget / y
-        hessian = covariance + np.diag(budget / y**2)
-        step = np.linalg.solve(hessian, -gradient)
-        decrement = -gradient @ step
-        if decrement / 2 <= NEWTON_TOLERANCE:
-            return y / y.sum(), iteration
-        t = 1.0
-        negative = step < 0
-        if negative.any():
-            t = min(1.0, 0.99 * float(np.min(-y[negative] / step[negative])))
-        current = objective(y)
-        while objective(y + t * step) > current - 0.25 * t * decrement and t > 1e-12:
-            t *= 0.5
-        y = y + t * step
-    raise SolverError("Newton's method for the risk budget did not converge", solver="NEWTON")
 
 
 def check_risk_budget(risk_budget: Mapping[str, float] | None, assets: pd.Index) -> np.ndarray:
@@ -109,9 +73,8 @@ class RiskBudgetAllocator(Allocator):
     """Weights whose shares of portfolio variance match ``risk_budget`` (symbol -> share).
 
     After ``allocate``: ``risk_contributions_`` (achieved shares) and ``risk_budget_``.
-    ``method='auto'`` with no solver named uses Newton's method when no constraint beyond
-    LongOnly is given, cvxpy otherwise; ``'cvxpy'`` or a named ``solver`` always solves the
-    convex problem.
+    With no solver named, the NEWTON backend solves it when no constraint adds rows, Clarabel
+    otherwise; a named solver is always the one used.
     """
 
     data_keys = ("risk_budget",)
@@ -123,14 +86,12 @@ class RiskBudgetAllocator(Allocator):
         constraints: Sequence[Constraint] | None = None,
         solver: str | None = None,
         fallback: Sequence[str] = (),
-        method: str = "auto",
     ) -> None:
         # long-only by the domain of log(y): LongOnly's rows would only slow the solver
         # (Clarabel 59 iterations instead of 24 at n = 500, benchmarks/README.md)
         super().__init__(constraints, solver, fallback, long_only=False)
         self.risk_budget = risk_budget
         self.covariance = covariance
-        self.method = check_method(method)
 
     def budget(self, assets: pd.Index, data: Mapping[str, Any]) -> np.ndarray:
         """Return the (n,) budgets for this call."""
@@ -140,21 +101,15 @@ class RiskBudgetAllocator(Allocator):
         self,
         returns: pd.DataFrame,
         constraints: tuple[Constraint, ...],
-        solver: str,
+        solver: str | None,
         data: Mapping[str, Any],
     ) -> np.ndarray:
         assets = returns.columns
         budget = self.budget(assets, data)
         covariance = unit_scaled(estimate_covariance(returns, self.covariance))
-        if self.exact_path_allowed and all(isinstance(c, LongOnly) for c in constraints):
-            start = time.perf_counter()
-            weights, iterations = newton_risk_budget(covariance, budget)
-            elapsed = time.perf_counter() - start
-            self.info_ = SolveInfo("NEWTON", "optimal", elapsed, elapsed, iterations, None)
-        else:
-            problem = self._problem(assets, constraints, solver, risk_budget_formulation)
-            values = {"covariance": covariance, "risk_budget": budget}
-            weights = self._solve(problem, values, data, solver)
+        problem = self._problem(assets, constraints, risk_budget_formulation)
+        values = {"covariance": covariance, "risk_budget": budget}
+        weights = self._solve(problem, values, data, solver)
         self.risk_budget_ = pd.Series(budget, index=assets, name="risk_budget")
         self.risk_contributions_ = pd.Series(
             risk_shares(weights, covariance), index=assets, name="risk_contribution"
@@ -173,9 +128,8 @@ class RiskParityAllocator(RiskBudgetAllocator):
         constraints: Sequence[Constraint] | None = None,
         solver: str | None = None,
         fallback: Sequence[str] = (),
-        method: str = "auto",
     ) -> None:
-        super().__init__(None, covariance, constraints, solver, fallback, method)
+        super().__init__(None, covariance, constraints, solver, fallback)
 
     def budget(self, assets: pd.Index, data: Mapping[str, Any]) -> np.ndarray:
         """Return equal budgets 1/n."""

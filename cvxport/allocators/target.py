@@ -45,7 +45,7 @@ class TargetAllocator(Allocator):
         self,
         returns: pd.DataFrame,
         constraints: tuple[Constraint, ...],
-        solver: str,
+        solver: str | None,
         data: Mapping[str, Any],
     ) -> np.ndarray:
         target = self.target(returns, data)
@@ -53,5 +53,5 @@ class TargetAllocator(Allocator):
         self.info_ = None
         if all(isinstance(c, LongOnly) for c in constraints):
             return target
-        problem = self._problem(returns.columns, constraints, solver, projection_formulation)
+        problem = self._problem(returns.columns, constraints, projection_formulation)
         return self._solve(problem, {"target": target}, data, solver)

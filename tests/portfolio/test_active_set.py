@@ -62,7 +62,7 @@ def test_active_set_weights_satisfy_the_kkt_conditions(case, year, crypto_return
     returns = crypto_returns.loc[year]
     allocator = cx.MinimumVarianceAllocator(constraints=CASES[case])
     weights = allocator.allocate(returns).to_numpy()
-    assert allocator.info_.solver == "ACTIVE_SET" and allocator.build_count_ == 0
+    assert allocator.info_.solver == "ACTIVE_SET" and allocator.build_count_ == 1
     lower, upper = cx.allocators.base.per_asset_bounds(
         allocator.resolve_constraints(None), returns.columns
     )
@@ -136,16 +136,18 @@ def test_singular_covariance_falls_back_to_cvxpy_and_says_so():
     assert weights.min() >= -SOLVER_ATOL["CLARABEL"]
 
 
-def test_constraints_beyond_bounds_and_method_cvxpy_solve_the_cvxpy_problem(crypto_2021):
+def test_linear_constraints_take_the_active_set_and_a_named_solver_takes_cvxpy(crypto_2021):
     group = cx.GroupLimits(["BTC/USDT", "ETH/USDT"], upper=0.3, name="majors")
-    grouped = cx.MinimumVarianceAllocator(constraints=[group])
-    grouped.allocate(crypto_2021)
-    assert grouped.info_.solver == "CLARABEL" and grouped.info_.fallback_from == []
-    forced = cx.MinimumVarianceAllocator(method="cvxpy")
-    forced.allocate(crypto_2021)
+    order = cx.WeightOrdering("SOL/USDT", "BNB/USDT")
+    grouped = cx.MinimumVarianceAllocator(constraints=[group, order])
+    fast = grouped.allocate(crypto_2021)
+    assert grouped.info_.solver == "ACTIVE_SET" and grouped.info_.fallback_from == []
+    assert grouped.info_.kkt_residual <= 1e-10
+    forced = cx.MinimumVarianceAllocator(constraints=[group, order], solver="CLARABEL")
+    reference = forced.allocate(crypto_2021)
     assert forced.info_.solver == "CLARABEL" and forced.build_count_ == 1
-    with pytest.raises(cx.InvalidInputError, match="method"):
-        cx.MinimumVarianceAllocator(method="qp")
+    np.testing.assert_allclose(fast, reference, atol=SOLVER_ATOL["CLARABEL"], rtol=0)
+    assert fast[["BTC/USDT", "ETH/USDT"]].sum() <= 0.3 + PRIMAL_ATOL
 
 
 @st.composite
@@ -187,14 +189,14 @@ def test_crossed_bounds_from_two_objects_are_named_as_the_conflict(crypto_2021):
     assert set(info.value.conflicting) == {at_least, at_most}
 
 
-def test_bounds_leaving_one_feasible_point_are_solved_by_cvxpy(crypto_2021):
+def test_bounds_leaving_one_feasible_point_give_that_point(crypto_2021):
     returns = crypto_2021.iloc[:, :3]
     lower = dict(zip(returns.columns, [0.5, 0.3, 0.2], strict=True))
     exact = cx.WeightBounds(lower=lower)
     allocator = cx.MinimumVarianceAllocator(constraints=[exact])
     weights = allocator.allocate(returns)
-    assert allocator.info_.fallback_from[0][0] == "ACTIVE_SET"
-    np.testing.assert_allclose(weights, [0.5, 0.3, 0.2], atol=SOLVER_ATOL["CLARABEL"], rtol=0)
+    atol = PRIMAL_ATOL if allocator.info_.solver == "ACTIVE_SET" else SOLVER_ATOL["CLARABEL"]
+    np.testing.assert_allclose(weights, [0.5, 0.3, 0.2], atol=atol, rtol=0)
 
 
 def test_bounds_summing_to_one_up_to_rounding_are_left_to_cvxpy():
@@ -231,7 +233,7 @@ def test_long_only_max_sharpe_is_a_kkt_point(year, crypto_returns):
     returns = crypto_returns.loc[year]
     allocator = cx.MaximumSharpeAllocator()
     weights = allocator.allocate(returns).to_numpy()
-    assert allocator.info_.solver == "ACTIVE_SET" and allocator.build_count_ == 0
+    assert allocator.info_.solver == "ACTIVE_SET" and allocator.build_count_ == 1
     covariance = sample_covariance(returns)
     excess = returns.mean().to_numpy()
     assert tangency_violation(covariance, excess, weights) <= 1.0
@@ -248,16 +250,17 @@ def test_long_only_max_sharpe_agrees_with_every_cvxpy_solver(solver, crypto_retu
     np.testing.assert_allclose(fast, reference, atol=SOLVER_ATOL[solver], rtol=0)
 
 
-def test_max_sharpe_with_bounds_or_shorting_solves_the_cvxpy_problem(crypto_2021):
-    bounded = cx.MaximumSharpeAllocator(constraints=[cx.WeightBounds(0.0, 0.4)])
-    bounded.allocate(crypto_2021)
-    assert bounded.info_.solver == "CLARABEL"
-    short = cx.MaximumSharpeAllocator(long_only=False)
-    short.allocate(crypto_2021)
-    assert short.info_.solver == "CLARABEL"
-    forced = cx.MaximumSharpeAllocator(method="cvxpy")
-    forced.allocate(crypto_2021)
-    assert forced.info_.solver == "CLARABEL"
+def test_max_sharpe_with_bounds_or_shorting_takes_the_active_set(crypto_2021):
+    for constraints, long_only in (([cx.WeightBounds(0.0, 0.4)], True), ([], False)):
+        fast = cx.MaximumSharpeAllocator(constraints=constraints, long_only=long_only)
+        weights = fast.allocate(crypto_2021)
+        assert fast.info_.solver == "ACTIVE_SET" and fast.info_.kkt_residual <= 1e-10
+        named = cx.MaximumSharpeAllocator(
+            constraints=constraints, long_only=long_only, solver="CLARABEL"
+        )
+        reference = named.allocate(crypto_2021)
+        assert named.info_.solver == "CLARABEL"
+        np.testing.assert_allclose(weights, reference, atol=SOLVER_ATOL["CLARABEL"], rtol=0)
 
 
 @st.composite

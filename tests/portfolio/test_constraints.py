@@ -184,7 +184,9 @@ def test_constraints_are_frozen_hashable_and_shared_between_problems(crypto_2021
 
 
 def test_duplicate_constraint_objects_count_once(crypto_2021):
-    allocator = cx.MinimumVarianceAllocator(constraints=[cx.WeightBounds(0.0, 0.4)], method="cvxpy")
+    allocator = cx.MinimumVarianceAllocator(
+        constraints=[cx.WeightBounds(0.0, 0.4)], solver="CLARABEL"
+    )
     allocator.allocate(crypto_2021, constraints=[cx.WeightBounds(0.0, 0.4), cx.LongOnly()])
     (problem,) = allocator._problems.values()
     assert problem.constraints == (cx.LongOnly(), cx.WeightBounds(0.0, 0.4))

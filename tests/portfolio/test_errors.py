@@ -249,7 +249,7 @@ def test_a_solver_that_fails_is_named_with_its_status(monkeypatch, crypto_2021):
 
 def test_a_solver_that_cannot_take_the_problem_is_named(crypto_2021):
     with pytest.raises(cx.SolverError, match="OSQP") as info:
-        cx.RiskParityAllocator(method="cvxpy", solver="OSQP").allocate(crypto_2021)
+        cx.RiskParityAllocator(solver="OSQP").allocate(crypto_2021)
     assert info.value.solver == "OSQP"
 
 
@@ -261,9 +261,19 @@ def test_infeasibility_is_final_and_not_passed_to_the_fallback(crypto_2021):
         allocator.allocate(crypto_2021, constraints=[bounds, group])
 
 
-def test_an_unknown_risk_budget_method_is_named():
-    with pytest.raises(cx.InvalidInputError, match="'newton'"):
-        cx.RiskBudgetAllocator(method="newton")
+def test_an_exact_backend_that_cannot_take_the_problem_is_named(crypto_2021):
+    group = cx.GroupLimits(("BTC/USDT", "ETH/USDT"), upper=0.5)
+    with pytest.raises(cx.UnsupportedProblemError, match=r"NEWTON does not accept.*GroupLimits"):
+        cx.RiskParityAllocator(constraints=[group], solver="NEWTON").allocate(crypto_2021)
+    with pytest.raises(cx.UnsupportedProblemError, match="ACTIVE_SET does not accept"):
+        cx.RiskParityAllocator(solver="ACTIVE_SET").allocate(crypto_2021)
+    with pytest.raises(cx.UnsupportedProblemError, match=r"TurnoverLimit.*not linear"):
+        cx.MinimumVarianceAllocator(
+            constraints=[cx.TurnoverLimit(0.5)], solver="ACTIVE_SET"
+        ).allocate(
+            crypto_2021,
+            previous_weights=np.full(len(crypto_2021.columns), 1 / len(crypto_2021.columns)),
+        )
 
 
 def test_a_failed_call_leaves_the_last_answer_in_place(crypto_2021):

@@ -126,7 +126,7 @@ def test_unit_scaling_divides_by_the_average_variance(crypto_returns):
             covariance=cov, constraints=[cx.WeightBounds(0.05, 0.4)]
         ),
         lambda cov: cx.MaximumSharpeAllocator(covariance=cov),
-        lambda cov: cx.RiskParityAllocator(covariance=cov, method="cvxpy"),
+        lambda cov: cx.RiskParityAllocator(covariance=cov, solver="CLARABEL"),
     ],
     ids=["min_variance", "min_variance_bounded", "max_sharpe", "risk_parity"],
 )

@@ -194,7 +194,7 @@ def test_fallback_is_explicit_and_recorded(monkeypatch, synthetic):
 
 def test_risk_budget_falls_back_from_osqp_to_clarabel(crypto_returns):
     returns = crypto_returns[list(SPEC_BUDGET)]
-    allocator = cx.RiskBudgetAllocator(method="cvxpy", solver="OSQP", fallback=("CLARABEL",))
+    allocator = cx.RiskBudgetAllocator(solver="OSQP", fallback=("CLARABEL",))
     weights = allocator.allocate(returns, risk_budget=SPEC_BUDGET)
     assert allocator.info_.solver == "CLARABEL"
     assert [name for name, _ in allocator.info_.fallback_from] == ["OSQP"]
@@ -205,7 +205,7 @@ def test_risk_budget_falls_back_from_osqp_to_clarabel(crypto_returns):
 
 def test_when_every_solver_fails_each_is_named(monkeypatch, crypto_returns):
     monkeypatch.setitem(SOLVER_OPTIONS, "ECOS", {**SOLVER_OPTIONS["ECOS"], "max_iters": 1})
-    allocator = cx.RiskBudgetAllocator(method="cvxpy", solver="OSQP", fallback=("ECOS",))
+    allocator = cx.RiskBudgetAllocator(solver="OSQP", fallback=("ECOS",))
     with pytest.raises(cx.SolverError, match=r"OSQP.*ECOS"):
         allocator.allocate(crypto_returns[list(SPEC_BUDGET)], risk_budget=SPEC_BUDGET)
 
@@ -238,7 +238,7 @@ def test_compare_solvers_tabulates_every_installed_solver(crypto_2021):
 
 
 def test_compare_solvers_reports_a_solver_that_cannot_take_the_problem(crypto_returns):
-    allocator = cx.RiskBudgetAllocator(method="cvxpy")
+    allocator = cx.RiskBudgetAllocator(solver="CLARABEL")
     table = cx.compare_solvers(
         allocator, crypto_returns[list(SPEC_BUDGET)], risk_budget=SPEC_BUDGET
     )
