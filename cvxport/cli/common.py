@@ -1,23 +1,20 @@
-"""Command line: ``python -m cvxport backtest|frontier|stress`` on the bundled data or CSV files."""
+"""Options and loading shared by every command: data source, portfolio options, the manager."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from cvxport.cli_analysis import add_analysis_commands
 from cvxport.config import PortfolioConfig
 from cvxport.data import BUNDLED_SYMBOLS, load_bundled_market_caps, load_bundled_prices
-from cvxport.errors import CvxportError, InvalidInputError
+from cvxport.errors import InvalidInputError
 from cvxport.manager import PortfolioManager
 from cvxport.methods import AllocationMethod
 from cvxport.metrics.report import METRIC_UNITS
 from cvxport.rebalancing import REBALANCE_FREQUENCIES
-from cvxport.report_files import write_backtest_report
 
 SPEC_SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
 
@@ -91,34 +88,6 @@ def format_metrics(metrics: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
-def command_backtest(args: argparse.Namespace) -> int:
-    """Run a backtest, print the metrics table, write plots (PNG) and tables (CSV)."""
-    data = load_input(args)
-    manager = make_manager(args, list(data))
-    result = manager.backtest(data, progress=args.progress)
-    print(
-        f"cvxport backtest: {manager.config.allocation_method.value}, "
-        f"{args.frequency} rebalancing, bounds [{args.min_weight}, {args.max_weight}], "
-        f"cost {args.cost}, {len(data)} assets, {result.equity_curve.index[0].date()} to "
-        f"{result.equity_curve.index[-1].date()} (start set by {result.start_symbol})"
-    )
-    print(format_metrics(result.metrics))
-    written = write_backtest_report(result, Path(args.output))
-    print(f"wrote {len(written)} files to {args.output}/: " + ", ".join(p.name for p in written))
-    return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """Return the argument parser of every sub-command."""
-    parser = argparse.ArgumentParser(prog="cvxport", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    backtest = commands.add_parser("backtest", help="backtest report (default: bundled data)")
-    add_common_options(backtest)
-    backtest.set_defaults(func=command_backtest)
-    add_analysis_commands(commands, add_common_options)
-    return parser
-
-
 def add_common_options(parser: argparse.ArgumentParser) -> None:
     """Add data, method and portfolio options shared by every command."""
     methods = [m.value for m in AllocationMethod]
@@ -141,13 +110,3 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--output", default="cvxport-report", help="output folder")
     parser.add_argument("--progress", action="store_true", help="show a progress bar")
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m cvxport`` and the ``cvxport`` console script."""
-    args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except CvxportError as exc:
-        print(f"cvxport: error: {exc}", file=sys.stderr)
-        return 2
