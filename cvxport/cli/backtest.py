@@ -1,12 +1,38 @@
-"""``python -m cvxport backtest``: metrics table, plots (PNG) and result tables (CSV)."""
+"""``python -m cvxport backtest``: metrics table, plots (PNG), result tables (CSV), HTML report."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
+
+import pandas as pd
 
 from cvxport.cli.common import add_common_options, format_metrics, load_input, make_manager
 from cvxport.report_files import write_backtest_report
+
+logger = logging.getLogger(__name__)
+
+
+def start_note(data: dict[str, pd.DataFrame], result, lookback: int) -> str:
+    """Say what set the first date of the equity curve: the lookback, after the common start.
+
+    When every symbol's data starts on the same bar the lookback alone set the start; else the
+    symbol listed last set the common start and the lookback followed it.
+    """
+    firsts = {symbol: _first_close(frame) for symbol, frame in data.items()}
+    latest = max(firsts.values())
+    if all(first == latest for first in firsts.values()):
+        return f"data from {latest.date()} for every symbol, then {lookback} bars of lookback"
+    return (
+        f"common start {latest.date()} set by {result.start_symbol} (listed last), then "
+        f"{lookback} bars of lookback"
+    )
+
+
+def _first_close(frame: pd.DataFrame) -> pd.Timestamp:
+    columns = [c for c in frame.columns if str(c).lower() == "close"]
+    return frame[columns[0]].first_valid_index() if columns else frame.index.min()
 
 
 def command_backtest(args: argparse.Namespace) -> int:
@@ -14,11 +40,13 @@ def command_backtest(args: argparse.Namespace) -> int:
     data = load_input(args)
     manager = make_manager(args, list(data))
     result = manager.backtest(data, progress=args.progress)
+    config = manager.config
     print(
-        f"cvxport backtest: {manager.config.allocation_method.value}, "
-        f"{args.frequency} rebalancing, bounds [{args.min_weight}, {args.max_weight}], "
-        f"cost {args.cost}, {len(data)} assets, {result.equity_curve.index[0].date()} to "
-        f"{result.equity_curve.index[-1].date()} (start set by {result.start_symbol})"
+        f"cvxport backtest: {config.allocation_method.value}, "
+        f"{config.rebalance_frequency} rebalancing, bounds [{config.min_position_weight}, "
+        f"{config.max_position_weight}], cost {config.transaction_cost}, {len(data)} assets, "
+        f"{result.equity_curve.index[0].date()} to {result.equity_curve.index[-1].date()} "
+        f"({start_note(data, result, config.lookback)})"
     )
     print(format_metrics(result.metrics))
     written = write_backtest_report(result, Path(args.output))
@@ -28,6 +56,10 @@ def command_backtest(args: argparse.Namespace) -> int:
 
 def register(commands) -> None:
     """Add the ``backtest`` sub-command to the sub-parsers ``commands``."""
-    backtest = commands.add_parser("backtest", help="backtest report (default: bundled data)")
+    backtest = commands.add_parser(
+        "backtest",
+        help="backtest report (default: bundled data)",
+        description=__doc__.split(": ", 1)[1],
+    )
     add_common_options(backtest)
     backtest.set_defaults(func=command_backtest)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cvxport.cli.common import add_common_options, load_input, make_manager
+from cvxport.cli.common import add_common_options, load_input, make_manager, open_fraction
 from cvxport.report_files import save_figure
 
 
@@ -29,7 +29,7 @@ def command_stress(args: argparse.Namespace) -> int:
 
     data = load_input(args)
     manager = make_manager(args, list(data))
-    manager.backtest(data)
+    manager.backtest(data, progress=args.progress)
     tester = PortfolioStressTester(manager, confidence=args.confidence)
     results = tester.run_scenarios(default_scenarios(list(data)))
     rows = {
@@ -49,7 +49,11 @@ def command_stress(args: argparse.Namespace) -> int:
 
 def register(commands) -> None:
     """Add the ``stress`` sub-command to the sub-parsers ``commands``."""
-    stress = commands.add_parser("stress", help="stress scenarios on the backtest's holdings")
+    stress = commands.add_parser(
+        "stress",
+        help="stress scenarios on the backtest's holdings",
+        description=__doc__.split(": ", 1)[1],
+    )
     add_common_options(stress)
-    stress.add_argument("--confidence", type=float, default=0.95, help="VaR/ES confidence")
+    stress.add_argument("--confidence", type=open_fraction, default=0.95, help="VaR/ES confidence")
     stress.set_defaults(func=command_stress)
