@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 import pandas as pd
 
 from cvxport.cli.common import add_common_options, format_metrics, load_input, make_manager
 from cvxport.report_files import write_backtest_report
+from cvxport.reports import html_report
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +52,15 @@ def command_backtest(args: argparse.Namespace) -> int:
     )
     print(format_metrics(result.metrics))
     written = write_backtest_report(result, Path(args.output))
+    if args.html:
+        source = ", ".join(args.data) if args.data else "bundled Binance spot daily closes"
+        provenance = {
+            "data source": source,
+            "start": start_note(data, result, config.lookback),
+            "command": "cvxport " + " ".join(sys.argv[1:]) if sys.argv[1:] else "cvxport",
+        }
+        page = Path(args.output) / "report.html"
+        written.append(html_report(result, page, config=config, provenance=provenance))
     print(f"wrote {len(written)} files to {args.output}/: " + ", ".join(p.name for p in written))
     return 0
 
@@ -62,4 +73,7 @@ def register(commands) -> None:
         description=__doc__.split(": ", 1)[1],
     )
     add_common_options(backtest)
+    backtest.add_argument(
+        "--html", action="store_true", help="also write report.html, one self-contained page"
+    )
     backtest.set_defaults(func=command_backtest)
