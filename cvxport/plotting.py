@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, PercentFormatter
 
 from cvxport.errors import InvalidInputError
 from cvxport.metrics.performance import drawdown
@@ -130,12 +130,37 @@ def plot_stress_results(results: Mapping[str, Mapping], ax: Axes | None = None) 
     return ax
 
 
-def plot_equity_curve(equity: pd.Series, ax: Axes | None = None) -> Axes:
-    """Line plot of an equity curve (quote currency) over time."""
+def plot_equity_curve(
+    equity: pd.Series,
+    ax: Axes | None = None,
+    benchmark: pd.Series | None = None,
+    log_scale: bool = True,
+) -> Axes:
+    """Line plot of an equity curve (quote currency) over time, on a log scale by default.
+
+    Args:
+        equity: (T,) positive equity values, quote currency.
+        ax: Axes to draw on; a new figure when None.
+        benchmark: (T',) a benchmark's value in the same currency (e.g. a buy-and-hold of the
+            same assets from the same capital), drawn dashed and labelled with its name.
+        log_scale: equal vertical distances are equal growth factors; ticks are plain numbers
+            (no offset, no scientific notation).
+    """
     ax = _axes(ax)
-    ax.plot(equity.index, equity.to_numpy(dtype=float), label="Equity")
+    ax.plot(equity.index, equity.to_numpy(dtype=float), lw=1.6, label=str(equity.name or "Equity"))
+    if benchmark is not None:
+        name = str(benchmark.name or "Benchmark")
+        ax.plot(benchmark.index, benchmark.to_numpy(dtype=float), lw=1.2, ls="--", label=name)
+        ax.legend(loc="upper left", fontsize=8)
+    if log_scale:
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.set_ylabel("Equity (quote currency, log scale)")
+    else:
+        ax.set_ylabel("Equity (quote currency)")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
     ax.set_xlabel("Date")
-    ax.set_ylabel("Equity (quote currency)")
     ax.set_title("Equity curve")
     return ax
 
@@ -152,8 +177,24 @@ def plot_drawdown(equity: pd.Series, ax: Axes | None = None) -> Axes:
     return ax
 
 
+def distinct_colors(n: int) -> list[tuple[float, float, float]]:
+    """``n`` colours, all different for n <= 20: tab20's ten strong hues, then its light ones.
+
+    Beyond 20, evenly spaced samples of the 'turbo' colour map.
+    """
+    if n <= 20:
+        tab20 = plt.get_cmap("tab20").colors
+        return list(tab20[0::2] + tab20[1::2])[:n]
+    cmap = plt.get_cmap("turbo")
+    return [tuple(cmap(x)[:3]) for x in np.linspace(0.05, 0.95, n)]
+
+
 def plot_weights(weights_history: pd.DataFrame, ax: Axes | None = None) -> Axes:
-    """Stacked area of weights over time (fractions of equity; the gap to 100% is cash)."""
+    """Stacked area of weights over time (fractions of equity; the gap to 100% is cash).
+
+    Each symbol has its own colour (``distinct_colors``); the legend sits outside the data, to
+    the right of the axes (save with ``bbox_inches='tight'`` to keep it in the file).
+    """
     if not isinstance(weights_history, pd.DataFrame):
         raise InvalidInputError(
             "weights_history must be a DataFrame (rows: dates, columns: symbols)"
@@ -161,10 +202,19 @@ def plot_weights(weights_history: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax = _axes(ax)
     values = weights_history.to_numpy(dtype=float).T
     labels = [str(s) for s in weights_history.columns]
-    ax.stackplot(weights_history.index, values, labels=labels)
+    colors = distinct_colors(len(labels))
+    ax.stackplot(weights_history.index, values, labels=labels, colors=colors)
+    ax.set_ylim(0.0, max(1.0, float(np.nanmax(values.sum(axis=0), initial=0.0))))
+    ax.margins(x=0)
     ax.yaxis.set_major_formatter(_PERCENT)
     ax.set_xlabel("Date")
     ax.set_ylabel("Weight (% of equity)")
     ax.set_title("Weights")
-    ax.legend(loc="upper left", fontsize=7, ncol=max(1, len(labels) // 6))
+    ax.legend(
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        fontsize=8,
+        frameon=False,
+        ncol=1 if len(labels) <= 14 else 2,
+    )
     return ax

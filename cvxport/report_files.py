@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
 
+from cvxport import plotting
 from cvxport.backtest.result import PortfolioResult
+from cvxport.reports.tables import buy_and_hold, metrics_table
+
+logger = logging.getLogger(__name__)
 
 
 def save_figure(draw: Callable, path: Path, figsize: tuple[float, float] = (9, 4.5)) -> Path:
@@ -19,44 +24,38 @@ def save_figure(draw: Callable, path: Path, figsize: tuple[float, float] = (9, 4
     fig, ax = plt.subplots(figsize=figsize)
     draw(ax)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")  # keeps legends placed outside the axes
     plt.close(fig)
     return path
 
 
 def write_backtest_report(result: PortfolioResult, folder: Path) -> list[Path]:
-    """Write equity, drawdown and weights plots and the result tables into ``folder``.
+    """Write equity (log scale, against an equal-weight buy and hold), drawdown and weights
+    plots and the result tables into ``folder``.
 
     Returns:
         The paths written, in order.
     """
-    from cvxport import plotting
-
     folder.mkdir(parents=True, exist_ok=True)
     written = []
+    plot_equity = functools.partial(plotting.plot_equity_curve, benchmark=buy_and_hold(result))
     for name, draw, data in (
-        ("equity_curve.png", plotting.plot_equity_curve, result.equity_curve),
+        ("equity_curve.png", plot_equity, result.equity_curve.rename("Portfolio")),
         ("drawdown.png", plotting.plot_drawdown, result.equity_curve),
         ("weights.png", plotting.plot_weights, result.weights_history),
     ):
         written.append(save_figure(functools.partial(draw, data), folder / name))
+    logger.info("wrote plots %s", [p.name for p in written])
+    allocation = result.allocation_history.copy()
+    allocation.index.name = "timestamp"  # the rebalance dates
     tables = {
         "equity_curve.csv": result.equity_curve.to_frame(),
         "weights_history.csv": result.weights_history,
-        "allocation_history.csv": result.allocation_history,
+        "allocation_history.csv": allocation,
         "trades.csv": result.trades_frame,
-        "metrics.csv": _metrics_frame(result.metrics),
+        "metrics.csv": metrics_table(result.metrics)[["value", "unit"]],
     }
     for name, frame in tables.items():
         frame.to_csv(folder / name, index=name != "trades.csv")
         written.append(folder / name)
     return written
-
-
-def _metrics_frame(metrics: dict[str, float]):
-    import pandas as pd
-
-    from cvxport.metrics.report import METRIC_UNITS
-
-    rows = [(k, v, METRIC_UNITS.get(k, "")) for k, v in metrics.items()]
-    return pd.DataFrame(rows, columns=["metric", "value", "unit"]).set_index("metric")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from cvxport.data.alignment import AlignedPrices, align_prices, prices_to_returns
 from cvxport.data.bundled import BUNDLED_SYMBOLS, load_bundled_market_caps, load_bundled_prices
+from cvxport.data.csv_files import read_price_csv, read_price_files
 
 __all__ = [
     "BUNDLED_SYMBOLS",
@@ -15,4 +16,6 @@ __all__ = [
     "load_bundled_market_caps",
     "load_bundled_prices",
     "prices_to_returns",
+    "read_price_csv",
+    "read_price_files",
 ]
