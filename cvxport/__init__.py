@@ -39,9 +39,14 @@ from cvxport.data import (
 )
 from cvxport.errors import (
     CvxportError,
+    EquityDepletedError,
     ExecutionError,
     InfeasibleError,
     InvalidInputError,
+    LookAheadError,
+    LookAheadWarning,
+    MissingAssetReturnsError,
+    RuinWarning,
     SolverError,
 )
 from cvxport.estimation import (
@@ -79,6 +84,7 @@ __all__ = [
     "EWMAMean",
     "EfficientFrontier",
     "EqualWeightAllocator",
+    "EquityDepletedError",
     "ExecutionError",
     "GroupLimits",
     "HRPAllocator",
@@ -87,9 +93,12 @@ __all__ = [
     "InverseVolatilityAllocator",
     "LedoitWolfCovariance",
     "LongOnly",
+    "LookAheadError",
+    "LookAheadWarning",
     "MarketCapAllocator",
     "MaximumSharpeAllocator",
     "MinimumVarianceAllocator",
+    "MissingAssetReturnsError",
     "OASCovariance",
     "PortfolioConfig",
     "PortfolioManager",
@@ -101,6 +110,7 @@ __all__ = [
     "Rebalancer",
     "RiskBudgetAllocator",
     "RiskParityAllocator",
+    "RuinWarning",
     "SampleCovariance",
     "SampleMean",
     "SolverError",
