@@ -34,6 +34,7 @@ from cvxport.data import (
     BUNDLED_SYMBOLS,
     align_prices,
     load_bundled_market_caps,
+    load_bundled_market_caps_history,
     load_bundled_prices,
     prices_to_returns,
 )
@@ -123,6 +124,7 @@ __all__ = [
     "compare_solvers",
     "installed_solvers",
     "load_bundled_market_caps",
+    "load_bundled_market_caps_history",
     "load_bundled_prices",
     "prices_to_returns",
 ]

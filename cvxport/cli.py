@@ -11,7 +11,7 @@ import pandas as pd
 
 from cvxport.cli_analysis import add_analysis_commands
 from cvxport.config import PortfolioConfig
-from cvxport.data import BUNDLED_SYMBOLS, load_bundled_market_caps, load_bundled_prices
+from cvxport.data import BUNDLED_SYMBOLS, load_bundled_market_caps_history, load_bundled_prices
 from cvxport.errors import CvxportError, InvalidInputError
 from cvxport.manager import PortfolioManager
 from cvxport.methods import AllocationMethod
@@ -56,7 +56,13 @@ def load_input(args: argparse.Namespace) -> dict[str, pd.DataFrame]:
         if missing:
             raise InvalidInputError(f"--symbols {missing} not among the files: {list(data)}")
         return {s: data[s] for s in symbols}
-    return load_bundled_prices(args.symbols or SPEC_SYMBOLS, start=args.start, end=args.end)
+    start, end = args.start, args.end
+    if getattr(args, "method", None) == AllocationMethod.MARKET_CAP_WEIGHT.value:
+        # point-in-time caps cover 2021: by default the first rebalance is on 2021-01-01
+        caps = load_bundled_market_caps_history()
+        start = start or str((caps.index[0] - pd.Timedelta(days=args.lookback)).date())
+        end = end or str(caps.index[-1].date())
+    return load_bundled_prices(args.symbols or SPEC_SYMBOLS, start=start, end=end)
 
 
 def make_manager(args: argparse.Namespace, symbols: list[str]) -> PortfolioManager:
@@ -77,7 +83,7 @@ def make_manager(args: argparse.Namespace, symbols: list[str]) -> PortfolioManag
     if config.allocation_method == AllocationMethod.MARKET_CAP_WEIGHT:
         if args.data:
             raise InvalidInputError("market_cap_weight needs caps; only the bundled data has them")
-        manager.set_market_caps(load_bundled_market_caps(symbols=symbols))
+        manager.set_market_caps(load_bundled_market_caps_history(symbols))
     return manager
 
 

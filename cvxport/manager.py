@@ -71,7 +71,8 @@ class PortfolioManager:
             raise InvalidInputError(f"config must be a PortfolioConfig, got {config!r}")
         self.config = config
         self.state = PortfolioState(cash=config.initial_capital)
-        self.market_caps: dict[str, float] | None = None
+        self.market_caps: dict[str, float] | pd.DataFrame | None = None
+        self.market_caps_as_of: pd.Timestamp | None = None
         self.target_: pd.Series | None = None
         self.returns_: pd.DataFrame | None = None
         self.periods_per_year_: int | None = None
@@ -80,8 +81,22 @@ class PortfolioManager:
         self._state_from_user = False
 
     # --- configuration ----------------------------------------------------------------------
-    def set_market_caps(self, market_caps: Mapping[str, float]) -> None:
-        """Set market capitalizations (any currency, same for all) for market-cap weighting."""
+    def set_market_caps(
+        self,
+        market_caps: Mapping[str, float] | pd.DataFrame,
+        as_of: str | pd.Timestamp | None = None,
+    ) -> None:
+        """Set market capitalizations (any currency, same for all) for market-cap weighting.
+
+        Args:
+            market_caps: symbol -> cap (a snapshot), or a DataFrame of caps (dates x symbols)
+                that each rebalance reads as of its date (``LookAheadError`` before the first).
+            as_of: the snapshot's date: a backtest rebalancing before it warns
+                (``LookAheadWarning``).
+        """
+        if isinstance(market_caps, pd.DataFrame):
+            self._set_market_cap_series(market_caps)
+            return
         if not isinstance(market_caps, Mapping) or not market_caps:
             raise InvalidInputError(f"market_caps must be a non-empty mapping, got {market_caps!r}")
         caps = {}
@@ -97,6 +112,28 @@ class PortfolioManager:
                 f"(the universe is {self.config.symbols})"
             )
         self.market_caps = caps
+        self.market_caps_as_of = None if as_of is None else pd.Timestamp(as_of)
+
+    def _set_market_cap_series(self, caps: pd.DataFrame) -> None:
+        if not isinstance(caps.index, pd.DatetimeIndex) or caps.empty:
+            raise InvalidInputError("a market-cap series must be a non-empty frame indexed by date")
+        unknown = [s for s in caps.columns if s not in self.config.symbols]
+        missing = [s for s in self.config.symbols if s not in caps.columns]
+        if unknown or missing:
+            raise InvalidInputError(
+                f"market-cap series columns must be config.symbols: unknown {unknown}, "
+                f"missing {missing}"
+            )
+        values = caps.to_numpy(dtype=float)
+        bad = np.argwhere(~np.isfinite(values) | (values <= 0))
+        if len(bad):
+            row, col = bad[0]
+            raise InvalidInputError(
+                f"market cap of {caps.columns[col]!r} at {caps.index[row]} must be > 0, "
+                f"got {values[row, col]!r}"
+            )
+        self.market_caps = caps.sort_index().astype(float)
+        self.market_caps_as_of = None
 
     def set_state(
         self,
@@ -130,6 +167,7 @@ class PortfolioManager:
             "risk_free_rate": self.config.risk_free_rate,
             "periods_per_year": self.config.periods_per_year,
             "market_caps": self.market_caps,
+            "market_caps_as_of": self.market_caps_as_of,
             "risk_budget": self.config.risk_budget,
         }
         accepted = inspect.signature(cls).parameters
