@@ -128,6 +128,39 @@ def _risk_budget(value: Any) -> dict[str, float] | None:
     return dict(value)
 
 
+INFEASIBLE_POLICIES = ("hold", "raise", "cash")
+
+
+def _on_infeasible(value: Any) -> str:
+    if value in INFEASIBLE_POLICIES:
+        return value
+    try:
+        return AllocationMethod.parse(value).value  # a fallback method
+    except InvalidInputError:
+        raise InvalidInputError(
+            f"PortfolioConfig.on_infeasible must be one of {INFEASIBLE_POLICIES} or an "
+            f"allocation method to fall back to (e.g. 'minimum_variance'), got {value!r}"
+        ) from None
+
+
+def _optional_number(name: str, low: float, high: float, low_open: bool = False) -> Callable:
+    check = _number(name, low, high, low_open)
+    return lambda value: None if value is None else check(value)
+
+
+def _benchmark(value: Any) -> Any:
+    import pandas as pd  # local: config stays importable without touching pandas at import
+
+    if value is None or (isinstance(value, str) and value):
+        return value
+    if isinstance(value, pd.Series) and isinstance(value.index, pd.DatetimeIndex):
+        return value
+    raise InvalidInputError(
+        "PortfolioConfig.benchmark must be None, a symbol of the data (e.g. 'BTC/USDT') or a "
+        f"pd.Series of benchmark prices indexed by date, got {type(value).__name__}"
+    )
+
+
 _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "initial_capital": _number("initial_capital", 0.0, math.inf, low_open=True),
     "symbols": _symbols,
@@ -146,7 +179,11 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "rebalancer": _rebalancer,
     "risk_budget": _risk_budget,
     "max_forward_fill": _integer("max_forward_fill", 0),
-    "on_infeasible": _choice("on_infeasible", ("hold", "raise")),
+    "on_infeasible": _on_infeasible,
+    "borrow_rate": _number("borrow_rate", 0.0, 10.0),
+    "exposure_cap": _optional_number("exposure_cap", 0.0, 100.0, low_open=True),
+    "on_ruin": _choice("on_ruin", ("stop", "raise")),
+    "benchmark": _benchmark,
 }
 
 
@@ -175,6 +212,17 @@ class PortfolioConfig:
         on_infeasible: at a rebalance whose problem is infeasible (e.g. maximum Sharpe when
             nothing beats the risk-free rate), 'hold' keeps the holdings and records the date
             in ``PortfolioResult.skipped_rebalances`` (with a warning); 'raise' stops.
+            Solver failures (``SolverError``) are covered too. 'cash' sells everything; an
+            allocation method (e.g. 'minimum_variance') is used instead for that rebalance
+            (holding when it fails too). ``PortfolioResult.rebalance_outcomes`` records each.
+        borrow_rate: annual fraction paid on negative cash (leverage), compounded per bar.
+        exposure_cap: largest gross exposure sum|w| held at every close: a bar drifting above
+            it is traded back to it (and a target above it is scaled down); None: no cap.
+        on_ruin: when equity reaches zero or less at a close, every position is sold there
+            and the run ends: 'stop' returns that partial result (``outcome == 'ruined'``,
+            a ``RuinWarning``); 'raise' raises ``EquityDepletedError`` carrying it.
+        benchmark: a symbol of the data or a pd.Series of benchmark prices; adds alpha,
+            beta, tracking error and information ratio to the metrics.
     """
 
     initial_capital: float = 100_000.0
@@ -195,6 +243,10 @@ class PortfolioConfig:
     risk_budget: dict[str, float] | None = None
     max_forward_fill: int = 0
     on_infeasible: str = "hold"
+    borrow_rate: float = 0.0
+    exposure_cap: float | None = None
+    on_ruin: str = "stop"
+    benchmark: Any = None
 
     def __setattr__(self, name: str, value: Any) -> None:
         validator = _VALIDATORS.get(name)

@@ -35,3 +35,27 @@ class UnsupportedProblemError(SolverError):
 
 class ExecutionError(CvxportError):
     """A broker rejected or failed an order during live execution."""
+
+
+class EquityDepletedError(CvxportError):
+    """A backtest's equity reached zero or less; ``result`` holds the run up to that bar."""
+
+    def __init__(self, message: str, result=None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class MissingAssetReturnsError(InvalidInputError):
+    """Risk figures were asked of weights without the asset returns they need."""
+
+
+class LookAheadError(InvalidInputError):
+    """Data dated after the decision that would use it (e.g. a market-cap snapshot)."""
+
+
+class RuinWarning(UserWarning):
+    """A backtest ended early because equity reached zero (see ``PortfolioResult.outcome``)."""
+
+
+class LookAheadWarning(UserWarning):
+    """Data dated after a decision was used by it (the backtest sees the future)."""

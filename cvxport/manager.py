@@ -13,11 +13,20 @@ import pandas as pd
 from cvxport.allocators.base import Allocator
 from cvxport.allocators.registry import allocator_class
 from cvxport.backtest.costs import post_cost_equity
-from cvxport.backtest.engine import run_backtest
+from cvxport.backtest.engine import RunPolicy, run_backtest
+from cvxport.backtest.outcome import (
+    benchmark_prices,
+    benchmark_returns,
+    outcomes_frame,
+    relative_report,
+    ruined_fractions,
+    without_benchmark,
+)
 from cvxport.backtest.result import PortfolioResult
 from cvxport.config import PortfolioConfig
 from cvxport.data.alignment import AlignedPrices, align_prices, prices_to_returns
-from cvxport.errors import InvalidInputError
+from cvxport.errors import EquityDepletedError, InvalidInputError, RuinWarning
+from cvxport.methods import AllocationMethod
 from cvxport.metrics.performance import annualized_turnover
 from cvxport.metrics.report import performance_fractions, to_report_units
 from cvxport.periods import infer_periods_per_year
@@ -62,7 +71,8 @@ class PortfolioManager:
             raise InvalidInputError(f"config must be a PortfolioConfig, got {config!r}")
         self.config = config
         self.state = PortfolioState(cash=config.initial_capital)
-        self.market_caps: dict[str, float] | None = None
+        self.market_caps: dict[str, float] | pd.DataFrame | None = None
+        self.market_caps_as_of: pd.Timestamp | None = None
         self.target_: pd.Series | None = None
         self.returns_: pd.DataFrame | None = None
         self.periods_per_year_: int | None = None
@@ -71,8 +81,22 @@ class PortfolioManager:
         self._state_from_user = False
 
     # --- configuration ----------------------------------------------------------------------
-    def set_market_caps(self, market_caps: Mapping[str, float]) -> None:
-        """Set market capitalizations (any currency, same for all) for market-cap weighting."""
+    def set_market_caps(
+        self,
+        market_caps: Mapping[str, float] | pd.DataFrame,
+        as_of: str | pd.Timestamp | None = None,
+    ) -> None:
+        """Set market capitalizations (any currency, same for all) for market-cap weighting.
+
+        Args:
+            market_caps: symbol -> cap (a snapshot), or a DataFrame of caps (dates x symbols)
+                that each rebalance reads as of its date (``LookAheadError`` before the first).
+            as_of: the snapshot's date: a backtest rebalancing before it warns
+                (``LookAheadWarning``).
+        """
+        if isinstance(market_caps, pd.DataFrame):
+            self._set_market_cap_series(market_caps)
+            return
         if not isinstance(market_caps, Mapping) or not market_caps:
             raise InvalidInputError(f"market_caps must be a non-empty mapping, got {market_caps!r}")
         caps = {}
@@ -88,6 +112,28 @@ class PortfolioManager:
                 f"(the universe is {self.config.symbols})"
             )
         self.market_caps = caps
+        self.market_caps_as_of = None if as_of is None else pd.Timestamp(as_of)
+
+    def _set_market_cap_series(self, caps: pd.DataFrame) -> None:
+        if not isinstance(caps.index, pd.DatetimeIndex) or caps.empty:
+            raise InvalidInputError("a market-cap series must be a non-empty frame indexed by date")
+        unknown = [s for s in caps.columns if s not in self.config.symbols]
+        missing = [s for s in self.config.symbols if s not in caps.columns]
+        if unknown or missing:
+            raise InvalidInputError(
+                f"market-cap series columns must be config.symbols: unknown {unknown}, "
+                f"missing {missing}"
+            )
+        values = caps.to_numpy(dtype=float)
+        bad = np.argwhere(~np.isfinite(values) | (values <= 0))
+        if len(bad):
+            row, col = bad[0]
+            raise InvalidInputError(
+                f"market cap of {caps.columns[col]!r} at {caps.index[row]} must be > 0, "
+                f"got {values[row, col]!r}"
+            )
+        self.market_caps = caps.sort_index().astype(float)
+        self.market_caps_as_of = None
 
     def set_state(
         self,
@@ -109,9 +155,10 @@ class PortfolioManager:
         self.state = PortfolioState(units, float(cash), checked, timestamp)
         self._state_from_user = True
 
-    def make_allocator(self) -> Allocator:
-        """Build the allocator of ``config.allocation_method`` with the config's settings."""
-        cls = allocator_class(self.config.allocation_method)
+    def make_allocator(self, method: AllocationMethod | str | None = None) -> Allocator:
+        """Build the allocator of ``method`` (default ``config.allocation_method``) with the
+        config's settings."""
+        cls = allocator_class(method or self.config.allocation_method)
         pool: dict[str, Any] = {
             "constraints": self.config.all_constraints(),
             "solver": self.config.solver,
@@ -120,6 +167,7 @@ class PortfolioManager:
             "risk_free_rate": self.config.risk_free_rate,
             "periods_per_year": self.config.periods_per_year,
             "market_caps": self.market_caps,
+            "market_caps_as_of": self.market_caps_as_of,
             "risk_budget": self.config.risk_budget,
         }
         accepted = inspect.signature(cls).parameters
@@ -149,19 +197,18 @@ class PortfolioManager:
         config.validate()
         rebalancer = self.rebalancer()
         lookback = max(config.lookback, getattr(rebalancer, "lookback", 0))
-        aligned = aligned_for_lookback(data, config, lookback)
+        bench = benchmark_prices(config.benchmark, data)
+        aligned = aligned_for_lookback(
+            without_benchmark(data, config.benchmark, config.symbols), config, lookback
+        )
         prices = aligned.prices
         ppy = config.periods_per_year or infer_periods_per_year(prices.index)
-        allocator = self.make_allocator()
-
-        def allocate(window: pd.DataFrame, current: np.ndarray) -> np.ndarray:
-            # windows are cut from aligned, validated prices: finite returns, unique symbols
-            return allocator.allocate(window, checked=True, previous_weights=current).to_numpy()
-
+        if bench is not None:  # checked before the run: a missing date fails fast
+            benchmark_returns(bench, prices.index[lookback - 1 :])
         with single_threaded_blas():
             run = run_backtest(
-                prices, allocate, rebalancer, lookback, config.transaction_cost,
-                config.initial_capital, ppy, progress, config.on_infeasible,
+                prices, self._allocate_fn(), rebalancer, lookback, config.transaction_cost,
+                config.initial_capital, ppy, progress, policy=self.run_policy(),
             )  # fmt: skip
         if run.skipped:
             when, why = run.skipped[0]
@@ -170,11 +217,44 @@ class PortfolioManager:
                 UserWarning,
                 stacklevel=2,
             )
-        result = self._result(run, prices, aligned.start_symbol, ppy)
+        result = self._result(run, prices, aligned.start_symbol, ppy, bench)
         self._remember(result, prices, run, ppy)
+        if result.outcome == "ruined":
+            message = (
+                f"equity reached {run.cash:.6g} at {result.ruined_at}: every position was sold "
+                "at that close and the backtest ended there (PortfolioResult.outcome == 'ruined')"
+            )
+            if config.on_ruin == "raise":
+                raise EquityDepletedError(message, result)
+            warnings.warn(message, RuinWarning, stacklevel=2)
         return result
 
-    def _result(self, run, prices: pd.DataFrame, start_symbol: str, ppy: int) -> PortfolioResult:
+    def _allocate_fn(self, method: AllocationMethod | str | None = None):
+        """The engine's allocate callable over one allocator built for the whole run."""
+        allocator = self.make_allocator() if method is None else self.make_allocator(method)
+
+        def allocate(window: pd.DataFrame, current: np.ndarray) -> np.ndarray:
+            # windows are cut from aligned, validated prices: finite returns, unique symbols
+            return allocator.allocate(window, checked=True, previous_weights=current).to_numpy()
+
+        return allocate
+
+    def run_policy(self) -> RunPolicy:
+        """The engine's policy from the config: fallback, borrow rate, exposure cap."""
+        config = self.config
+        choice = config.on_infeasible
+        fallback = choice not in ("hold", "raise", "cash")
+        return RunPolicy(
+            on_infeasible="fallback" if fallback else choice,
+            fallback=self._allocate_fn(choice) if fallback else None,
+            fallback_name=choice if fallback else "fallback",
+            borrow_rate=config.borrow_rate,
+            exposure_cap=config.exposure_cap,
+        )
+
+    def _result(
+        self, run, prices: pd.DataFrame, start_symbol: str, ppy: int, bench: pd.Series | None
+    ) -> PortfolioResult:
         symbols = list(prices.columns)
         equity = pd.Series(run.equity, index=run.index, name="equity")
         asset_returns = prices.pct_change().reindex(run.index).fillna(0.0)
@@ -184,13 +264,19 @@ class PortfolioManager:
         dates = [run.index[row] for row in run.rebalance_rows]
         allocation = pd.DataFrame(run.targets, index=pd.DatetimeIndex(dates), columns=symbols)
         turnover = pd.Series(run.turnover, index=pd.DatetimeIndex(dates), name="turnover")
-        fractions = performance_fractions(equity, ppy, self.config.risk_free_rate)
+        ruined = run.ruined_row is not None
+        rate = self.config.risk_free_rate
+        fractions = ruined_fractions(equity) if ruined else performance_fractions(equity, ppy, rate)
         n_years = (len(equity) - 1) / ppy
         fractions["turnover"] = annualized_turnover(turnover, n_years) if n_years > 0 else 0.0
         metrics = to_report_units(fractions)
         metrics["total_costs"] = float(run.costs.sum())
         metrics["n_rebalances"] = len(dates)
         metrics["n_skipped_rebalances"] = len(run.skipped)
+        metrics["total_financing"] = float(run.financing.sum())
+        bench_returns = None if bench is None else benchmark_returns(bench, run.index)
+        if bench_returns is not None and not ruined and len(equity) > 2:
+            metrics.update(relative_report(equity.pct_change().iloc[1:], bench_returns, ppy, rate))
         return PortfolioResult(
             equity_curve=equity,
             returns=equity.pct_change().iloc[1:].rename("returns"),
@@ -207,6 +293,12 @@ class PortfolioManager:
             periods_per_year=ppy,
             exposure=pd.Series(run.exposure, index=run.index, name="exposure"),
             skipped_rebalances=run.skipped,
+            rebalance_outcomes=outcomes_frame(run.outcomes),
+            benchmark_returns=bench_returns,
+            financing=pd.Series(run.financing, index=run.index, name="financing"),
+            deleverage_dates=[run.index[row] for row in run.deleverage_rows],
+            outcome="ruined" if ruined else "completed",
+            ruined_at=run.index[run.ruined_row] if ruined else None,
         )
 
     def _remember(self, result: PortfolioResult, prices: pd.DataFrame, run, ppy: int) -> None:
@@ -216,13 +308,13 @@ class PortfolioManager:
         self.periods_per_year_ = ppy
         if len(result.allocation_history):
             self.target_ = result.allocation_history.iloc[-1].rename("target")
-        last = prices.iloc[-1]
+        last = prices.loc[run.index[-1]]
         if not self._state_from_user:
             self.state = PortfolioState(
                 holdings=dict(zip(symbols, map(float, run.units), strict=True)),
                 cash=float(run.cash),
                 prices={s: float(last[s]) for s in symbols},
-                timestamp=prices.index[-1],
+                timestamp=run.index[-1],
             )
 
     # --- live operations --------------------------------------------------------------------

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from cvxport.analysis.attribution import align_to_periods
-from cvxport.errors import InvalidInputError
+from cvxport.errors import InvalidInputError, MissingAssetReturnsError
 from cvxport.metrics.allocation import diversification_ratio, hhi, risk_contributions
 from cvxport.metrics.report import performance_report
 from cvxport.periods import infer_periods_per_year, validate_periods_per_year
@@ -20,8 +20,10 @@ NEEDS_ASSET_RETURNS = ("diversification_ratio", "risk_contribution", "correlatio
 class PortfolioMetrics:
     """Performance, concentration and risk-decomposition metrics of a backtest.
 
-    The asset returns that the risk figures need come from ``weights_history.attrs
-    ['asset_returns']`` (a backtest result sets it) unless passed; they are taken at the
+    The asset returns that the risk figures need are passed (``result.asset_returns``, or
+    :meth:`calculate_result`), or else read from ``weights_history.attrs['asset_returns']``,
+    which a backtest result's frame carries only for the spec's two-argument call; without
+    either, :class:`MissingAssetReturnsError` is raised (never a silent drop). They are taken at the
     periods of the equity curve's returns (its dates after the first; see
     ``cvxport.analysis.attribution`` for the alignment rule) and their sample covariance
     (ddof=1, per period) is the risk model.
@@ -59,10 +61,12 @@ class PortfolioMetrics:
               summing to 1 (fractions);
             * ``correlation_matrix``: (n, n) DataFrame of asset return correlations;
             * ``unavailable``: {key: reason} for every key above that could not be computed
-              (no asset returns, zero portfolio variance, ...); those keys are then absent
-              and a ``UserWarning`` names them.
+              (zero portfolio variance, ...); those keys are then absent and a
+              ``UserWarning`` names them.
 
         Raises:
+            MissingAssetReturnsError: no ``asset_returns`` given and none in the frame's attrs
+                (a frame built, copied without attrs, saved and loaded).
             InvalidInputError: invalid equity or weights, or asset returns misaligned with the
                 equity curve (dates named).
         """
@@ -92,18 +96,27 @@ class PortfolioMetrics:
         if asset_returns is None:
             asset_returns = weights_history.attrs.get("asset_returns")
         if asset_returns is None:
-            reason = (
-                "no asset returns: pass asset_returns=... or a weights_history with "
-                "attrs['asset_returns'] (a backtest result's has them)"
+            raise MissingAssetReturnsError(
+                f"PortfolioMetrics needs the asset returns for {', '.join(NEEDS_ASSET_RETURNS)}: "
+                "pass asset_returns=result.asset_returns (or use calculate_result(result)); "
+                "this weights_history carries none in attrs"
             )
-            unavailable.update(dict.fromkeys(NEEDS_ASSET_RETURNS, reason))
-        else:
-            unavailable.update(self._risk(report, last, asset_returns, equity_curve.index[1:]))
+        unavailable.update(self._risk(report, last, asset_returns, equity_curve.index[1:]))
         report["unavailable"] = unavailable
         if unavailable:
             listed = "; ".join(f"{key}: {reason}" for key, reason in unavailable.items())
             warnings.warn(f"PortfolioMetrics could not compute {listed}", UserWarning, stacklevel=2)
         return report
+
+    def calculate_result(self, result: Any, risk_free_rate: float = 0.0) -> dict[str, Any]:
+        """Return :meth:`calculate` of a ``PortfolioResult`` from its fields (no attrs used)."""
+        return self.calculate(
+            result.equity_curve,
+            result.weights_history,
+            result.asset_returns,
+            risk_free_rate,
+            result.periods_per_year,
+        )
 
     @staticmethod
     def _risk(

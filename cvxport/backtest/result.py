@@ -18,8 +18,9 @@ class PortfolioResult:
         equity_curve: (T,) equity after each bar's trades and costs, quote currency.
         returns: (T-1,) simple returns of ``equity_curve`` (fractions).
         weights_history: (T, n) weights held after each bar's close, fractions of equity
-            (cash excluded); ``attrs['asset_returns']`` holds the asset returns and
-            ``attrs['periods_per_year']`` the annualization, for metrics and attribution.
+            (cash excluded). The truths are the fields ``asset_returns`` and
+            ``periods_per_year``; the frame's ``attrs`` carry them too only so that the
+            spec's two-argument ``PortfolioMetrics().calculate(equity, weights)`` works.
         allocation_history: (R, n) target weights set at each rebalance.
         rebalance_dates: the R timestamps at which the portfolio traded.
         metrics: report metrics in the spec's units (see ``cvxport.metrics.METRIC_UNITS``).
@@ -33,6 +34,14 @@ class PortfolioResult:
         periods_per_year: bars per year used for annualization.
         exposure: (T,) gross exposure (sum of weights; 1 - exposure is cash).
         skipped_rebalances: (timestamp, reason) of rebalances held because infeasible.
+        rebalance_outcomes: one row per attempted rebalance (index timestamp): ``outcome``
+            ('solved', 'held', 'cash', 'fallback:<method>') and ``reason`` of a failure.
+        benchmark_returns: (T,) simple returns of the benchmark, or None without one.
+        financing: (T,) interest paid on negative cash at each bar, quote currency.
+        deleverage_dates: bars traded back to ``PortfolioConfig.exposure_cap``.
+        outcome: 'completed', or 'ruined' when equity reached zero or less: every position
+            was sold at ``ruined_at``'s close and the series end there.
+        ruined_at: the bar of ruin, or None.
     """
 
     equity_curve: pd.Series
@@ -50,6 +59,14 @@ class PortfolioResult:
     periods_per_year: int
     exposure: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
     skipped_rebalances: list[tuple[pd.Timestamp, str]] = field(default_factory=list)
+    rebalance_outcomes: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["outcome", "reason"])
+    )
+    benchmark_returns: pd.Series | None = None
+    financing: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
+    deleverage_dates: list[pd.Timestamp] = field(default_factory=list)
+    outcome: str = "completed"
+    ruined_at: pd.Timestamp | None = None
 
     @property
     def trades_frame(self) -> pd.DataFrame:

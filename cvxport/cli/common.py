@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from cvxport.config import PortfolioConfig
-from cvxport.data import BUNDLED_SYMBOLS, load_bundled_market_caps, load_bundled_prices
+from cvxport.data import BUNDLED_SYMBOLS, load_bundled_market_caps_history, load_bundled_prices
 from cvxport.data.csv_files import DATE_COLUMNS, read_price_files
 from cvxport.errors import InvalidInputError
 from cvxport.manager import PortfolioManager
@@ -202,7 +202,13 @@ def load_input(args: argparse.Namespace) -> dict[str, pd.DataFrame]:
     for option in ("date_column", "date_format", "dayfirst"):
         if getattr(args, option):
             raise InvalidInputError(f"--{option.replace('_', '-')} applies to --data files only")
-    return load_bundled_prices(args.symbols or SPEC_SYMBOLS, start=args.start, end=args.end)
+    start, end = args.start, args.end
+    if getattr(args, "method", None) == AllocationMethod.MARKET_CAP_WEIGHT.value:
+        # point-in-time caps cover 2021: by default the first rebalance is on 2021-01-01
+        caps = load_bundled_market_caps_history()
+        start = start or str((caps.index[0] - pd.Timedelta(days=args.lookback)).date())
+        end = end or str(caps.index[-1].date())
+    return load_bundled_prices(args.symbols or SPEC_SYMBOLS, start=start, end=end)
 
 
 def portfolio_config(args: argparse.Namespace, symbols: list[str]) -> PortfolioConfig:
@@ -244,7 +250,7 @@ def make_manager(args: argparse.Namespace, symbols: list[str]) -> PortfolioManag
     if config.allocation_method == AllocationMethod.MARKET_CAP_WEIGHT:
         if args.data:
             raise InvalidInputError("market_cap_weight needs caps; only the bundled data has them")
-        manager.set_market_caps(load_bundled_market_caps(symbols=symbols))
+        manager.set_market_caps(load_bundled_market_caps_history(symbols))
     return manager
 
 

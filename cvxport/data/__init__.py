@@ -6,7 +6,12 @@ Prices are in the quote currency (USDT for the bundled Binance pairs), returns a
 from __future__ import annotations
 
 from cvxport.data.alignment import AlignedPrices, align_prices, prices_to_returns
-from cvxport.data.bundled import BUNDLED_SYMBOLS, load_bundled_market_caps, load_bundled_prices
+from cvxport.data.bundled import (
+    BUNDLED_SYMBOLS,
+    load_bundled_market_caps,
+    load_bundled_market_caps_history,
+    load_bundled_prices,
+)
 from cvxport.data.csv_files import read_price_csv, read_price_files
 
 __all__ = [
@@ -14,6 +19,7 @@ __all__ = [
     "AlignedPrices",
     "align_prices",
     "load_bundled_market_caps",
+    "load_bundled_market_caps_history",
     "load_bundled_prices",
     "prices_to_returns",
     "read_price_csv",

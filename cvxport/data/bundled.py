@@ -96,6 +96,24 @@ def load_bundled_market_caps(
     return {name: float(row[name]) for name in names}
 
 
+def load_bundled_market_caps_history(symbols: Sequence[str] | None = None) -> pd.DataFrame:
+    """CoinGecko market capitalizations in USD, one row per day of 2021 (a point-in-time
+    series for ``MarketCapAllocator``: a rebalance uses the last row dated on or before it).
+
+    Row D is the 00:00 UTC snapshot of day D; the Binance bar labelled D - 1 closes at that
+    same instant, so a rebalance at the close of bar t using rows <= t is one day
+    conservative and never sees a later snapshot.
+
+    Args:
+        symbols: Pair names such as ``'BTC/USDT'``; defaults to all of ``BUNDLED_SYMBOLS``.
+
+    Returns:
+        (365, n) float frame, DatetimeIndex named ``'date'``, columns the pair names (a copy).
+    """
+    names = _check_symbols(symbols)
+    return _read_market_caps()[names].astype("float64").copy()
+
+
 def _check_symbols(symbols: Sequence[str] | None) -> list[str]:
     """Requested pair names, or all; unknown ones raise an error listing the available."""
     if symbols is None:

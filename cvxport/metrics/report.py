@@ -16,6 +16,10 @@ are reported in percent; the conversion happens here and nowhere else.
 | `calmar_ratio`          | ratio   | unchanged             |
 | `diversification_ratio` | ratio   | unchanged             |
 | `hhi`                   | ratio   | unchanged             |
+| `alpha`                 | percent | fraction x 100        |
+| `tracking_error`        | percent | fraction x 100        |
+| `beta`                  | ratio   | unchanged             |
+| `information_ratio`     | ratio   | unchanged             |
 
 Keys outside the table pass through unchanged; `risk_contribution` in particular stays a
 fraction per asset (the spec multiplies it by 100 when printing).
@@ -52,6 +56,10 @@ METRIC_UNITS: dict[str, str] = {
     "calmar_ratio": RATIO,
     "diversification_ratio": RATIO,
     "hhi": RATIO,
+    "alpha": PERCENT,
+    "tracking_error": PERCENT,
+    "beta": RATIO,
+    "information_ratio": RATIO,
 }
 """Unit of each report key: ``"percent"`` (fraction x 100) or ``"ratio"`` (unchanged)."""
 

@@ -15,6 +15,7 @@ from cvxport.metrics.report import METRIC_UNITS
 
 OTHER_UNITS = {
     "total_costs": "quote currency",
+    "total_financing": "quote currency",
     "n_rebalances": "count",
     "n_skipped_rebalances": "count",
 }
@@ -30,6 +31,7 @@ DESCRIPTIONS = {
     "calmar_ratio": "annualized return / |max drawdown|",
     "turnover": "one-way traded notional per year, of equity",
     "total_costs": "transaction costs paid",
+    "total_financing": "interest paid on borrowed cash",
     "n_rebalances": "rebalances that traded",
     "n_skipped_rebalances": "rebalances held because infeasible",
 }

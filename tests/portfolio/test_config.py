@@ -99,6 +99,13 @@ BAD_VALUES = [
     ("risk_budget", [0.5, 0.5]),
     ("max_forward_fill", -1),
     ("on_infeasible", "skip"),
+    ("borrow_rate", -0.01),
+    ("borrow_rate", "5%"),
+    ("exposure_cap", 0.0),
+    ("exposure_cap", float("nan")),
+    ("on_ruin", "ignore"),
+    ("benchmark", 3),
+    ("benchmark", ""),
 ]
 
 

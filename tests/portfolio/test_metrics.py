@@ -250,6 +250,8 @@ def test_metric_units_table() -> None:
         "volatility",
         "max_drawdown",
         "turnover",
+        "alpha",
+        "tracking_error",
     }
     assert {"sharpe_ratio", "sortino_ratio", "calmar_ratio", "diversification_ratio", "hhi"} <= (
         set(METRIC_UNITS) - percent

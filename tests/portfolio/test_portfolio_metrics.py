@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from cvxport.analysis import PortfolioMetrics
 from cvxport.config import PortfolioConfig
 from cvxport.data import load_bundled_prices
-from cvxport.errors import InvalidInputError
+from cvxport.errors import InvalidInputError, MissingAssetReturnsError
 from cvxport.manager import PortfolioManager
 from cvxport.methods import AllocationMethod
 from cvxport.metrics import performance_report
@@ -56,19 +56,10 @@ def test_hand_computed_figures():
     assert report["unavailable"] == {}
 
 
-def test_without_asset_returns_it_says_what_it_cannot_compute():
-    with pytest.warns(UserWarning, match="diversification_ratio"):
-        report = PortfolioMetrics().calculate(EQUITY, WEIGHTS, periods_per_year=365)
-    assert set(report["unavailable"]) == {
-        "diversification_ratio",
-        "risk_contribution",
-        "correlation_matrix",
-    }
-    assert all("asset_returns" in reason for reason in report["unavailable"].values())
-    for key in report["unavailable"]:
-        assert key not in report
-    assert report["hhi"] == pytest.approx(0.625, abs=HAND_ATOL)
-    assert report["total_return"] == pytest.approx(4.0, abs=HAND_ATOL)  # percent
+def test_without_asset_returns_it_raises_a_named_error_instead_of_dropping_keys():
+    assert not WEIGHTS.attrs
+    with pytest.raises(MissingAssetReturnsError, match=r"diversification_ratio.*asset_returns="):
+        PortfolioMetrics().calculate(EQUITY, WEIGHTS, periods_per_year=365)
 
 
 def test_all_cash_last_row_is_reported_not_nan():
