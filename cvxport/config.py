@@ -9,6 +9,7 @@ symbols) run in :meth:`PortfolioConfig.validate`, which the manager calls before
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -159,6 +160,15 @@ def _benchmark(value: Any) -> Any:
         "PortfolioConfig.benchmark must be None, a symbol of the data (e.g. 'BTC/USDT') or a "
         f"pd.Series of benchmark prices indexed by date, got {type(value).__name__}"
     )
+def _path(name: str) -> Callable:
+    def check(value: Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+            raise InvalidInputError(f"PortfolioConfig.{name} must be a file path, got {value!r}")
+        return os.fspath(value)
+
+    return check
 
 
 _VALIDATORS: dict[str, Callable[[Any], Any]] = {
@@ -184,6 +194,8 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "exposure_cap": _optional_number("exposure_cap", 0.0, 100.0, low_open=True),
     "on_ruin": _choice("on_ruin", ("stop", "raise")),
     "benchmark": _benchmark,
+    "cash_buffer": _number("cash_buffer", 0.0, 0.5),
+    "journal_path": _path("journal_path"),
 }
 
 
@@ -223,6 +235,10 @@ class PortfolioConfig:
             a ``RuinWarning``); 'raise' raises ``EquityDepletedError`` carrying it.
         benchmark: a symbol of the data or a pd.Series of benchmark prices; adds alpha,
             beta, tracking error and information ratio to the metrics.
+        cash_buffer: fraction of equity live rebalancing leaves in cash (0.01 = 1%), room
+            for fills worse than the sizing prices.
+        journal_path: SQLite file journaling live orders, fills and state (created with
+            owner-only permissions); None keeps the journal in memory (lost at exit).
     """
 
     initial_capital: float = 100_000.0
@@ -247,6 +263,8 @@ class PortfolioConfig:
     exposure_cap: float | None = None
     on_ruin: str = "stop"
     benchmark: Any = None
+    cash_buffer: float = 0.0
+    journal_path: str | None = None
 
     def __setattr__(self, name: str, value: Any) -> None:
         validator = _VALIDATORS.get(name)

@@ -59,3 +59,35 @@ class RuinWarning(UserWarning):
 
 class LookAheadWarning(UserWarning):
     """Data dated after a decision was used by it (the backtest sees the future)."""
+class InconsistentFillError(ExecutionError):
+    """A broker's fill contradicts its order (symbol, side, quantity, price or commission);
+    it is refused before the state changes and journaled as an anomaly."""
+
+
+class OrderTimeoutError(ExecutionError):
+    """An order got no final answer within its timeout; it was cancelled where possible."""
+
+
+class RetryableError(ExecutionError):
+    """A request the broker says may be retried (network error, rate limit, busy exchange).
+
+    Attributes:
+        retry_after: seconds the broker asked to wait before retrying, or None.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RebalanceInProgressError(CvxportError):
+    """A second rebalance was started on a manager while one is running."""
+
+
+class ReconciliationError(CvxportError):
+    """The broker's balances and the journaled state disagree beyond dust; the message names
+    every symbol (and cash) that differs and by how much."""
+
+
+class JournalError(CvxportError):
+    """The journal file cannot be opened, is not a cvxport journal, or cannot be written."""

@@ -12,7 +12,6 @@ import pandas as pd
 
 from cvxport.allocators.base import Allocator
 from cvxport.allocators.registry import allocator_class
-from cvxport.backtest.costs import post_cost_equity
 from cvxport.backtest.engine import RunPolicy, run_backtest
 from cvxport.backtest.outcome import (
     benchmark_prices,
@@ -22,6 +21,7 @@ from cvxport.backtest.outcome import (
     ruined_fractions,
     without_benchmark,
 )
+from cvxport.backtest.sizer import MarketLimits, TradePlan, size_trades
 from cvxport.backtest.result import PortfolioResult
 from cvxport.config import PortfolioConfig
 from cvxport.data.alignment import AlignedPrices, align_prices, prices_to_returns
@@ -369,34 +369,22 @@ class PortfolioManager:
         (quote currency), cost (estimated, ``transaction_cost`` x value). Sells come first.
         Sizes leave room for the estimated costs, so the target holds after paying them.
         """
+        return self.plan_trades(current_prices).trades
+
+    def plan_trades(
+        self, current_prices: Mapping[str, float], limits: Mapping[str, MarketLimits] | None = None
+    ) -> TradePlan:
+        """Size the trades to the target with :func:`cvxport.backtest.sizer.size_trades`:
+        ``config.cash_buffer`` kept in cash, ``limits`` (symbol -> MarketLimits) applied."""
         symbols = self.config.symbols
         prices = check_prices(current_prices, symbols)
-        target = self.get_target_allocation().to_numpy()
         price = np.array([prices[s] for s in symbols])
         units = np.array([self.state.holdings.get(s, 0.0) for s in symbols])
-        held = units * price
-        equity = self.state.cash + float(held.sum())
-        if equity <= 0:
-            raise InvalidInputError(f"portfolio equity is {equity}: nothing to rebalance")
-        rate = self.config.transaction_cost
-        after = post_cost_equity(equity, held, target, rate)
-        delta = target * after / price - units
-        trades = []
-        for i in np.argsort(np.sign(delta), kind="stable"):
-            if abs(delta[i]) * price[i] <= 1e-9 * equity:
-                continue
-            value = abs(delta[i]) * price[i]
-            trades.append(
-                {
-                    "symbol": symbols[i],
-                    "action": "BUY" if delta[i] > 0 else "SELL",
-                    "quantity": float(abs(delta[i])),
-                    "price": float(price[i]),
-                    "value": float(value),
-                    "cost": float(rate * value),
-                }
-            )
-        return trades
+        target = self.get_target_allocation().to_numpy()
+        return size_trades(
+            symbols, units, self.state.cash, price, target, self.config.transaction_cost,
+            self.config.cash_buffer, limits,
+        )  # fmt: skip
 
     async def execute_rebalance(self, executor, prices: Mapping[str, float] | None = None):
         """Send the rebalance trades through ``executor`` and apply the fills to ``state``.

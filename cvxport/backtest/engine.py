@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from cvxport.backtest.costs import post_cost_equity
+from cvxport.backtest.sizer import target_units
 from cvxport.errors import InfeasibleError, InvalidInputError, SolverError
 from cvxport.rebalancing.base import RebalanceContext, Rebalancer
 
@@ -347,8 +347,7 @@ def _trade(
     """Move ``book`` to ``target`` at ``row``'s close, paying costs; return the trade dicts
     and the traded notional (quote currency)."""
     price = book.values[book.start + row]
-    after = post_cost_equity(value, held, target, rate)
-    new_units = target * after / price
+    new_units = target_units(value, held, target, rate, price)
     delta = new_units - book.units
     traded = np.abs(delta) * price
     notional = float(traded.sum())

@@ -7,6 +7,7 @@ commissions in the quote currency (the account's cash currency).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -17,7 +18,11 @@ import pandas as pd
 
 from cvxport.errors import ExecutionError, InvalidInputError
 
-__all__ = ["ExecutionReport", "Fill", "Order", "OrderFailure", "OrderSide"]
+__all__ = ["ExecutionReport", "Fill", "Order", "OrderFailure", "OrderSide", "OrderStatus"]
+
+# Binance's newClientOrderId pattern, the strictest of the common exchanges.
+CLIENT_ORDER_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
+ORDER_TYPES = ("market", "limit")
 
 _FILL_COLUMNS = [
     "symbol",
@@ -58,7 +63,7 @@ def _finite(value: Any, name: str) -> float:
 
 @dataclass(frozen=True)
 class Order:
-    """A market order for ``quantity`` units of the base asset ``symbol``.
+    """An order for ``quantity`` units of the base asset ``symbol`` (market by default).
 
     Attributes:
         symbol: Instrument identifier as the broker knows it (non-empty).
@@ -66,12 +71,19 @@ class Order:
         quantity: Units of the base asset to trade, finite and > 0; the side gives the sign.
         reference_price: Price in quote currency the order was sized with (informational;
             market orders fill at the broker's price), finite and > 0, or None.
+        order_type: 'market' or 'limit'.
+        limit_price: Limit price in quote currency per unit (required for 'limit' orders).
+        client_order_id: Idempotent id the broker knows the order by (1-36 characters of
+            ``[A-Za-z0-9._:/-]``); the journal assigns one before the order is sent.
     """
 
     symbol: str
     side: OrderSide
     quantity: float
     reference_price: float | None = None
+    order_type: str = "market"
+    limit_price: float | None = None
+    client_order_id: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.symbol, str) or not self.symbol.strip():
@@ -92,6 +104,20 @@ class Order:
                 self.reference_price, f"Order.reference_price of {self.symbol!r}"
             )
             object.__setattr__(self, "reference_price", price)
+        if self.order_type not in ORDER_TYPES:
+            raise InvalidInputError(
+                f"Order.order_type of {self.symbol!r} must be one of {ORDER_TYPES}, "
+                f"got {self.order_type!r}"
+            )
+        if self.order_type == "limit" or self.limit_price is not None:
+            price = _positive_finite(self.limit_price, f"Order.limit_price of {self.symbol!r}")
+            object.__setattr__(self, "limit_price", price)
+        cid = self.client_order_id
+        if cid is not None and (not isinstance(cid, str) or not CLIENT_ORDER_ID.match(cid)):
+            raise InvalidInputError(
+                f"Order.client_order_id of {self.symbol!r} must match {CLIENT_ORDER_ID.pattern}, "
+                f"got {cid!r}"
+            )
 
     @classmethod
     def from_trade(cls, trade: Mapping[str, Any]) -> Order:
@@ -128,15 +154,18 @@ class Order:
 
 @dataclass(frozen=True)
 class Fill:
-    """An executed order as the broker reported it.
+    """An executed order as the broker reported it (checked against its order only when
+    the state applies it: see ``PortfolioState.apply_fill``).
 
     Attributes:
         order: The order that was filled.
         quantity: Units of the base asset filled (> 0; may be less than ordered).
-        price: Execution price in quote currency per unit.
+        price: Average execution price in quote currency per unit.
         commission: Fee charged in quote currency.
         broker: Name of the broker that filled it.
         timestamp: Time of execution (UTC).
+        reported_symbol, reported_side: What the broker said it traded, when it said so
+            (None: the order's).
     """
 
     order: Order
@@ -145,21 +174,62 @@ class Fill:
     commission: float
     broker: str
     timestamp: pd.Timestamp
+    reported_symbol: str | None = None
+    reported_side: OrderSide | None = None
 
     @property
     def symbol(self) -> str:
-        """Symbol of the filled order."""
-        return self.order.symbol
+        """Symbol the broker reported (the order's unless it said otherwise)."""
+        return self.order.symbol if self.reported_symbol is None else self.reported_symbol
 
     @property
     def side(self) -> OrderSide:
-        """Side of the filled order."""
-        return self.order.side
+        """Side the broker reported (the order's unless it said otherwise)."""
+        return self.order.side if self.reported_side is None else self.reported_side
+
+    @property
+    def partial(self) -> bool:
+        """True when less than the ordered quantity filled (beyond float rounding)."""
+        return self.quantity < self.order.quantity * (1 - 1e-12)
 
     @property
     def value(self) -> float:
         """Notional traded, in quote currency: ``quantity * price`` (commission excluded)."""
         return self.quantity * self.price
+
+
+@dataclass(frozen=True)
+class OrderStatus:
+    """What a broker knows about an order, asked by its client order id.
+
+    Attributes:
+        client_order_id: The id asked about.
+        state: 'unknown' (the broker never received it), 'open', 'closed' (done, filled in
+            full or in part), 'canceled' or 'rejected'.
+        filled: Units filled so far (>= 0).
+        average_price: Average fill price in quote currency, None when nothing filled.
+        commission: Fees charged so far, quote currency.
+    """
+
+    client_order_id: str
+    state: str
+    filled: float = 0.0
+    average_price: float | None = None
+    commission: float = 0.0
+
+    @property
+    def final(self) -> bool:
+        """True when the order can fill no more."""
+        return self.state != "open"
+
+    def to_fill(self, order: Order, broker: str) -> Fill | None:
+        """The fill this status confirms, or None when nothing filled."""
+        if self.filled <= 0 or self.average_price is None:
+            return None
+        return Fill(
+            order, self.filled, self.average_price, self.commission, broker,
+            pd.Timestamp.now(tz="UTC"),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -188,6 +258,13 @@ class ExecutionReport:
 
     fills: list[Fill] = field(default_factory=list)
     failures: list[OrderFailure] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)
+
+    @property
+    def partial_fills(self) -> list[Fill]:
+        """Fills for less than ordered; the remainder was not re-sent (the next rebalance
+        sizes again from the confirmed holdings)."""
+        return [fill for fill in self.fills if fill.partial]
 
     @property
     def ok(self) -> bool:

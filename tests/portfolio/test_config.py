@@ -106,6 +106,10 @@ BAD_VALUES = [
     ("on_ruin", "ignore"),
     ("benchmark", 3),
     ("benchmark", ""),
+    ("cash_buffer", -0.01),
+    ("cash_buffer", 0.9),
+    ("journal_path", 3),
+    ("journal_path", ""),
 ]
 
 
