@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import warnings
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,8 +22,10 @@ from cvxport.backtest.outcome import (
     ruined_fractions,
     without_benchmark,
 )
-from cvxport.backtest.sizer import MarketLimits, TradePlan, size_trades
 from cvxport.backtest.result import PortfolioResult
+from cvxport.backtest.sizer import MarketLimits, TradePlan, size_trades
+from cvxport.brokers import live
+from cvxport.brokers.journal import Journal
 from cvxport.config import PortfolioConfig
 from cvxport.data.alignment import AlignedPrices, align_prices, prices_to_returns
 from cvxport.errors import EquityDepletedError, InvalidInputError, RuinWarning
@@ -78,7 +81,25 @@ class PortfolioManager:
         self.periods_per_year_: int | None = None
         self.result_: PortfolioResult | None = None
         self.trade_log: list[dict] = []
-        self._state_from_user = False
+        self._journal: Journal | None = None
+        self._rebalancing = False
+        if config.journal_path is not None:
+            self.journal  # noqa: B018 - replays the journaled state now
+
+    @property
+    def journal(self) -> Journal:
+        """The live journal at ``config.journal_path`` (in memory when None), opened on first
+        use; opening a journal with a state replays it as the live state."""
+        path = self.config.journal_path
+        if self._journal is None or self._journal.path != (None if path is None else Path(path)):
+            self._journal = Journal(path)
+            last = self._journal.last_state()
+            if last is not None:
+                holdings, cash = last
+                self.state = PortfolioState(
+                    holdings, cash, dict(self.state.prices), self.state.timestamp, "journal"
+                )
+        return self._journal
 
     # --- configuration ----------------------------------------------------------------------
     def set_market_caps(
@@ -152,8 +173,8 @@ class PortfolioManager:
         if bad or not np.isfinite(cash):
             raise InvalidInputError(f"holdings or cash are not finite: {bad or cash}")
         checked = check_prices(prices or {}, None)
-        self.state = PortfolioState(units, float(cash), checked, timestamp)
-        self._state_from_user = True
+        self.state = PortfolioState(units, float(cash), checked, timestamp, source="user")
+        self.journal.record_state(units, float(cash), "set by the user")
 
     def make_allocator(self, method: AllocationMethod | str | None = None) -> Allocator:
         """Build the allocator of ``method`` (default ``config.allocation_method``) with the
@@ -309,12 +330,14 @@ class PortfolioManager:
         if len(result.allocation_history):
             self.target_ = result.allocation_history.iloc[-1].rename("target")
         last = prices.loc[run.index[-1]]
-        if not self._state_from_user:
+        if self.state.source in ("initial", "backtest"):
+            # a simulated book: replaced by the brokers' balances before any live rebalance
             self.state = PortfolioState(
                 holdings=dict(zip(symbols, map(float, run.units), strict=True)),
                 cash=float(run.cash),
                 prices={s: float(last[s]) for s in symbols},
                 timestamp=run.index[-1],
+                source="backtest",
             )
 
     # --- live operations --------------------------------------------------------------------
@@ -386,40 +409,41 @@ class PortfolioManager:
             self.config.cash_buffer, limits,
         )  # fmt: skip
 
-    async def execute_rebalance(self, executor, prices: Mapping[str, float] | None = None):
-        """Send the rebalance trades through ``executor`` and apply the fills to ``state``.
+    async def execute_rebalance(
+        self,
+        executor,
+        prices: Mapping[str, float] | None = None,
+        order_type: str = "market",
+        limit_offset: float = 0.0,
+    ):
+        """Rebalance the live account through ``executor`` (see :mod:`cvxport.brokers.live`).
+
+        Recovers the orders the journal left open, reconciles the state with the brokers'
+        balances (a simulated state is replaced by them; another must agree within dust),
+        sizes the trades under the brokers' market limits and ``config.cash_buffer``,
+        journals every order, then sends them; each fill is checked, applied to ``state``
+        and journaled in one step as it arrives, and appended to ``trade_log``.
 
         Args:
             executor: a ``cvxport.broker_bridge.UnifiedExecutor`` with brokers configured.
-            prices: current prices (recorded as the state's last prices once the executor
-                has answered); the state's last prices when None.
+            prices: sizing prices (quote currency); None asks the brokers, else the state's.
+            order_type: 'market' or 'limit' (priced ``limit_offset`` through the price).
 
         Returns:
-            The executor's ExecutionReport. Each fill is applied to the state as it is
-            reported (units and cash, commission included) and appended to ``trade_log``;
-            failed orders change nothing and stay listed in the report.
+            The ExecutionReport: fills, failures, and trades skipped below a minimum.
+
+        Raises:
+            RebalanceInProgressError: another rebalance of this manager is running.
+            ReconciliationError: state and brokers disagree (named); nothing was sent.
         """
-        prices = check_prices(self.state.prices if prices is None else prices, self.config.symbols)
-        trades = self.calculate_rebalance_trades(prices)
-        report = await executor.execute_trades(trades)
-        self._state_from_user = True  # live fills make this the real account: keep it
-        self.state.prices.update(prices)  # the prices the trades were sized at
-        for fill in report.fills:
-            sign = 1.0 if fill.side.value == "BUY" else -1.0
-            holdings = self.state.holdings
-            holdings[fill.symbol] = holdings.get(fill.symbol, 0.0) + sign * fill.quantity
-            self.state.cash -= sign * fill.value + fill.commission
-            self.state.prices[fill.symbol] = fill.price
-            self.trade_log.append(
-                {
-                    "timestamp": fill.timestamp,
-                    "symbol": fill.symbol,
-                    "action": fill.side.value,
-                    "quantity": fill.quantity,
-                    "price": fill.price,
-                    "value": fill.value,
-                    "cost": fill.commission,
-                    "broker": fill.broker,
-                }
-            )
-        return report
+        return await live.rebalance(self, executor, prices, order_type, limit_offset)
+
+    async def preview_rebalance(self, executor, prices: Mapping[str, float] | None = None):
+        """Dry run: the TradePlan a rebalance would send now, from the brokers' balances and
+        prices; nothing is sent, written or changed."""
+        return await live.preview(self, executor, prices)
+
+    async def recover(self, executor) -> list:
+        """Resolve the orders the journal left open (after a crash or a cancellation) by
+        asking their brokers; return the fills booked."""
+        return await live.recover(self, executor)

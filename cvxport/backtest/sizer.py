@@ -59,12 +59,16 @@ class MarketLimits:
                 raise InvalidInputError(f"MarketLimits.{name} must be a number, got {value!r}")
             positive = name in ("amount_step", "price_tick")
             if not math.isfinite(value) or value < 0 or (positive and value == 0):
-                raise InvalidInputError(f"MarketLimits.{name} must be finite and > 0, got {value!r}")
+                raise InvalidInputError(
+                    f"MarketLimits.{name} must be finite and > 0, got {value!r}"
+                )
             object.__setattr__(self, name, float(value))
 
     def round_amount(self, quantity: float) -> float:
         """``quantity`` truncated to the lot size (the exchange never rounds an amount up)."""
-        return quantity if self.amount_step is None else _step(quantity, self.amount_step, ROUND_DOWN)
+        return (
+            quantity if self.amount_step is None else _step(quantity, self.amount_step, ROUND_DOWN)
+        )
 
     def round_price(self, price: float) -> float:
         """``price`` rounded to the nearest tick."""

@@ -58,9 +58,13 @@ class OrderPolicy:
         if self.timeout is not None and not (
             isinstance(self.timeout, (int, float)) and self.timeout > 0
         ):
-            raise InvalidInputError(f"OrderPolicy.timeout must be > 0 or None, got {self.timeout!r}")
+            raise InvalidInputError(
+                f"OrderPolicy.timeout must be > 0 or None, got {self.timeout!r}"
+            )
         if isinstance(self.retries, bool) or not isinstance(self.retries, int) or self.retries < 0:
-            raise InvalidInputError(f"OrderPolicy.retries must be an int >= 0, got {self.retries!r}")
+            raise InvalidInputError(
+                f"OrderPolicy.retries must be an int >= 0, got {self.retries!r}"
+            )
 
 
 class Pacer:
@@ -88,8 +92,10 @@ async def query_status(broker: Broker, order: Order, policy: OrderPolicy) -> Ord
         return None
     try:
         return await asyncio.wait_for(broker.fetch_order(order), policy.status_timeout)
-    except (asyncio.TimeoutError, Exception) as exc:  # noqa: BLE001 - reported, not swallowed
-        logger.warning("status of %s at %r unavailable: %s", order.client_order_id, broker.name, exc)
+    except (asyncio.TimeoutError, Exception) as exc:
+        logger.warning(
+            "status of %s at %r unavailable: %s", order.client_order_id, broker.name, exc
+        )
         return None
 
 
@@ -98,7 +104,7 @@ async def settle(broker: Broker, order: Order, policy: OrderPolicy, why: str) ->
     if isinstance(broker, OrderTracking) and order.client_order_id is not None:
         try:
             await asyncio.wait_for(broker.cancel_order(order), policy.status_timeout)
-        except (asyncio.TimeoutError, Exception) as exc:  # noqa: BLE001
+        except (asyncio.TimeoutError, Exception) as exc:
             logger.warning("cancel of %s at %r failed: %s", order.client_order_id, broker.name, exc)
     status = await query_status(broker, order, policy)
     fill = None if status is None else status.to_fill(order, broker.name)

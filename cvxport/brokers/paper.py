@@ -1,4 +1,7 @@
-"""PaperBroker: an in-process simulated broker that fills market orders at known prices.
+"""PaperBroker: an in-process simulated broker that fills orders at known prices.
+
+It keeps every order by client order id (a duplicate id is rejected, as exchanges do), can
+be asked about and cancel them, and applies optional exchange rules (lot size, minimums).
 
 Units: quantities in base-asset units, prices, cash and commissions in the quote currency.
 """
@@ -13,7 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-from cvxport.brokers.orders import Fill, Order, OrderSide
+from cvxport.backtest.sizer import MarketLimits
+from cvxport.brokers.orders import Fill, Order, OrderSide, OrderStatus
 from cvxport.errors import ExecutionError, InvalidInputError
 
 __all__ = ["PaperBroker"]
@@ -53,6 +57,11 @@ class PaperBroker:
         commission_rate: Fee as a fraction of notional (0.001 = 10 bp), in [0, 1).
         latency: Simulated round trip in seconds per order, awaited with ``asyncio.sleep``.
         symbols: Symbols this broker trades; None trades every symbol it has a price for.
+        markets: symbol -> MarketLimits the broker enforces (an order off the lot size or
+            below a minimum is rejected).
+
+    A limit order fills at once when marketable (a BUY limit at or above the price, a SELL
+    at or below) and otherwise rests, open, until cancelled.
 
     Raises:
         InvalidInputError: An argument is invalid (the message names it).
@@ -67,6 +76,7 @@ class PaperBroker:
         commission_rate: float = 0.0,
         latency: float = 0.0,
         symbols: Iterable[str] | None = None,
+        markets: Mapping[str, MarketLimits] | None = None,
     ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise InvalidInputError(f"PaperBroker name must be a non-empty string, got {name!r}")
@@ -86,6 +96,10 @@ class PaperBroker:
         self._prices: dict[str, float] = {}
         self.set_prices(prices or {})
         self.fills: list[Fill] = []
+        self.markets = dict(markets or {})
+        self.orders: dict[str, OrderStatus] = {}  # client order id -> status
+        self.sent: list[Order] = []  # every order received, in order
+        self._resting: dict[str, asyncio.Event] = {}
 
     def __repr__(self) -> str:
         return (
@@ -153,11 +167,41 @@ class PaperBroker:
         await asyncio.sleep(self.latency)
         # No await from here on: the checks and the update run as one step of the event loop,
         # so concurrent orders never see a half-updated account.
+        cid = order.client_order_id
+        if cid is not None and cid in self.orders:
+            raise self._reject(order, f"duplicate client order id {cid}")
+        self.sent.append(order)
+        try:
+            fill = self._execute(order)
+        except ExecutionError:
+            if cid is not None:
+                self.orders[cid] = OrderStatus(cid, "rejected")
+            raise
+        if fill is None:  # a resting limit order
+            return await self._rest(order)
+        if cid is not None:
+            self.orders[cid] = OrderStatus(
+                cid, "closed", fill.quantity, fill.price, fill.commission
+            )
+        return fill
+
+    def _execute(self, order: Order) -> Fill | None:
         if self.symbols is not None and order.symbol not in self.symbols:
             raise self._reject(order, "symbol is not traded by this broker")
         price = self._prices.get(order.symbol)
         if price is None:
             raise self._reject(order, "no price for the symbol")
+        market = self.markets.get(order.symbol)
+        if market is not None:
+            if market.round_amount(order.quantity) != order.quantity:
+                raise self._reject(order, f"Filter failure: LOT_SIZE {market.amount_step:g}")
+            refusal = market.refusal(order.quantity, price)
+            if refusal is not None:
+                raise self._reject(order, f"Filter failure: {refusal}")
+        if order.order_type == "limit":
+            buy = order.side is OrderSide.BUY
+            if (buy and order.limit_price < price) or (not buy and order.limit_price > price):
+                return None
         notional = order.quantity * price
         commission = self.commission_rate * notional
         if order.side is OrderSide.SELL:
@@ -191,6 +235,34 @@ class PaperBroker:
         )
         self.fills.append(fill)
         return fill
+
+    async def _rest(self, order: Order) -> Fill:
+        cid = order.client_order_id or f"anon{len(self.sent)}"
+        self.orders[cid] = OrderStatus(cid, "open")
+        event = self._resting[cid] = asyncio.Event()
+        await event.wait()
+        raise self._reject(order, "limit order cancelled unfilled")
+
+    async def fetch_order(self, order: Order) -> OrderStatus:
+        """Status of ``order`` by client order id ('unknown' when never received)."""
+        cid = order.client_order_id
+        return self.orders.get(cid, OrderStatus(str(cid), "unknown"))
+
+    async def cancel_order(self, order: Order) -> None:
+        """Cancel a resting limit order (nothing happens to a final or unknown one)."""
+        cid = order.client_order_id
+        status = self.orders.get(cid)
+        if status is not None and status.state == "open":
+            self.orders[cid] = OrderStatus(cid, "canceled")
+            self._resting.pop(cid).set()
+
+    def market_limits(self, symbol: str) -> MarketLimits | None:
+        """The rules this broker enforces on ``symbol`` (None: none)."""
+        return self.markets.get(symbol)
+
+    async def get_prices(self, symbols: Iterable[str]) -> dict[str, float]:
+        """Known prices of ``symbols``, quote currency per unit."""
+        return {s: self._prices[s] for s in symbols if s in self._prices}
 
     def _reject(self, order: Order, reason: str) -> ExecutionError:
         return ExecutionError(

@@ -21,6 +21,7 @@ from cvxport import (
     load_bundled_prices,
 )
 from cvxport.broker_bridge import PaperBroker, UnifiedExecutor
+from cvxport.errors import ExecutionError, ReconciliationError
 
 RATE = spec_config().transaction_cost  # the spec's 0.1% commission
 # Weights after a rebalance whose costs were estimated at the broker's own commission rate:
@@ -238,42 +239,79 @@ def test_execute_rebalance_from_cash_then_at_new_prices():
         assert manager.state.holdings[symbol] == pytest.approx(units, rel=1e-12)
 
 
-def test_rejected_orders_change_nothing():
-    """The broker has less cash than the manager thinks: sells fill, some buys are rejected,
-    and the state moves by the fills only, exactly as the broker's account does."""
+def test_state_disagreeing_with_the_broker_is_refused_by_name():
+    """The broker has less cash than the user-set state: the rebalance names the difference
+    and sends nothing (it used to sell, then fail the buys, leaving the manager's cash wrong)."""
     prices = synthetic_data()
     manager = live_manager()
     manager.update_market_data(prices)
     last = manager.state.prices
-    manager.set_state({"BTC/USDT": 100.0}, 20_000.0, last)  # all in one asset
+    manager.set_state({"BTC/USDT": 100.0}, 20_000.0, last)
     executor, broker = paper_executor(manager, last, cash=0.0)
+    before = copy.deepcopy(manager.state)
+    with pytest.raises(ReconciliationError, match=r"cash: state 20000, broker 0"):
+        asyncio.run(manager.execute_rebalance(executor))
+    assert manager.state == before and manager.trade_log == [] and broker.sent == []
+    assert "cash: state 20000" in manager.journal.anomalies()["detail"].iloc[-1]
+
+
+class RejectingBroker(PaperBroker):
+    """Rejects every BUY of the symbols in ``refuse`` (as an exchange may: halted market)."""
+
+    def __init__(self, *args, refuse=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.refuse = set(refuse)
+
+    async def submit_order(self, order):
+        if order.symbol in self.refuse and order.side.value == "BUY":
+            raise ExecutionError(f"broker {self.name!r} rejected {order.symbol!r}: market halted")
+        return await super().submit_order(order)
+
+
+def test_rejected_orders_change_nothing():
+    """Sells fill, the rejected buys change nothing: the state moves by the fills only, exactly
+    as the broker's account does, and the rejected orders are journaled as failed."""
+    prices = synthetic_data()
+    manager = live_manager()
+    manager.update_market_data(prices)
+    last = manager.state.prices
+    manager.set_state({"BTC/USDT": 100.0}, 0.0, last)  # all in one asset
+    broker = RejectingBroker(
+        positions={"BTC/USDT": 100.0}, prices=last, commission_rate=0.002,
+        refuse=["ETH/USDT"],
+    )  # fmt: skip
+    executor = UnifiedExecutor()
+    executor.add_broker(broker, default=True)
     report = asyncio.run(manager.execute_rebalance(executor))
 
     assert report.fills and report.failures
-    assert {f.order.side.value for f in report.failures} == {"BUY"}
-    assert all("insufficient cash" in f.error for f in report.failures)
-    assert "SELL" in {f.side.value for f in report.fills}
-    failed = {f.order.symbol for f in report.failures}
+    assert [f.order.symbol for f in report.failures] == ["ETH/USDT"]
+    assert "market halted" in report.failures[0].error
+    assert {f.side.value for f in report.fills} == {"SELL", "BUY"}
     for symbol in SPEC_SYMBOLS:
         held = manager.state.holdings.get(symbol, 0.0)
         assert held == pytest.approx(broker.positions.get(symbol, 0.0), rel=1e-12, abs=1e-12)
-        if symbol in failed:
-            assert held == 0.0
-    assert manager.state.cash == pytest.approx(broker.cash + 20_000.0, rel=1e-12)
+    assert manager.state.holdings["ETH/USDT"] == 0.0
+    assert manager.state.cash == pytest.approx(broker.cash, rel=1e-12)
     assert len(manager.trade_log) == len(report.fills)
     assert [e["symbol"] for e in manager.trade_log] == [f.symbol for f in report.fills]
+    orders = manager.journal.orders().set_index("symbol")
+    assert orders.loc["ETH/USDT", "status"] == "failed"
+    assert set(orders.drop("ETH/USDT")["status"]) == {"filled"}
 
 
 def test_insufficient_broker_cash_rejects_buys():
+    """A fresh manager (initial_capital, simulated) takes the broker's balances as its state:
+    it sizes with the 10 the broker has, not the 50,000 of the config."""
     prices = synthetic_data()
     manager = live_manager()
     manager.update_market_data(prices)
     executor, broker = paper_executor(manager, manager.state.prices, cash=10.0)
     report = asyncio.run(manager.execute_rebalance(executor))
-    assert report.fills == [] and len(report.failures) == 3
-    assert all("insufficient cash" in f.error for f in report.failures)
-    assert manager.state.cash == 50_000.0 and not manager.state.has_positions
-    assert manager.trade_log == [] and broker.cash == 10.0
+    assert report.ok and len(report.fills) == 3
+    assert manager.state.cash == pytest.approx(broker.cash, abs=1e-9) and broker.cash >= 0
+    assert manager.state.equity() == pytest.approx(10.0 / 1.002, rel=1e-9)
+    assert manager.state.source == "live"
 
 
 def test_unroutable_symbol_sends_nothing():
