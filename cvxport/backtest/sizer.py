@@ -2,8 +2,8 @@
 
 From holdings (units), cash and prices it sizes the trades that reach target weights after
 paying proportional costs, keeping an optional cash buffer, then rounds each order the way the
-exchange rounds it (amounts truncated to the lot size, as ccxt's ``amount_to_precision``),
-skips and reports orders below the exchange's minimum amount or notional, and scales buys
+exchange rounds it (buys truncated to the lot size, as ccxt's ``amount_to_precision``; sells
+rounded up to it, within the holding, so their proceeds cover the buys), skips and reports orders below the exchange's minimum amount or notional, and scales buys
 down when rounding or a skipped sell would otherwise spend more cash than there is. Sells come
 first. Without market limits and buffer, the numbers are exactly the backtest engine's.
 Units: quantities in base-asset units, prices, values and costs in the quote currency,
@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 
 import numpy as np
 
@@ -26,6 +26,8 @@ __all__ = ["MarketLimits", "TradePlan", "size_trades", "target_units"]
 
 # Trades worth at most this fraction of equity are float noise: not sent.
 DUST_FRACTION = 1e-9
+# Buys overspending cash by at most this fraction are float noise (brokers accept 1e-9).
+CASH_SLACK = 1e-10
 
 
 def _step(value: float, step: float, rounding: str) -> float:
@@ -69,6 +71,10 @@ class MarketLimits:
         return (
             quantity if self.amount_step is None else _step(quantity, self.amount_step, ROUND_DOWN)
         )
+
+    def round_amount_up(self, quantity: float) -> float:
+        """``quantity`` rounded up to the lot size (a multiple the exchange keeps as is)."""
+        return quantity if self.amount_step is None else _step(quantity, self.amount_step, ROUND_UP)
 
     def round_price(self, price: float) -> float:
         """``price`` rounded to the nearest tick."""
@@ -154,7 +160,8 @@ def size_trades(
     equity = cash + float(held.sum())
     if not equity > 0:
         raise InvalidInputError(f"portfolio equity is {equity}: nothing to rebalance")
-    delta = target_units(equity, held, target, cost_rate, price, cash_buffer) - units
+    ideal = target_units(equity, held, target, cost_rate, price, cash_buffer)
+    delta = ideal - units
     limits = limits or {}
     plan = TradePlan()
     for i in np.flatnonzero(np.abs(delta) * price <= DUST_FRACTION * equity):
@@ -163,9 +170,10 @@ def size_trades(
         market = limits.get(symbol)
         if market is None or delta[i] == 0:
             continue
-        quantity = market.round_amount(abs(delta[i]))
-        if quantity < abs(delta[i]) and delta[i] < 0 and abs(delta[i]) >= units[i]:
-            quantity = market.round_amount(units[i])  # close what the lot size allows
+        if delta[i] > 0:
+            quantity = market.round_amount(delta[i])
+        else:  # up to the lot, so the proceeds cover the buys; never beyond the holding
+            quantity = min(market.round_amount_up(-delta[i]), market.round_amount(units[i]))
         reason = market.refusal(quantity, price[i])
         if reason is not None:
             plan.skipped.append({**_trade(symbol, delta[i], price[i], cost_rate), "reason": reason})
@@ -177,7 +185,8 @@ def size_trades(
     for i in np.argsort(np.sign(delta), kind="stable"):
         if delta[i] != 0:
             plan.trades.append(_trade(symbols[i], delta[i], price[i], cost_rate))
-    plan.new_units = units + delta
+    # untouched trades land exactly on the ideal units (as the engine books them)
+    plan.new_units = np.where(delta == ideal - units, ideal, units + delta)
     return plan
 
 
@@ -187,7 +196,7 @@ def _fit_buys_to_cash(symbols, delta, cash, price, rate, limits, plan) -> None:
     sells = flows < 0
     available = cash - float(flows[sells].sum()) * (1 - rate)
     spend = float(flows[~sells].sum()) * (1 + rate)
-    if spend <= available or spend <= 0:
+    if spend <= available + CASH_SLACK * spend or spend <= 0:
         return
     scale = max(available, 0.0) / spend
     for i in np.flatnonzero(delta > 0):

@@ -1,0 +1,170 @@
+"""The fault matrix against PaperBroker: after each fault the manager's state equals the
+broker's, every order is journaled, and no order was executed twice."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+
+import numpy as np
+import pytest
+from faults import SYMBOLS, assert_consistent, drifted_setup
+
+from cvxport.errors import RebalanceInProgressError
+
+
+def run(manager, executor):
+    return asyncio.run(manager.execute_rebalance(executor))
+
+
+def test_no_fault_reaches_the_target():
+    manager, broker, executor = drifted_setup()
+    report = run(manager, executor)
+    assert report.ok and len(report.fills) == 3
+    assert_consistent(manager, broker)
+    np.testing.assert_allclose(manager.get_current_allocation(), 1 / 3, atol=1e-9)
+    assert set(manager.journal.orders()["status"]) == {"filled"}
+
+
+def test_reject():
+    manager, broker, executor = drifted_setup(faults={"ETH/USDT": "reject"})
+    report = run(manager, executor)
+    assert [f.order.symbol for f in report.failures] == ["ETH/USDT"]
+    assert "halted" in report.failures[0].error
+    assert_consistent(manager, broker)
+    status = manager.journal.orders().set_index("symbol")["status"]
+    assert status["ETH/USDT"] == "failed" and status["SOL/USDT"] == "filled"
+
+
+def test_partial_fill_books_what_filled_and_reports_the_remainder():
+    manager, broker, executor = drifted_setup(faults={"SOL/USDT": "partial"})
+    report = run(manager, executor)
+    assert report.ok and [f.symbol for f in report.partial_fills] == ["SOL/USDT"]
+    partial = report.partial_fills[0]
+    assert partial.quantity == pytest.approx(partial.order.quantity / 2, rel=1e-12)
+    assert_consistent(manager, broker)
+    assert manager.journal.orders().set_index("symbol")["status"]["SOL/USDT"] == "partial"
+    # the remainder is re-sized by the next rebalance, from the confirmed holdings
+    broker.faults.clear()
+    second = run(manager, executor)
+    assert [(f.symbol, f.side.value) for f in second.fills] == [("SOL/USDT", "BUY")]
+    assert_consistent(manager, broker)
+    np.testing.assert_allclose(manager.get_current_allocation(), 1 / 3, atol=1e-9)
+
+
+def test_exception():
+    manager, broker, executor = drifted_setup(faults={"ETH/USDT": "exception"})
+    report = run(manager, executor)
+    assert report.failures[0].error == "socket closed"
+    assert broker.attempts.count(report.failures[0].order.client_order_id) == 1  # not retried
+    assert_consistent(manager, broker)
+
+
+def test_timeout_books_the_late_fill_through_the_order_status():
+    manager, broker, executor = drifted_setup(faults={"ETH/USDT": "late"})
+    report = run(manager, executor)
+    assert report.ok and len(report.fills) == 3
+    assert_consistent(manager, broker)
+
+
+def test_hang_times_out_cancels_and_fails_without_executing():
+    manager, broker, executor = drifted_setup(faults={"SOL/USDT": "hang"})
+    report = run(manager, executor)
+    assert [f.order.symbol for f in report.failures] == ["SOL/USDT"]
+    assert "timed out" in report.failures[0].error
+    assert_consistent(manager, broker)
+    assert manager.journal.orders().set_index("symbol")["status"]["SOL/USDT"] == "failed"
+
+
+def test_response_lost_after_execution_is_booked_not_resent():
+    manager, broker, executor = drifted_setup(faults={"ETH/USDT": "lost"})
+    report = run(manager, executor)
+    assert report.ok and len(report.fills) == 3
+    eth = next(o for o in broker.sent if o.symbol == "ETH/USDT")
+    assert broker.attempts.count(eth.client_order_id) == 1
+    assert_consistent(manager, broker)
+
+
+def test_rate_limit_is_retried_with_backoff():
+    manager, broker, executor = drifted_setup(faults={"SOL/USDT": "rate_limit"})
+    report = run(manager, executor)
+    assert report.ok
+    sol = next(o for o in broker.sent if o.symbol == "SOL/USDT")
+    assert broker.attempts.count(sol.client_order_id) == 3  # two 429s, then sent once
+    assert_consistent(manager, broker)
+
+
+def test_inconsistent_fill_is_refused_journaled_and_the_status_booked_instead():
+    manager, broker, executor = drifted_setup(faults={"ETH/USDT": "inconsistent"})
+    report = run(manager, executor)
+    assert report.ok
+    anomalies = manager.journal.anomalies()
+    assert len(anomalies) == 1
+    assert "price nan" in anomalies["detail"][0] and "ETH/USDT" in anomalies["detail"][0]
+    assert_consistent(manager, broker)
+
+
+def test_concurrent_rebalance_is_refused():
+    manager, broker, executor = drifted_setup(latency=0.01)
+
+    async def both():
+        return await asyncio.gather(
+            manager.execute_rebalance(executor),
+            manager.execute_rebalance(executor),
+            return_exceptions=True,
+        )
+
+    first, second = asyncio.run(both())
+    assert first.ok and isinstance(second, RebalanceInProgressError)
+    assert_consistent(manager, broker)
+
+
+def cancel_after(manager, executor, steps: int) -> bool:
+    """Run a rebalance for ``steps`` event-loop steps, then cancel it; True if it finished."""
+
+    async def main():
+        task = asyncio.ensure_future(manager.execute_rebalance(executor))
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        finished = task.done()
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        return finished
+
+    return asyncio.run(main())
+
+
+def test_cancellation_at_every_await():
+    """Cancel the rebalance after 0, 1, 2, ... event-loop steps until it finishes first: each
+    time the state equals the fills it confirmed, and once the journal's open orders are
+    recovered, the broker's account; a new rebalance then reaches the target."""
+    seen = set()
+    for steps in range(500):
+        manager, broker, executor = drifted_setup()
+        finished = cancel_after(manager, executor, steps)
+        start, cash = {"BTC/USDT": 2.0, "ETH/USDT": 0.0, "SOL/USDT": 0.0}, 1_000.0
+        for entry in manager.trade_log:
+            sign = 1.0 if entry["action"] == "BUY" else -1.0
+            start[entry["symbol"]] += sign * entry["quantity"]
+            cash -= sign * entry["value"] + entry["cost"]
+        if manager.state.source != "initial":
+            for symbol in SYMBOLS:
+                assert manager.state.holdings[symbol] == pytest.approx(start[symbol], abs=1e-12)
+            assert manager.state.cash == pytest.approx(cash, rel=1e-12)
+        seen.add((len(broker.sent), len(manager.trade_log)))
+        asyncio.run(manager.recover(executor))
+        assert manager.journal.open_orders() == []
+        if manager.state.source != "initial":
+            assert_consistent(manager, broker)
+        second = run(manager, executor)
+        assert second.ok
+        assert_consistent(manager, broker)
+        np.testing.assert_allclose(manager.get_current_allocation(), 1 / 3, atol=1e-9)
+        if finished:
+            break
+    assert finished, "the rebalance never finished"
+    # the cancellations fell before, between and after the fills
+    assert {(0, 0), (1, 1), (3, 3)} <= seen
