@@ -2,10 +2,11 @@
 
 From holdings (units), cash and prices it sizes the trades that reach target weights after
 paying proportional costs, keeping an optional cash buffer, then rounds each order the way the
-exchange rounds it (buys truncated to the lot size, as ccxt's ``amount_to_precision``; sells
-rounded up to it, within the holding, so their proceeds cover the buys), skips and reports orders below the exchange's minimum amount or notional, and scales buys
-down when rounding or a skipped sell would otherwise spend more cash than there is. Sells come
-first. Without market limits and buffer, the numbers are exactly the backtest engine's.
+exchange rounds it: buys truncated to the lot size (as ccxt's ``amount_to_precision``), sells
+rounded up to it within the holding, so their proceeds cover the buys. Orders below the
+exchange's minimum amount or notional are skipped and reported, and buys are scaled down when
+a skipped sell would otherwise spend more cash than there is. Sells come first. Without market
+limits and buffer, the numbers are exactly the backtest engine's.
 Units: quantities in base-asset units, prices, values and costs in the quote currency,
 weights and the buffer as fractions (0.02 = 2%).
 """

@@ -4,7 +4,7 @@ broker's, every order is journaled, and no order was executed twice."""
 from __future__ import annotations
 
 import asyncio
-import copy
+import contextlib
 
 import numpy as np
 import pytest
@@ -128,10 +128,8 @@ def cancel_after(manager, executor, steps: int) -> bool:
             await asyncio.sleep(0)
         finished = task.done()
         task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await task
-        except asyncio.CancelledError:
-            pass
         return finished
 
     return asyncio.run(main())
