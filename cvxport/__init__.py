@@ -130,3 +130,24 @@ __all__ = [
     "load_bundled_prices",
     "prices_to_returns",
 ]
+
+# Live trading: its errors and the trade sizer's market rules (brokers: cvxport.broker_bridge).
+from cvxport.backtest.sizer import MarketLimits
+from cvxport.errors import (
+    InconsistentFillError,
+    JournalError,
+    OrderTimeoutError,
+    RebalanceInProgressError,
+    ReconciliationError,
+    RetryableError,
+)
+
+__all__ += [
+    "InconsistentFillError",
+    "JournalError",
+    "MarketLimits",
+    "OrderTimeoutError",
+    "RebalanceInProgressError",
+    "ReconciliationError",
+    "RetryableError",
+]

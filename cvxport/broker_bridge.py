@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import asyncio  # noqa: F401 - used by the example
 
+from cvxport.backtest.sizer import MarketLimits
+from cvxport.brokers.ccxt_broker import CCXTBroker
 from cvxport.brokers.executor import UnifiedExecutor
+from cvxport.brokers.journal import Journal
 from cvxport.brokers.lifecycle import OrderPolicy
 from cvxport.brokers.orders import (
     ExecutionReport,
@@ -32,8 +35,11 @@ from cvxport.brokers.protocol import Broker, OrderTracking
 
 __all__ = [
     "Broker",
+    "CCXTBroker",
     "ExecutionReport",
     "Fill",
+    "Journal",
+    "MarketLimits",
     "Order",
     "OrderFailure",
     "OrderPolicy",

@@ -4,7 +4,8 @@ Needs the optional extra ``live`` (``pip install cvxport[live]``). Markets, lot 
 precision and minimums come from ``load_markets``; orders carry the journal's client order
 id, so the broker can be asked about (and cancel) an order whose answer was lost. ccxt's
 network errors (timeouts, rate limits, an exchange not available) become ``RetryableError``;
-every other ccxt error an ``ExecutionError`` naming the order. Fees charged in the base asset
+every other ccxt error an ``ExecutionError`` naming the order. The API key and secret are
+redacted from ccxt's own debug log records. Fees charged in the base asset
 are folded into the fill: the quantity is what was received, the price the quote paid per
 unit received. Nothing here logs or stores the API keys.
 Units: quantities in base-asset units, prices, cash and commissions in the quote currency.
@@ -27,6 +28,38 @@ logger = logging.getLogger("cvxport.brokers.ccxt")
 
 _STATES = {"open": "open", "closed": "closed", "expired": "closed", "canceled": "canceled",
            "cancelled": "canceled", "rejected": "rejected"}  # fmt: skip
+
+
+class _RedactSecrets(logging.Filter):
+    """Replaces the API keys and secrets in ccxt's debug log records (ccxt logs request
+    headers, the API key among them) with '***'. A filter, not a handler: where records go
+    stays the application's choice."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = message
+        for secret in self.secrets:
+            redacted = redacted.replace(secret, "***")
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+_REDACT = _RedactSecrets()
+
+
+def _hide_secrets(exchange: Any) -> None:
+    for attr in ("apiKey", "secret", "password", "uid", "privateKey", "token"):
+        value = getattr(exchange, attr, None)
+        if isinstance(value, str) and len(value) >= 4:
+            _REDACT.secrets.add(value)
+    ccxt_logger = logging.getLogger("ccxt.base.exchange")
+    if _REDACT not in ccxt_logger.filters:
+        ccxt_logger.addFilter(_REDACT)
 
 
 def _ccxt():
@@ -69,6 +102,7 @@ class CCXTBroker:
                 raise InvalidInputError(f"ccxt has no exchange {exchange_id!r}")
             exchange = getattr(ccxt, exchange_id)(dict(config or {}))
         self.exchange = exchange
+        _hide_secrets(exchange)
         self.name = name or exchange.id
         self.symbols = list(dict.fromkeys(symbols))
         bad = [s for s in self.symbols if not s.endswith("/" + quote)]

@@ -296,3 +296,24 @@ def test_sigkill_between_two_fills_then_restart(exchange, tmp_path):
     assert manager.state.cash == pytest.approx(cash, rel=1e-12)
     assert again.ok and manager.state.cash >= 0
     np.testing.assert_allclose(manager.get_current_allocation(), 1 / 3, atol=2e-4)
+
+
+def test_no_secret_reaches_the_journal_or_the_logs(exchange, tmp_path, caplog):
+    from fake_exchange import API_KEY, SECRET
+
+    exchange.plan("ETH/USDT", "reject")
+    exchange.plan("SOL/USDT", "drop")
+    path = tmp_path / "journal.sqlite"
+    manager, _, _ = drifted_setup(journal_path=path)
+    with caplog.at_level("DEBUG"):
+        run(manager, exchange)
+    manager.journal.close()
+    stored = b"".join(f.read_bytes() for f in tmp_path.iterdir())
+    assert b"cvx" in stored  # the client order ids are there ...
+    assert API_KEY.encode() not in stored and SECRET.encode() not in stored  # ... no keys
+    assert caplog.records and all(r.name.startswith(("cvxport", "ccxt", "asyncio"))
+                                  for r in caplog.records)  # fmt: skip
+    assert API_KEY not in caplog.text and SECRET not in caplog.text
+    import logging
+
+    assert logging.getLogger("cvxport").handlers == []
