@@ -160,6 +160,8 @@ def _benchmark(value: Any) -> Any:
         "PortfolioConfig.benchmark must be None, a symbol of the data (e.g. 'BTC/USDT') or a "
         f"pd.Series of benchmark prices indexed by date, got {type(value).__name__}"
     )
+
+
 def _path(name: str) -> Callable:
     def check(value: Any) -> str | None:
         if value is None:
