@@ -59,6 +59,8 @@ class RuinWarning(UserWarning):
 
 class LookAheadWarning(UserWarning):
     """Data dated after a decision was used by it (the backtest sees the future)."""
+
+
 class InconsistentFillError(ExecutionError):
     """A broker's fill contradicts its order (symbol, side, quantity, price or commission);
     it is refused before the state changes and journaled as an anomaly."""
