@@ -16,23 +16,37 @@ from cvxport.estimation.expected_returns import (
     SampleMean,
     get_expected_returns_estimator,
 )
+from cvxport.estimation.factor import FactorModel
+from cvxport.estimation.factor_models import (
+    FACTOR_MODEL_ESTIMATORS,
+    ExposureFactorModel,
+    FactorModelEstimator,
+    PCAFactorModel,
+    get_factor_model_estimator,
+)
 from cvxport.estimation.psd import clip_to_psd, unit_scale_factor, unit_scaled
 from cvxport.estimation.validation import validate_returns
 
 __all__ = [
     "COVARIANCE_ESTIMATORS",
     "EXPECTED_RETURNS_ESTIMATORS",
+    "FACTOR_MODEL_ESTIMATORS",
     "CovarianceEstimator",
     "EWMACovariance",
     "EWMAMean",
     "ExpectedReturnsEstimator",
+    "ExposureFactorModel",
+    "FactorModel",
+    "FactorModelEstimator",
     "LedoitWolfCovariance",
     "OASCovariance",
+    "PCAFactorModel",
     "SampleCovariance",
     "SampleMean",
     "clip_to_psd",
     "get_covariance_estimator",
     "get_expected_returns_estimator",
+    "get_factor_model_estimator",
     "unit_scale_factor",
     "unit_scaled",
     "validate_returns",

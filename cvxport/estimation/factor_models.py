@@ -79,7 +79,7 @@ class PCAFactorModel:
         x = returns.to_numpy(dtype=float)
         n_rows, n_assets = x.shape
         rank = min(n_rows - 1, n_assets)
-        wanted = self.n_factors if self.n_factors is not None else min(self.max_factors, rank)
+        wanted = self.n_factors if self.n_factors is not None else min(self.max_factors, rank // 2)
         if n_rows < 2 or wanted > rank:
             raise InvalidInputError(
                 f"PCAFactorModel: {wanted} factors need more than {wanted} rows and {wanted} "
