@@ -10,6 +10,7 @@ import pandas as pd
 from sklearn.covariance import OAS, LedoitWolf
 
 from cvxport.errors import InvalidInputError
+from cvxport.estimation.factor_models import PCAFactorModel
 
 
 @runtime_checkable
@@ -81,6 +82,7 @@ COVARIANCE_ESTIMATORS: dict[str, type] = {
     "ledoit_wolf": LedoitWolfCovariance,
     "oas": OASCovariance,
     "ewma": EWMACovariance,
+    "pca": PCAFactorModel,  # dense B F B' + diag(d); factor_model(returns) for factor form
 }
 
 
