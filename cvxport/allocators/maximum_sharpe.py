@@ -18,9 +18,9 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from cvxport.allocators.active_set import long_only_max_sharpe
 from cvxport.allocators.base import Allocator, check_method
 from cvxport.allocators.risk_model import estimate_covariance
+from cvxport.allocators.scale_free import scale_free_long_only_max_sharpe
 from cvxport.constraints.base import Constraint
 from cvxport.constraints.weights import LongOnly
 from cvxport.errors import InfeasibleError, InvalidInputError
@@ -120,13 +120,16 @@ class MaximumSharpeAllocator(Allocator):
                 "so the maximum Sharpe portfolio does not exist (try minimum variance)"
             )
         covariance = unit_scaled(estimate_covariance(returns, self.covariance))
-        scaled_excess = excess / np.max(np.abs(excess))
+        # the best asset's excess becomes 1, so y = that asset alone meets the row at size 1;
+        # dividing by max |excess| put it at 1e-9 beside a large-scale asset that lost money,
+        # and the solver then called the row infeasible (tests/portfolio/test_reliability.py)
+        scaled_excess = excess / excess[best]
         failed = []
         only_long = constraints and all(isinstance(c, LongOnly) for c in constraints)
         if self.exact_path_allowed and only_long:
             n = len(covariance)
             weights, failed = self._solve_active_set(
-                lambda start: long_only_max_sharpe(covariance, scaled_excess, start),
+                lambda start: scale_free_long_only_max_sharpe(covariance, scaled_excess, start),
                 returns.columns,
                 constraints,
                 (np.zeros(n), np.full(n, np.inf)),
