@@ -42,6 +42,7 @@ from cvxport.errors import (
     ExecutionError,
     InfeasibleError,
     InvalidInputError,
+    SingularCovarianceError,
     SolverError,
 )
 from cvxport.estimation import (
@@ -103,6 +104,7 @@ __all__ = [
     "RiskParityAllocator",
     "SampleCovariance",
     "SampleMean",
+    "SingularCovarianceError",
     "SolverError",
     "ThresholdRebalancer",
     "TurnoverLimit",

@@ -26,6 +26,7 @@ from cvxport.constraints.base import Constraint
 from cvxport.constraints.weights import LongOnly
 from cvxport.errors import InvalidInputError, SolverError
 from cvxport.estimation import CovarianceEstimator, unit_scaled
+from cvxport.estimation.psd import check_no_zero_variance_portfolio
 from cvxport.problem import Formulation
 from cvxport.solvers import SolveInfo
 
@@ -146,6 +147,7 @@ class RiskBudgetAllocator(Allocator):
         assets = returns.columns
         budget = self.budget(assets, data)
         covariance = unit_scaled(estimate_covariance(returns, self.covariance))
+        check_no_zero_variance_portfolio(covariance, returns)
         if self.exact_path_allowed and all(isinstance(c, LongOnly) for c in constraints):
             start = time.perf_counter()
             weights, iterations = newton_risk_budget(covariance, budget)
