@@ -11,6 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cvxport as cx
+from cvxport.constraints import conflicting_constraints, is_feasible
+from cvxport.constraints.bound_conflicts import check_bound_objects
 
 # --- maximum Sharpe on badly scaled assets ---------------------------------------------------
 # Uncorrelated assets: the long-only tangency portfolio is w_i ~ max(mu_i, 0) / sigma_i^2 (the
@@ -119,3 +121,70 @@ def test_risk_parity_on_few_rows_is_right_or_refused(n_assets, extra_rows, seed)
         return
     assert (weights > 0).all()
     np.testing.assert_allclose(_independent_shares(weights, returns), 1 / n_assets, atol=1e-6)
+
+
+# --- bound objects that contradict each other ------------------------------------------------
+FOUR = ["a", "b", "c", "d"]
+CONFLICTS = [
+    # (bound objects, what the message must say); each object alone is feasible over 4 assets
+    ([cx.WeightBounds({"a": 0.5}), cx.WeightBounds(upper={"a": 0.3})], "for 'a' the lower"),
+    ([cx.WeightBounds(0.2, 1), cx.WeightBounds(upper={"a": 0.1})], "for 'a' the lower"),
+    (
+        [cx.WeightBounds({"a": 0.5, "b": 0.3}), cx.WeightBounds({"c": 0.3})],
+        "lower bounds sum to 1.1",
+    ),
+    (
+        [cx.WeightBounds(0, 0.3), cx.WeightBounds(upper={"a": 0.05, "b": 0.05})],
+        "upper bounds to 0.7",
+    ),
+]
+
+
+@pytest.mark.parametrize(("bounds", "detail"), CONFLICTS)
+@pytest.mark.parametrize(
+    "allocator", [cx.HRPAllocator, cx.MinimumVarianceAllocator, cx.EqualWeightAllocator]
+)
+def test_two_bound_objects_impossible_together_are_named(bounds, detail, allocator):
+    # main's HRP returned weights outside the bounds (e.g. 0.4 for 'a' under upper 0.3)
+    returns = _window(100, 4, seed=0).set_axis(FOUR, axis=1)
+    extra = [cx.WeightBounds(0.0, 0.9)]  # a bystander, not part of the conflict
+    with pytest.raises(cx.InfeasibleError, match=detail) as caught:
+        allocator(constraints=bounds + extra).allocate(returns)
+    assert set(caught.value.conflicting) == set(bounds)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    lowers=st.lists(st.lists(st.sampled_from([0.0, 0.1, 0.3, 0.6]), min_size=4, max_size=4),
+                    min_size=1, max_size=3),
+    uppers=st.lists(st.lists(st.sampled_from([0.05, 0.2, 0.4, 1.0]), min_size=4, max_size=4),
+                    min_size=1, max_size=3),
+)  # fmt: skip
+def test_bound_conflicts_agree_with_the_solver_diagnosis(lowers, uppers):
+    assets = pd.Index(FOUR)
+    bounds = [cx.WeightBounds(dict(zip(FOUR, lo, strict=True))) for lo in lowers]
+    bounds += [cx.WeightBounds(upper=dict(zip(FOUR, up, strict=True))) for up in uppers]
+    expected = conflicting_constraints(bounds, assets)  # small cvxpy problems
+    try:
+        check_bound_objects(bounds, assets)
+    except cx.InfeasibleError as exc:
+        assert expected, "named a conflict the solver does not find"
+        assert not is_feasible(list(exc.conflicting), assets)
+        for dropped in exc.conflicting:  # irreducible: each object is needed
+            assert is_feasible([c for c in exc.conflicting if c is not dropped], assets)
+    else:
+        assert not expected
+
+
+def test_long_only_with_a_negative_lower_bound_is_named():
+    # main dropped the -0.2 silently: the answer had no short position
+    returns = _window(100, 4, seed=0).set_axis(FOUR, axis=1)
+    bounds = cx.WeightBounds(-0.2, 0.5)
+    for allocator in (cx.MinimumVarianceAllocator, cx.MaximumSharpeAllocator, cx.HRPAllocator):
+        with pytest.raises(cx.InvalidInputError, match=r"LongOnly\(\) contradicts WeightBounds"):
+            allocator(constraints=[bounds]).allocate(returns)
+    with pytest.raises(cx.InvalidInputError, match="long_only=False"):
+        cx.MinimumVarianceAllocator().allocate(returns, constraints=[bounds, cx.LongOnly()])
+    # as asked: short positions down to -0.2 once long_only=False
+    weights = cx.MinimumVarianceAllocator(constraints=[bounds], long_only=False).allocate(returns)
+    assert weights.min() >= -0.2 - 1e-12 and weights.max() <= 0.5 + 1e-12
