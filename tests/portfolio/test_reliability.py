@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cvxport as cx
+from cvxport.allocators import ALLOCATORS
 from cvxport.constraints import conflicting_constraints, is_feasible
 from cvxport.constraints.bound_conflicts import check_bound_objects
 
@@ -188,3 +189,29 @@ def test_long_only_with_a_negative_lower_bound_is_named():
     # as asked: short positions down to -0.2 once long_only=False
     weights = cx.MinimumVarianceAllocator(constraints=[bounds], long_only=False).allocate(returns)
     assert weights.min() >= -0.2 - 1e-12 and weights.max() <= 0.5 + 1e-12
+
+
+# --- returns out of time order ---------------------------------------------------------------
+def _method_data(method: cx.AllocationMethod, columns) -> dict:
+    if method is cx.AllocationMethod.MARKET_CAP_WEIGHT:
+        return {"market_caps": dict.fromkeys(columns, 1.0)}
+    if method is cx.AllocationMethod.RISK_BUDGETING:
+        return {"risk_budget": dict.fromkeys(columns, 1 / len(columns))}
+    return {}
+
+
+@pytest.mark.parametrize("method", list(cx.AllocationMethod))
+def test_allocators_refuse_unsorted_or_repeated_timestamps(method, crypto_2021):
+    # main accepted both: the EWMA estimators then weighted the wrong end of the window
+    returns = crypto_2021.iloc[:60, :4]
+    allocator = ALLOCATORS[method]()
+    data = _method_data(method, returns.columns)
+    swapped = returns.iloc[[*range(30), 31, 30, *range(32, 60)]]
+    with pytest.raises(cx.InvalidInputError, match=r"not in time order: row 31 \(2021-01-31"):
+        allocator.allocate(swapped, **data)
+    repeated = pd.concat([returns, returns.iloc[[10]]])
+    with pytest.raises(cx.InvalidInputError, match=r"2021-01-11 00:00:00 twice \(again at row 60"):
+        allocator.allocate(repeated, **data)
+    allocator.allocate(returns, **data)  # the same rows in order are fine
+    with pytest.raises(cx.InvalidInputError, match="not in time order"):
+        cx.EfficientFrontier(returns=returns.iloc[::-1]).calculate(n_points=3)
