@@ -243,7 +243,7 @@ _PROFILE_POINTS = {
     "cvxpy_solve": ("cvxpy/problems/problem.py", "_solve"),
     "canonicalize": ("cvxpy/problems/problem.py", "get_problem_data"),
     "solver": ("cvxpy/reductions/solvers/conic_solvers/clarabel_conif.py", "solve_via_data"),
-    "active_set": ("cvxport/allocators/active_set.py", "bounded_min_variance"),
+    "active_set": ("cvxport/solvers/active_set.py", "bounded_min_variance"),
     "unpack": ("cvxpy/problems/problem.py", "unpack_results"),
     "solve_fallback": ("cvxport/solvers.py", "solve_with_fallback"),
     "clarabel_core": ("~", "<method 'solve' of 'builtins.DefaultSolver' objects>"),

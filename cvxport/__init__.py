@@ -48,6 +48,7 @@ from cvxport.errors import (
     LookAheadWarning,
     MissingAssetReturnsError,
     RuinWarning,
+    SingularCovarianceError,
     SolverError,
     UnsupportedProblemError,
 )
@@ -115,6 +116,7 @@ __all__ = [
     "RuinWarning",
     "SampleCovariance",
     "SampleMean",
+    "SingularCovarianceError",
     "SolverError",
     "ThresholdRebalancer",
     "TurnoverLimit",

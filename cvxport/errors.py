@@ -11,6 +11,11 @@ class InvalidInputError(CvxportError, ValueError):
     """Input data, a configuration field or an argument is invalid; the message names it."""
 
 
+class SingularCovarianceError(InvalidInputError):
+    """A covariance matrix is singular where the method needs it not to be (e.g. fewer
+    observations than assets for risk budgeting); the message names the counts and a remedy."""
+
+
 class InfeasibleError(CvxportError):
     """No portfolio satisfies the constraints; the message names the constraints in conflict."""
 

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from cvxport.constraints.base import Constraint
+from cvxport.constraints.bound_conflicts import check_bound_objects
 from cvxport.constraints.weights import LongOnly
 from cvxport.errors import InvalidInputError
 from cvxport.estimation import validate_returns
@@ -111,6 +112,7 @@ class Allocator(ABC):
         all_constraints = self.resolve_constraints(constraints)
         for c in all_constraints:
             c.validate(assets)
+        check_bound_objects(all_constraints, assets)
         named = solver or self.solver
         solver_name = check_solver(named) if named is not None else None
         with single_threaded_blas():

@@ -115,7 +115,10 @@ class MaximumSharpeAllocator(Allocator):
                 "so the maximum Sharpe portfolio does not exist (try minimum variance)"
             )
         covariance = unit_scaled(estimate_covariance(returns, self.covariance))
-        scaled_excess = excess / np.max(np.abs(excess))
+        # the best asset's excess becomes 1, so y = that asset alone meets the row at size 1;
+        # dividing by max |excess| put it at 1e-9 beside a large-scale asset that lost money,
+        # and the solver then called the row infeasible (tests/portfolio/test_reliability.py)
+        scaled_excess = excess / excess[best]
         problem = self._problem(returns.columns, constraints, maximum_sharpe_formulation)
         values = {"covariance": covariance, "excess_mean": scaled_excess}
         try:

@@ -25,6 +25,7 @@ from cvxport.allocators.symbol_data import positive_per_symbol
 from cvxport.constraints.base import Constraint
 from cvxport.errors import InvalidInputError
 from cvxport.estimation import CovarianceEstimator, unit_scaled
+from cvxport.estimation.psd import check_no_zero_variance_portfolio
 from cvxport.problem import Formulation
 from cvxport.solvers.declared import LogBarrierObjective
 from cvxport.solvers.newton import newton_risk_budget  # noqa: F401  (re-exported)
@@ -107,6 +108,7 @@ class RiskBudgetAllocator(Allocator):
         assets = returns.columns
         budget = self.budget(assets, data)
         covariance = unit_scaled(estimate_covariance(returns, self.covariance))
+        check_no_zero_variance_portfolio(covariance, returns)
         problem = self._problem(assets, constraints, risk_budget_formulation)
         values = {"covariance": covariance, "risk_budget": budget}
         weights = self._solve(problem, values, data, solver)

@@ -1,6 +1,6 @@
 """Exact solves over a covariance operator: dense (Cholesky) or factor form (Woodbury).
 
-The same algorithms as ``cvxport.allocators.active_set`` (block active-set updates, then the
+The same algorithms as ``cvxport.solvers.active_set`` (block active-set updates, then the
 primal active-set method where they cycle) and the risk budget's damped Newton method, written
 over ``CovarianceOperator`` so that a ``FactorModel`` is solved in O(n k^2) per iteration and
 O(n k) memory: the n x n covariance is never formed. Each function takes an (n, n) array, a
@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from cvxport.allocators.active_set import (
+from cvxport.solvers.active_set import (
     BLOCK_ITERATIONS,
     MAX_ITERATIONS,
     PRIMAL_TOLERANCE,

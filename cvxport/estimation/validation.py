@@ -16,7 +16,8 @@ def validate_returns(returns: pd.DataFrame, min_rows: int = 2) -> pd.DataFrame:
         min_rows: fewest rows accepted.
 
     Raises:
-        InvalidInputError: not a DataFrame, duplicate or empty symbols, fewer than
+        InvalidInputError: not a DataFrame, duplicate or empty symbols, timestamps repeated
+            or out of order (naming the first; EWMA estimates depend on the order), fewer than
             ``min_rows`` rows, non-numeric columns, or NaN/inf (naming symbol and timestamp).
     """
     if not isinstance(returns, pd.DataFrame):
@@ -29,6 +30,7 @@ def validate_returns(returns: pd.DataFrame, min_rows: int = 2) -> pd.DataFrame:
     duplicated = returns.columns[returns.columns.duplicated()].unique().tolist()
     if duplicated:
         raise InvalidInputError(f"returns has duplicate symbols: {duplicated}")
+    check_time_order(returns.index)
     if len(returns) < min_rows:
         raise InvalidInputError(
             f"returns has {len(returns)} rows; at least {min_rows} are needed to estimate risk"
@@ -49,3 +51,38 @@ def validate_returns(returns: pd.DataFrame, min_rows: int = 2) -> pd.DataFrame:
     if all(dtype == np.float64 for dtype in returns.dtypes):
         return returns  # already a float frame: no copy
     return pd.DataFrame(values, index=returns.index, columns=returns.columns)
+
+
+def check_time_order(index: pd.Index) -> None:
+    """Refuse a returns index with a repeated timestamp or one out of ascending order.
+
+    Raises:
+        InvalidInputError: naming the first repeated or out-of-order timestamp and its row.
+    """
+    repeated = np.flatnonzero(index.duplicated())
+    if len(repeated):
+        row = int(repeated[0])
+        raise InvalidInputError(
+            f"returns has the timestamp {index[row]} twice (again at row {row}); each row "
+            "must be one period (drop or aggregate the duplicates)"
+        )
+    try:
+        ascending = index.is_monotonic_increasing
+    except TypeError:  # labels that cannot be ordered (mixed types)
+        ascending = False
+    if ascending:
+        return
+    position = next(
+        (i for i in range(1, len(index)) if not _before(index[i - 1], index[i])), len(index) - 1
+    )
+    raise InvalidInputError(
+        f"returns is not in time order: row {position} ({index[position]}) comes after "
+        f"{index[position - 1]}; sort it first (returns.sort_index())"
+    )
+
+
+def _before(first: object, second: object) -> bool:
+    try:
+        return bool(first < second)
+    except TypeError:
+        return False

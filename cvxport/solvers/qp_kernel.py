@@ -205,16 +205,23 @@ def _solve_working(
     d = np.r_[qp.e, qp.h[rows]]
     hessian = 2.0 * qp.S[np.ix_(free, free)]
     pull = 2.0 * qp.S[np.ix_(free, fixed)] @ x[fixed] + qp.c[free]
-    factor, info = dpotrf(hessian, lower=False, clean=False)
+    # factor the block scaled to unit diagonal (D^-1 H D^-1): pivots then measure correlation,
+    # not each asset's return scale (returns scaled 1e-6 beside 1e3 stay solvable)
+    diagonal = np.diag(hessian)
+    if not np.all(diagonal > 0):
+        raise ActiveSetError("a free entry has no curvature (zero variance)")
+    unit = 1.0 / np.sqrt(diagonal)
+    factor, info = dpotrf(hessian * np.outer(unit, unit), lower=False, clean=False)
     if info != 0:
         raise ActiveSetError(f"the free block is singular or not positive definite ({info})")
     pivots = np.diag(factor) ** 2
     if pivots.min() < CONDITION_FLOOR * pivots.max():
         raise ActiveSetError("the free block is nearly singular")
     R_free = R[:, free]
-    solved, info = dpotrs(factor, np.column_stack([pull, R_free.T]), lower=False)
+    solved, info = dpotrs(factor, np.column_stack([pull, R_free.T]) * unit[:, None], lower=False)
     if info != 0:  # pragma: no cover - dpotrs fails only on bad arguments
         raise ActiveSetError(f"LAPACK dpotrs failed ({info})")
+    solved *= unit[:, None]
     pull_part, rows_part = solved[:, 0], solved[:, 1:]
     if len(d) == 0:
         x[free] = -pull_part

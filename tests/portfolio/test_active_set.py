@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cvxport as cx
-from cvxport.allocators.active_set import (
+from cvxport.solvers.active_set import (
     ActiveSetError,
     bounded_min_variance,
     long_only_max_sharpe,

@@ -1,0 +1,217 @@
+"""Reliability of the modeling layer (issue 9): each case found by probing gets a named error
+or a correct answer, checked here against closed forms or independent computations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import SOLVER_ATOL, returns_with_covariance
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import cvxport as cx
+from cvxport.allocators import ALLOCATORS
+from cvxport.constraints import conflicting_constraints, is_feasible
+from cvxport.constraints.bound_conflicts import check_bound_objects
+
+# --- maximum Sharpe on badly scaled assets ---------------------------------------------------
+# Uncorrelated assets: the long-only tangency portfolio is w_i ~ max(mu_i, 0) / sigma_i^2 (the
+# KKT conditions separate per asset), whatever each asset's scale.
+VOLS = np.array([0.02, 0.03, 0.01])
+SCALES = np.array([1e-6, 1e3, 1.0])  # x in millionths, y in thousands, z as is
+
+
+def _badly_scaled(means) -> pd.DataFrame:
+    base = returns_with_covariance(np.diag(VOLS**2), 300, seed=3, columns=["x", "y", "z"])
+    return (base + np.asarray(means)) * SCALES
+
+
+def _uncorrelated_tangency(returns: pd.DataFrame) -> np.ndarray:
+    mean, variance = returns.mean().to_numpy(), returns.var().to_numpy()
+    weights = np.maximum(mean, 0.0) / variance
+    return weights / weights.sum()
+
+
+@pytest.mark.parametrize(
+    "means",
+    [
+        (1e-3, -1e-3, -2e-3),  # only x (scaled 1e-6) beats the risk-free rate
+        (1e-3, -1e-3, 5e-4),  # x and z do; x's Sharpe ratio is the larger
+        (1e-3, 2e-3, 5e-4),
+    ],
+)
+def test_max_sharpe_badly_scaled_assets_exact_path(means):
+    # main said "no portfolio ... has an expected return above the risk-free rate (best single
+    # asset: 'x' ...)" for the first case and was 0.47 off for the second
+    returns = _badly_scaled(means)
+    allocator = cx.MaximumSharpeAllocator()
+    weights = allocator.allocate(returns)
+    assert allocator.info_.solver == "ACTIVE_SET"
+    np.testing.assert_allclose(weights, _uncorrelated_tangency(returns), rtol=0, atol=1e-12)
+
+
+def test_max_sharpe_badly_scaled_cvxpy_path_names_no_false_infeasibility():
+    # the cvxpy path once divided the excess means by max |excess| (y's loss, 1e3 scale): x's
+    # excess became 1e-9 and Clarabel called the row infeasible. Now the best asset's is 1.
+    returns = _badly_scaled((1e-3, -1e-3, -2e-3))
+    weights = cx.MaximumSharpeAllocator(solver="CLARABEL").allocate(returns)
+    np.testing.assert_allclose(
+        weights, _uncorrelated_tangency(returns), rtol=0, atol=SOLVER_ATOL["CLARABEL"]
+    )
+
+
+# --- risk budgeting on a singular covariance -------------------------------------------------
+def _window(n_rows: int, n_assets: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    index = pd.date_range("2024-01-01", periods=n_rows, freq="D", name="timestamp")
+    columns = [f"A{i}" for i in range(n_assets)]
+    return pd.DataFrame(rng.normal(0, 0.02, (n_rows, n_assets)), index=index, columns=columns)
+
+
+def _independent_shares(weights: pd.Series, returns: pd.DataFrame) -> np.ndarray:
+    covariance = np.cov(returns.to_numpy(), rowvar=False)
+    marginal = covariance @ weights.to_numpy()
+    return weights.to_numpy() * marginal / (weights.to_numpy() @ marginal)
+
+
+def test_risk_parity_with_an_asset_and_its_exact_negative_names_them():
+    # main raised numpy's bare LinAlgError (Newton) or "every solver failed" (cvxpy)
+    returns = _window(100, 3, seed=1)
+    returns["A3"] = -returns["A0"]
+    for method in (None, "CLARABEL"):
+        with pytest.raises(cx.SingularCovarianceError) as caught:
+            cx.RiskParityAllocator(solver=method).allocate(returns)
+        message = str(caught.value)
+        assert "'A0': 0.5" in message and "'A3': 0.5" in message
+        assert "100 observations of 4 assets" in message and "ledoit_wolf" in message
+    assert issubclass(cx.SingularCovarianceError, cx.InvalidInputError)
+    # the remedy named works: shrinkage makes the covariance positive definite
+    weights = cx.RiskParityAllocator(covariance="ledoit_wolf").allocate(returns)
+    shrunk = cx.LedoitWolfCovariance().estimate(returns)
+    marginal = shrunk @ weights.to_numpy()
+    shares = weights.to_numpy() * marginal / (weights.to_numpy() @ marginal)
+    np.testing.assert_allclose(shares, 0.25, rtol=0, atol=1e-9)
+
+
+def test_risk_budget_with_fewer_observations_than_assets_names_the_counts(crypto_returns):
+    # 3 daily rows of the 11 bundled pairs from row 500: main's Newton said "optimal" with
+    # risk shares from -0.52 to 2.72, cvxpy "every solver failed"
+    returns = crypto_returns.iloc[500:503]
+    budget = dict.fromkeys(returns.columns, 1 / 11)
+    for method in (None, "CLARABEL"):
+        with pytest.raises(cx.SingularCovarianceError, match=r"3 observations of 11 assets"):
+            cx.RiskBudgetAllocator(risk_budget=budget, solver=method).allocate(returns)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n_assets=st.integers(3, 8),
+    extra_rows=st.integers(-6, 2),
+    seed=st.integers(0, 10_000),
+)
+def test_risk_parity_on_few_rows_is_right_or_refused(n_assets, extra_rows, seed):
+    # either the named error, or risk shares of 1/n on the sample covariance (an independent
+    # np.cov): a singular covariance without a zero-variance long-only portfolio still has a
+    # unique risk-parity portfolio, and it must be the one reported (worst share error over
+    # 300 such windows: 5.6e-8; about half of them are refused)
+    returns = _window(max(2, n_assets + extra_rows), n_assets, seed)
+    try:
+        weights = cx.RiskParityAllocator().allocate(returns)
+    except cx.SingularCovarianceError:
+        return
+    assert (weights > 0).all()
+    np.testing.assert_allclose(_independent_shares(weights, returns), 1 / n_assets, atol=1e-6)
+
+
+# --- bound objects that contradict each other ------------------------------------------------
+FOUR = ["a", "b", "c", "d"]
+CONFLICTS = [
+    # (bound objects, what the message must say); each object alone is feasible over 4 assets
+    ([cx.WeightBounds({"a": 0.5}), cx.WeightBounds(upper={"a": 0.3})], "for 'a' the lower"),
+    ([cx.WeightBounds(0.2, 1), cx.WeightBounds(upper={"a": 0.1})], "for 'a' the lower"),
+    (
+        [cx.WeightBounds({"a": 0.5, "b": 0.3}), cx.WeightBounds({"c": 0.3})],
+        "lower bounds sum to 1.1",
+    ),
+    (
+        [cx.WeightBounds(0, 0.3), cx.WeightBounds(upper={"a": 0.05, "b": 0.05})],
+        "upper bounds to 0.7",
+    ),
+]
+
+
+@pytest.mark.parametrize(("bounds", "detail"), CONFLICTS)
+@pytest.mark.parametrize(
+    "allocator", [cx.HRPAllocator, cx.MinimumVarianceAllocator, cx.EqualWeightAllocator]
+)
+def test_two_bound_objects_impossible_together_are_named(bounds, detail, allocator):
+    # main's HRP returned weights outside the bounds (e.g. 0.4 for 'a' under upper 0.3)
+    returns = _window(100, 4, seed=0).set_axis(FOUR, axis=1)
+    extra = [cx.WeightBounds(0.0, 0.9)]  # a bystander, not part of the conflict
+    with pytest.raises(cx.InfeasibleError, match=detail) as caught:
+        allocator(constraints=bounds + extra).allocate(returns)
+    assert set(caught.value.conflicting) == set(bounds)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    lowers=st.lists(st.lists(st.sampled_from([0.0, 0.1, 0.3, 0.6]), min_size=4, max_size=4),
+                    min_size=1, max_size=3),
+    uppers=st.lists(st.lists(st.sampled_from([0.05, 0.2, 0.4, 1.0]), min_size=4, max_size=4),
+                    min_size=1, max_size=3),
+)  # fmt: skip
+def test_bound_conflicts_agree_with_the_solver_diagnosis(lowers, uppers):
+    assets = pd.Index(FOUR)
+    bounds = [cx.WeightBounds(dict(zip(FOUR, lo, strict=True))) for lo in lowers]
+    bounds += [cx.WeightBounds(upper=dict(zip(FOUR, up, strict=True))) for up in uppers]
+    expected = conflicting_constraints(bounds, assets)  # small cvxpy problems
+    try:
+        check_bound_objects(bounds, assets)
+    except cx.InfeasibleError as exc:
+        assert expected, "named a conflict the solver does not find"
+        assert not is_feasible(list(exc.conflicting), assets)
+        for dropped in exc.conflicting:  # irreducible: each object is needed
+            assert is_feasible([c for c in exc.conflicting if c is not dropped], assets)
+    else:
+        assert not expected
+
+
+def test_long_only_with_a_negative_lower_bound_is_named():
+    # main dropped the -0.2 silently: the answer had no short position
+    returns = _window(100, 4, seed=0).set_axis(FOUR, axis=1)
+    bounds = cx.WeightBounds(-0.2, 0.5)
+    for allocator in (cx.MinimumVarianceAllocator, cx.MaximumSharpeAllocator, cx.HRPAllocator):
+        with pytest.raises(cx.InvalidInputError, match=r"LongOnly\(\) contradicts WeightBounds"):
+            allocator(constraints=[bounds]).allocate(returns)
+    with pytest.raises(cx.InvalidInputError, match="long_only=False"):
+        cx.MinimumVarianceAllocator().allocate(returns, constraints=[bounds, cx.LongOnly()])
+    # as asked: short positions down to -0.2 once long_only=False
+    weights = cx.MinimumVarianceAllocator(constraints=[bounds], long_only=False).allocate(returns)
+    assert weights.min() >= -0.2 - 1e-12 and weights.max() <= 0.5 + 1e-12
+
+
+# --- returns out of time order ---------------------------------------------------------------
+def _method_data(method: cx.AllocationMethod, columns) -> dict:
+    if method is cx.AllocationMethod.MARKET_CAP_WEIGHT:
+        return {"market_caps": dict.fromkeys(columns, 1.0)}
+    if method is cx.AllocationMethod.RISK_BUDGETING:
+        return {"risk_budget": dict.fromkeys(columns, 1 / len(columns))}
+    return {}
+
+
+@pytest.mark.parametrize("method", list(cx.AllocationMethod))
+def test_allocators_refuse_unsorted_or_repeated_timestamps(method, crypto_2021):
+    # main accepted both: the EWMA estimators then weighted the wrong end of the window
+    returns = crypto_2021.iloc[:60, :4]
+    allocator = ALLOCATORS[method]()
+    data = _method_data(method, returns.columns)
+    swapped = returns.iloc[[*range(30), 31, 30, *range(32, 60)]]
+    with pytest.raises(cx.InvalidInputError, match=r"not in time order: row 31 \(2021-01-31"):
+        allocator.allocate(swapped, **data)
+    repeated = pd.concat([returns, returns.iloc[[10]]])
+    with pytest.raises(cx.InvalidInputError, match=r"2021-01-11 00:00:00 twice \(again at row 60"):
+        allocator.allocate(repeated, **data)
+    allocator.allocate(returns, **data)  # the same rows in order are fine
+    with pytest.raises(cx.InvalidInputError, match="not in time order"):
+        cx.EfficientFrontier(returns=returns.iloc[::-1]).calculate(n_points=3)
