@@ -13,6 +13,13 @@ from collections.abc import Callable
 
 import numpy as np
 
+from cvxport.errors import SolverError
+from cvxport.estimation.covariance_operator import (
+    CovarianceOperator,
+    SingularBlockError,
+    as_operator,
+)
+from cvxport.estimation.factor import FactorModel
 from cvxport.solvers.active_set import (
     BLOCK_ITERATIONS,
     MAX_ITERATIONS,
@@ -22,13 +29,6 @@ from cvxport.solvers.active_set import (
     _feasible_point,
     _released,
 )
-from cvxport.errors import SolverError
-from cvxport.estimation.covariance_operator import (
-    CovarianceOperator,
-    SingularBlockError,
-    as_operator,
-)
-from cvxport.estimation.factor import FactorModel
 
 Covariance = np.ndarray | FactorModel | CovarianceOperator
 NEWTON_TOLERANCE = 1e-14  # on the Newton decrement lambda^2 / 2 (as the dense risk budget)

@@ -12,13 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cvxport as cx
+from cvxport.estimation import unit_scaled
+from cvxport.solvers import installed_solvers
 from cvxport.solvers.active_set import (
     ActiveSetError,
     bounded_min_variance,
     long_only_max_sharpe,
 )
-from cvxport.estimation import unit_scaled
-from cvxport.solvers import installed_solvers
 
 PRIMAL_ATOL = 1e-12  # bounds and budget: the solution holds them to rounding
 DUAL_RTOL = 1e-10  # multipliers' signs and stationarity, relative to the variance nu

@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_active_set import kkt_violation
 
-from cvxport.solvers import active_set as dense_active_set
 from cvxport.allocators.risk_budget import newton_risk_budget as dense_newton
 from cvxport.allocators.risk_budget import risk_shares
 from cvxport.estimation import FactorModel
@@ -28,6 +27,7 @@ from cvxport.estimation.factor_solve import (
     long_only_max_sharpe,
     newton_risk_budget,
 )
+from cvxport.solvers import active_set as dense_active_set
 
 EXACT_ATOL = 1e-10  # factor form vs dense exact solve: both exact, rounding differs (seen 2e-16)
 # Clarabel (tolerances 1e-12) on the DPP factor form vs the active set, unit-scaled data:
