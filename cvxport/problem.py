@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +12,7 @@ import pandas as pd
 
 from cvxport.constraints.base import Constraint, ProblemContext
 from cvxport.constraints.diagnose import conflicting_constraints, describe_conflict
+from cvxport.constraints.window import PREFIX, window_value
 from cvxport.errors import InfeasibleError, InvalidInputError, SolverError, UnsupportedProblemError
 from cvxport.solvers import SolveInfo, solve_declared
 from cvxport.solvers.declared import LogBarrierObjective, QuadraticObjective
@@ -24,7 +25,8 @@ class Formulation:
     Attributes:
         variable: (n,) variable the constraints act on (weights, or scaled weights y).
         scale: homogenizing scalar (1.0, kappa, or sum(y)); weights = variable / scale.
-        objective: the cvxpy objective.
+        objective: the cvxpy objective, or a callable ``objective(ctx) -> (objective, rows)``
+            for objectives built from the context's data (risk measures, cost terms).
         constraints: the method's own rows (budget, normalization).
         parameters: the method's data Parameters, by name.
         solver_options: per-solver overrides of ``SOLVER_OPTIONS`` for this problem.
@@ -34,7 +36,7 @@ class Formulation:
 
     variable: cp.Variable
     scale: cp.Expression | float
-    objective: cp.Minimize | cp.Maximize
+    objective: cp.Minimize | cp.Maximize | Callable[[ProblemContext], tuple]
     constraints: list[cp.Constraint] = field(default_factory=list)
     parameters: dict[str, cp.Parameter] = field(default_factory=dict)
     solver_options: dict[str, dict] = field(default_factory=dict)
@@ -48,10 +50,15 @@ class ParametrizedProblem:
         formulation: the method's variables, objective and own rows.
         assets: the universe, in variable order.
         constraints: constraint objects (already validated against ``assets``).
+        n_periods: T, the rows of the returns window (for terms using ``ctx.returns``).
     """
 
     def __init__(
-        self, formulation: Formulation, assets: pd.Index, constraints: Sequence[Constraint]
+        self,
+        formulation: Formulation,
+        assets: pd.Index,
+        constraints: Sequence[Constraint],
+        n_periods: int = 0,
     ) -> None:
         self.formulation = formulation
         self.assets = assets
@@ -61,18 +68,33 @@ class ParametrizedProblem:
             scale=formulation.scale,
             assets=assets,
             parameters=dict(formulation.parameters),
+            n_periods=n_periods,
         )
+        objective = formulation.objective
+        extra_rows: list[cp.Constraint] = []
+        if callable(objective):
+            objective, extra_rows = objective(self.context)
         self.rows_by_constraint: dict[Constraint, list[cp.Constraint]] = {}
-        rows = list(formulation.constraints)
+        rows = list(formulation.constraints) + list(extra_rows)
         for constraint in self.constraints:
             built = build_rows(constraint, self.context)
             self.rows_by_constraint[constraint] = built
             rows += built
         #: every row: the method's, then each constraint object's
         self.rows = rows
-        self.problem = cp.Problem(formulation.objective, rows)
+        self.problem = cp.Problem(objective, rows)
         #: per-backend state kept between solves (warm starts, row readers), by backend name
         self.backend_state: dict[str, dict] = {}
+
+    @property
+    def data_fields(self) -> list[str]:
+        """The window data the problem's terms use (``returns``, ``benchmark_weights``...)."""
+        return [name[len(PREFIX) :] for name in self.parameters if name.startswith(PREFIX)]
+
+    @property
+    def uses_periods(self) -> bool:
+        """True when a term's Parameter has the window's length T in its shape."""
+        return bool({"returns", "benchmark_returns"} & set(self.data_fields))
 
     @property
     def parameters(self) -> dict[str, cp.Parameter]:
@@ -85,6 +107,8 @@ class ParametrizedProblem:
         data: Mapping[str, Any],
         solver: str | None,
         fallback: Sequence[str] = (),
+        returns: pd.DataFrame | None = None,
+        known: Mapping[str, Any] | None = None,
     ) -> tuple[np.ndarray, SolveInfo]:
         """Assign Parameter values, solve along the backend chain, return (weights (n,), info).
 
@@ -93,6 +117,8 @@ class ParametrizedProblem:
             data: allocation data passed to the constraint objects (e.g. previous_weights).
             solver: a solver or backend name, or None for the default chain; ``fallback``
                 names are tried next, in order.
+            returns: (T, n) window returns, for the window data terms use.
+            known: window data the method already estimated ('mean', 'covariance').
 
         Raises:
             InfeasibleError: naming the constraint objects in conflict.
@@ -102,6 +128,10 @@ class ParametrizedProblem:
         for constraint in self.constraints:
             for name, value in constraint.parameter_values(self.assets, data).items():
                 self.parameters[name].value = value
+        for name in self.data_fields:
+            if returns is None:
+                raise InvalidInputError(f"window data {name!r} is used but no window was given")
+            self.parameters[PREFIX + name].value = window_value(name, returns, data, known or {})
         for name, value in values.items():
             self.parameters[name].value = value
         try:

@@ -12,6 +12,7 @@ import pandas as pd
 from cvxport.constraints.base import Constraint
 from cvxport.constraints.bound_conflicts import check_bound_objects
 from cvxport.constraints.weights import LongOnly
+from cvxport.constraints.window import GIVEN_FIELDS
 from cvxport.errors import InvalidInputError
 from cvxport.estimation import validate_returns
 from cvxport.problem import Formulation, ParametrizedProblem
@@ -102,11 +103,12 @@ class Allocator(ABC):
         """
         if not checked:
             returns = validate_returns(returns, min_rows=self.min_rows)
-        unknown = set(data) - set(self.data_keys) - {"previous_weights"}
+        accepted = {*self.data_keys, *GIVEN_FIELDS}
+        unknown = set(data) - accepted
         if unknown:
             raise InvalidInputError(
                 f"{type(self).__name__}.allocate got unknown data {sorted(unknown)}; "
-                f"it accepts {sorted({*self.data_keys, 'previous_weights'})}"
+                f"it accepts {sorted(accepted)}"
             )
         assets = returns.columns
         all_constraints = self.resolve_constraints(constraints)
@@ -144,16 +146,21 @@ class Allocator(ABC):
         constraints: tuple[Constraint, ...],
         formulate,
         key: tuple = (),
+        n_periods: int = 0,
     ) -> ParametrizedProblem:
         """Return the cached problem for (universe, constraints, key); build it if new.
 
         The problem is declared once and re-solved by any backend; cvxpy recompiles only when
-        the solver changes."""
+        the solver changes. A problem whose terms use the returns window is rebuilt when the
+        window's length ``n_periods`` changes."""
         cache_key = (tuple(assets), constraints, key)
         problem = self._problems.get(cache_key)
+        stale = problem is not None and problem.uses_periods
+        if stale and problem.context.n_periods != n_periods:
+            problem = None
         if problem is None:
             formulation: Formulation = formulate(len(assets))
-            problem = ParametrizedProblem(formulation, assets, constraints)
+            problem = ParametrizedProblem(formulation, assets, constraints, n_periods)
             self._problems[cache_key] = problem
             self.build_count_ += 1
         return problem
@@ -164,10 +171,13 @@ class Allocator(ABC):
         values: Mapping[str, Any],
         data: Mapping[str, Any],
         solver: str | None,
+        returns: pd.DataFrame | None = None,
+        known: Mapping[str, Any] | None = None,
     ) -> np.ndarray:
         """Solve ``problem`` with ``values`` along the backend chain, record ``info_`` and
-        return (n,) weights."""
-        weights, info = problem.solve(values, data, solver, self.fallback)
+        return (n,) weights. ``returns`` (T, n) and ``known`` estimates fill the window data
+        the terms use."""
+        weights, info = problem.solve(values, data, solver, self.fallback, returns, known)
         info.build_count = self.build_count_
         info.sum_error = abs(float(weights.sum()) - 1.0)
         info.max_bound_violation = max_bound_violation(weights, problem)

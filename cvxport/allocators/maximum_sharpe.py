@@ -119,10 +119,12 @@ class MaximumSharpeAllocator(Allocator):
         # dividing by max |excess| put it at 1e-9 beside a large-scale asset that lost money,
         # and the solver then called the row infeasible (tests/portfolio/test_reliability.py)
         scaled_excess = excess / excess[best]
-        problem = self._problem(returns.columns, constraints, maximum_sharpe_formulation)
+        problem = self._problem(
+            returns.columns, constraints, maximum_sharpe_formulation, n_periods=len(returns)
+        )
         values = {"covariance": covariance, "excess_mean": scaled_excess}
         try:
-            weights = self._solve(problem, values, data, solver)
+            weights = self._solve(problem, values, data, solver, returns)
         except InfeasibleError as exc:
             if exc.conflicting:
                 raise

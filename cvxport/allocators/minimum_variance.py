@@ -69,6 +69,9 @@ class MinimumVarianceAllocator(Allocator):
         solver: str | None,
         data: Mapping[str, Any],
     ) -> np.ndarray:
-        covariance = unit_scaled(estimate_covariance(returns, self.covariance))
-        problem = self._problem(returns.columns, constraints, minimum_variance_formulation)
-        return self._solve(problem, {"covariance": covariance}, data, solver)
+        raw = estimate_covariance(returns, self.covariance)
+        problem = self._problem(
+            returns.columns, constraints, minimum_variance_formulation, n_periods=len(returns)
+        )
+        values = {"covariance": unit_scaled(raw)}
+        return self._solve(problem, values, data, solver, returns, {"covariance": raw})

@@ -109,9 +109,11 @@ class RiskBudgetAllocator(Allocator):
         budget = self.budget(assets, data)
         covariance = unit_scaled(estimate_covariance(returns, self.covariance))
         check_no_zero_variance_portfolio(covariance, returns)
-        problem = self._problem(assets, constraints, risk_budget_formulation)
+        problem = self._problem(
+            assets, constraints, risk_budget_formulation, n_periods=len(returns)
+        )
         values = {"covariance": covariance, "risk_budget": budget}
-        weights = self._solve(problem, values, data, solver)
+        weights = self._solve(problem, values, data, solver, returns)
         self.risk_budget_ = pd.Series(budget, index=assets, name="risk_budget")
         self.risk_contributions_ = pd.Series(
             risk_shares(weights, covariance), index=assets, name="risk_contribution"

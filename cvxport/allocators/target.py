@@ -53,5 +53,7 @@ class TargetAllocator(Allocator):
         self.info_ = None
         if all(isinstance(c, LongOnly) for c in constraints):
             return target
-        problem = self._problem(returns.columns, constraints, projection_formulation)
-        return self._solve(problem, {"target": target}, data, solver)
+        problem = self._problem(
+            returns.columns, constraints, projection_formulation, n_periods=len(returns)
+        )
+        return self._solve(problem, {"target": target}, data, solver, returns)

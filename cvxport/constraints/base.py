@@ -25,6 +25,7 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
+from cvxport.constraints.window import PREFIX, WINDOW_FIELDS, field_shape
 from cvxport.errors import InvalidInputError
 
 
@@ -37,12 +38,59 @@ class ProblemContext:
         scale: homogenizing scalar: 1, a variable kappa >= 0, or ``sum(y)``.
         assets: the n symbols, in the order of ``weights``.
         parameters: named cvxpy Parameters of the problem, shared between constraints.
+        n_periods: T, the rows of the returns window (the shape of ``returns``).
+
+    The window's data (``returns``, ``mean``, ``covariance``, ``benchmark_weights``,
+    ``benchmark_returns``, ``previous_weights``, ``prices``; see ``constraints.window``) are
+    Parameters created on first use and filled before every solve.
     """
 
     weights: cp.Expression
     scale: cp.Expression | float
     assets: pd.Index
     parameters: dict[str, cp.Parameter] = field(default_factory=dict)
+    n_periods: int = 0
+
+    def data(self, name: str) -> cp.Parameter:
+        """Return the window data Parameter ``name`` (one of ``WINDOW_FIELDS``)."""
+        if name not in WINDOW_FIELDS:
+            raise InvalidInputError(f"unknown window data {name!r}; known: {list(WINDOW_FIELDS)}")
+        return self.parameter(PREFIX + name, field_shape(name, self.n_assets, self.n_periods))
+
+    @property
+    def returns(self) -> cp.Parameter:
+        """(T, n) scenario returns of the window, per-period fractions."""
+        return self.data("returns")
+
+    @property
+    def mean(self) -> cp.Parameter:
+        """(n,) expected returns per period (the method's estimate where it has one)."""
+        return self.data("mean")
+
+    @property
+    def covariance(self) -> cp.Parameter:
+        """(n, n) covariance per period (the method's estimate where it has one)."""
+        return self.data("covariance")
+
+    @property
+    def benchmark_weights(self) -> cp.Parameter:
+        """(n,) benchmark weights, fractions of NAV (``benchmark_weights=`` at allocate)."""
+        return self.data("benchmark_weights")
+
+    @property
+    def benchmark_returns(self) -> cp.Parameter:
+        """(T,) benchmark returns on the window (``benchmark_returns=`` at allocate)."""
+        return self.data("benchmark_returns")
+
+    @property
+    def previous_weights(self) -> cp.Parameter:
+        """(n,) weights held before this allocation (``previous_weights=`` at allocate)."""
+        return self.data("previous_weights")
+
+    @property
+    def prices(self) -> cp.Parameter:
+        """(n,) prices in the quote currency (``prices=`` at allocate)."""
+        return self.data("prices")
 
     @property
     def n_assets(self) -> int:

@@ -1,0 +1,120 @@
+"""The window's data as Parameters a constraint or objective term can use through the context.
+
+A term asks the context for ``ctx.returns`` (T, n scenario returns), ``ctx.mean`` (n,),
+``ctx.covariance`` (n, n), ``ctx.benchmark_weights`` (n,), ``ctx.benchmark_returns`` (T,),
+``ctx.previous_weights`` (n,) or ``ctx.prices`` (n,): each is a Parameter owned by the problem,
+created on first use, and given its value from the allocation window before every solve. All
+are per-period fractions in the data's own units (not the unit-scaled covariance of the
+methods); weights are fractions of NAV; prices are in the quote currency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cvxport.errors import InvalidInputError
+
+#: data a term can use; the allocate() keyword that provides it where it is not the returns
+WINDOW_FIELDS = (
+    "returns",
+    "mean",
+    "covariance",
+    "benchmark_weights",
+    "benchmark_returns",
+    "previous_weights",
+    "prices",
+)
+GIVEN_FIELDS = ("benchmark_weights", "benchmark_returns", "previous_weights", "prices")
+PREFIX = "data:"
+
+
+def field_shape(name: str, n_assets: int, n_periods: int) -> tuple[int, ...]:
+    """Shape of the data Parameter ``name``."""
+    return {
+        "returns": (n_periods, n_assets),
+        "mean": (n_assets,),
+        "covariance": (n_assets, n_assets),
+        "benchmark_weights": (n_assets,),
+        "benchmark_returns": (n_periods,),
+        "previous_weights": (n_assets,),
+        "prices": (n_assets,),
+    }[name]
+
+
+def per_symbol(value: Any, assets: pd.Index, name: str, default: float | None) -> np.ndarray:
+    """(n,) array of a Series by symbol or an (n,) array; unknown or missing symbols named."""
+    if isinstance(value, Mapping) and not isinstance(value, pd.Series):
+        value = pd.Series(dict(value), dtype=float)
+    if isinstance(value, pd.Series):
+        unknown = [s for s in value.index if s not in assets]
+        if unknown:
+            raise InvalidInputError(f"{name} has symbols not in the universe: {unknown}")
+        missing = [s for s in assets if s not in value.index]
+        if missing and default is None:
+            raise InvalidInputError(f"{name} lacks symbols {missing}")
+        values = value.reindex(assets).fillna(default if default is not None else np.nan)
+        values = values.to_numpy(dtype=float)
+    else:
+        try:
+            values = np.asarray(value, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"{name} must be numbers by symbol, got {value!r}") from exc
+        if values.shape != (len(assets),):
+            raise InvalidInputError(f"{name} has shape {values.shape}, expected ({len(assets)},)")
+    if not np.all(np.isfinite(values)):
+        raise InvalidInputError(f"{name} contains NaN or inf")
+    return values
+
+
+def window_value(
+    name: str, returns: pd.DataFrame, data: Mapping[str, Any], known: Mapping[str, Any]
+) -> np.ndarray:
+    """The value of data field ``name`` for this window.
+
+    Args:
+        returns: (T, n) window returns (validated).
+        data: allocate() keywords (benchmark_weights, benchmark_returns, previous_weights,
+            prices).
+        known: arrays the method already estimated ('mean', 'covariance'), reused.
+    """
+    assets = returns.columns
+    if name in known:
+        return np.asarray(known[name], dtype=float)
+    if name == "returns":
+        return returns.to_numpy(dtype=float)
+    if name == "mean":
+        return returns.mean().to_numpy(dtype=float)
+    if name == "covariance":
+        return np.cov(returns.to_numpy(dtype=float), rowvar=False).reshape(len(assets), -1)
+    if data.get(name) is None:
+        raise InvalidInputError(
+            f"a constraint or term uses ctx.{name}: pass {name}=... to allocate() "
+            "(or set it on the backtest config)"
+        )
+    if name == "benchmark_returns":
+        return benchmark_returns_for(data[name], returns)
+    if name == "previous_weights":
+        return per_symbol(data[name], assets, name, default=0.0)
+    return per_symbol(data[name], assets, name, default=None)
+
+
+def benchmark_returns_for(value: Any, returns: pd.DataFrame) -> np.ndarray:
+    """(T,) benchmark returns on the window's timestamps; a missing timestamp is named."""
+    if isinstance(value, pd.Series):
+        missing = returns.index.difference(value.index)
+        if len(missing):
+            raise InvalidInputError(f"benchmark_returns has no value at {missing[0]}")
+        out = value.reindex(returns.index).to_numpy(dtype=float)
+    else:
+        out = np.asarray(value, dtype=float)
+        if out.shape != (len(returns),):
+            raise InvalidInputError(
+                f"benchmark_returns has shape {out.shape}, expected ({len(returns)},)"
+            )
+    if not np.all(np.isfinite(out)):
+        raise InvalidInputError("benchmark_returns contains NaN or inf")
+    return out
