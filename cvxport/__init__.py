@@ -12,6 +12,7 @@ from cvxport.allocators import (
     RiskBudgetAllocator,
     RiskParityAllocator,
     compare_solvers,
+    register_allocator,
 )
 from cvxport.analysis import (
     AttributionAnalyzer,
@@ -23,9 +24,12 @@ from cvxport.backtest import PortfolioResult
 from cvxport.config import PortfolioConfig
 from cvxport.constraints import (
     Constraint,
+    GrossExposure,
     GroupLimits,
     LongOnly,
+    NetExposure,
     ProblemContext,
+    TransactionCost,
     TurnoverLimit,
     WeightBounds,
     WeightOrdering,
@@ -89,6 +93,7 @@ __all__ = [
     "EqualWeightAllocator",
     "EquityDepletedError",
     "ExecutionError",
+    "GrossExposure",
     "GroupLimits",
     "HRPAllocator",
     "InfeasibleError",
@@ -102,6 +107,7 @@ __all__ = [
     "MaximumSharpeAllocator",
     "MinimumVarianceAllocator",
     "MissingAssetReturnsError",
+    "NetExposure",
     "OASCovariance",
     "PortfolioConfig",
     "PortfolioManager",
@@ -119,6 +125,7 @@ __all__ = [
     "SingularCovarianceError",
     "SolverError",
     "ThresholdRebalancer",
+    "TransactionCost",
     "TurnoverLimit",
     "UnsupportedProblemError",
     "VolatilityTargetRebalancer",
@@ -131,6 +138,7 @@ __all__ = [
     "load_bundled_market_caps_history",
     "load_bundled_prices",
     "prices_to_returns",
+    "register_allocator",
 ]
 
 # Live trading: its errors and the trade sizer's market rules (brokers: cvxport.broker_bridge).

@@ -14,7 +14,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cvxport.allocators.base import Allocator
+from cvxport.allocators.registry import registered_allocator
 from cvxport.constraints.base import Constraint
+from cvxport.constraints.exposure import GrossExposure
 from cvxport.constraints.weights import WeightBounds
 from cvxport.errors import InfeasibleError, InvalidInputError
 from cvxport.estimation import get_covariance_estimator, get_expected_returns_estimator
@@ -121,6 +124,28 @@ def _solver(value: Any) -> str | None:
         raise InvalidInputError(f"PortfolioConfig.solver: {exc}") from None
 
 
+def _allocator(value: Any) -> Allocator | type[Allocator] | None:
+    if value is None or isinstance(value, Allocator):
+        return value
+    if isinstance(value, type) and issubclass(value, Allocator):
+        return value
+    if isinstance(value, str):
+        return registered_allocator(value)
+    raise InvalidInputError(
+        "PortfolioConfig.allocator must be an Allocator object, an Allocator subclass or a "
+        f"registered name, got {value!r}"
+    )
+
+
+def _flag(name: str) -> Callable:
+    def check(value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise InvalidInputError(f"PortfolioConfig.{name} must be True or False, got {value!r}")
+        return value
+
+    return check
+
+
 def _risk_budget(value: Any) -> dict[str, float] | None:
     if value is None:
         return None
@@ -178,7 +203,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "symbols": _symbols,
     "allocation_method": AllocationMethod.parse,
     "rebalance_frequency": _frequency,
-    "min_position_weight": _number("min_position_weight", 0.0, 1.0),
+    "min_position_weight": _number("min_position_weight", -1.0, 1.0),
     "max_position_weight": _number("max_position_weight", 0.0, 1.0),
     "transaction_cost": _number("transaction_cost", 0.0, 0.5),
     "lookback": _integer("lookback", 2),
@@ -198,6 +223,10 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "benchmark": _benchmark,
     "cash_buffer": _number("cash_buffer", 0.0, 0.5),
     "journal_path": _path("journal_path"),
+    "allocator": _allocator,
+    "allow_short": _flag("allow_short"),
+    "max_gross_exposure": _optional_number("max_gross_exposure", 1.0, 100.0),
+    "optimize_costs": _flag("optimize_costs"),
 }
 
 
@@ -241,6 +270,18 @@ class PortfolioConfig:
             for fills worse than the sizing prices.
         journal_path: SQLite file journaling live orders, fills and state (created with
             owner-only permissions); None keeps the journal in memory (lost at exit).
+        allocator: your own allocator, replacing ``allocation_method``: an ``Allocator``
+            object (copied for each run; the config's bounds and constraints are added at
+            each call), an ``Allocator`` subclass or a name given to
+            ``cvxport.register_allocator`` (built with the arguments its
+            ``config_arguments`` maps to config fields).
+        allow_short: let weights be negative (``min_position_weight`` may then be < 0, down
+            to -1); the optimizing methods drop ``LongOnly``.
+        max_gross_exposure: limit on sum |w| (leverage, multiples of NAV, >= 1), added as a
+            ``GrossExposure`` constraint; None: no limit.
+        optimize_costs: add ``TransactionCost(transaction_cost)`` to the objective of the
+            methods that take one (minimum variance, maximum Sharpe), trading expected benefit
+            against the cost of the trade from the current weights.
     """
 
     initial_capital: float = 100_000.0
@@ -267,6 +308,10 @@ class PortfolioConfig:
     benchmark: Any = None
     cash_buffer: float = 0.0
     journal_path: str | None = None
+    allocator: Any = None
+    allow_short: bool = False
+    max_gross_exposure: float | None = None
+    optimize_costs: bool = False
 
     def __setattr__(self, name: str, value: Any) -> None:
         validator = _VALIDATORS.get(name)
@@ -279,6 +324,33 @@ class PortfolioConfig:
     def validate(self) -> None:
         """Check what involves several fields; raise naming them. Called before every run."""
         low, high, n = self.min_position_weight, self.max_position_weight, len(self.symbols)
+        if low < 0 and not self.allow_short:
+            raise InvalidInputError(
+                f"PortfolioConfig.min_position_weight ({low}) is negative but allow_short is "
+                "False: set allow_short=True for a long/short portfolio"
+            )
+        gross = self.max_gross_exposure
+        if gross is not None and not self.allow_short and gross < 1:
+            raise InfeasibleError(  # pragma: no cover - the field's range starts at 1
+                f"PortfolioConfig.max_gross_exposure ({gross}) < 1 with long-only weights"
+            )
+        if gross is not None and low < 0 and -low > gross:
+            raise InvalidInputError(
+                f"PortfolioConfig.min_position_weight ({low}) alone exceeds max_gross_exposure "
+                f"({gross})"
+            )
+        if self.allow_short and self.allocator is None:
+            method = self.allocation_method
+            long_only_methods = (
+                AllocationMethod.RISK_PARITY,
+                AllocationMethod.RISK_BUDGETING,
+                AllocationMethod.HRP,
+            )
+            if method in long_only_methods:
+                raise InvalidInputError(
+                    f"PortfolioConfig.allow_short=True cannot work with {method.value}: its "
+                    "weights are long only by construction"
+                )
         if low > high:
             raise InvalidInputError(
                 f"PortfolioConfig.min_position_weight ({low}) > max_position_weight ({high})"
@@ -294,7 +366,10 @@ class PortfolioConfig:
         return WeightBounds(self.min_position_weight, self.max_position_weight)
 
     def all_constraints(self) -> tuple[Constraint, ...]:
-        """Return the bounds (when not the trivial [0, 1]) plus the extra constraints."""
+        """Return the bounds (when not the trivial [0, 1]), the gross exposure limit (when
+        set) and the extra constraints."""
         bounds = self.weight_bounds()
         trivial = self.min_position_weight == 0.0 and self.max_position_weight == 1.0
-        return (() if trivial else (bounds,)) + tuple(self.constraints)
+        gross = self.max_gross_exposure
+        exposure = () if gross is None else (GrossExposure(gross),)
+        return (() if trivial else (bounds,)) + exposure + tuple(self.constraints)

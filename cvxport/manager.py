@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import inspect
+import copy
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,6 +27,8 @@ from cvxport.backtest.sizer import MarketLimits, TradePlan, size_trades
 from cvxport.brokers import live
 from cvxport.brokers.journal import Journal
 from cvxport.config import PortfolioConfig
+from cvxport.constraints.base import Constraint
+from cvxport.constraints.costs import TransactionCost
 from cvxport.data.alignment import AlignedPrices, align_prices, prices_to_returns
 from cvxport.errors import EquityDepletedError, InvalidInputError, RuinWarning
 from cvxport.methods import AllocationMethod
@@ -176,23 +178,59 @@ class PortfolioManager:
         self.state = PortfolioState(units, float(cash), checked, timestamp, source="user")
         self.journal.record_state(units, float(cash), "set by the user")
 
-    def make_allocator(self, method: AllocationMethod | str | None = None) -> Allocator:
-        """Build the allocator of ``method`` (default ``config.allocation_method``) with the
-        config's settings."""
-        cls = allocator_class(method or self.config.allocation_method)
-        pool: dict[str, Any] = {
-            "constraints": self.config.all_constraints(),
-            "solver": self.config.solver,
-            "covariance": self.config.covariance,
-            "expected_returns": self.config.expected_returns,
-            "risk_free_rate": self.config.risk_free_rate,
-            "periods_per_year": self.config.periods_per_year,
+    def allocator_sources(self) -> dict[str, Any]:
+        """What ``make_allocator`` can pass, by the names ``config_arguments`` use."""
+        config = self.config
+        costs = TransactionCost(config.transaction_cost) if config.optimize_costs else None
+        return {
+            "constraints": config.all_constraints(),
+            "solver": config.solver,
+            "long_only": not config.allow_short,
+            "covariance": config.covariance,
+            "expected_returns": config.expected_returns,
+            "risk_free_rate": config.risk_free_rate,
+            "periods_per_year": config.periods_per_year,
             "market_caps": self.market_caps,
             "market_caps_as_of": self.market_caps_as_of,
-            "risk_budget": self.config.risk_budget,
+            "risk_budget": config.risk_budget,
+            "costs": costs,
         }
-        accepted = inspect.signature(cls).parameters
-        return cls(**{k: v for k, v in pool.items() if k in accepted})
+
+    def make_allocator(self, method: AllocationMethod | str | None = None) -> Allocator:
+        """Build the allocator of ``method`` (default: ``config.allocator`` if set, else
+        ``config.allocation_method``) with the config's settings.
+
+        Arguments are passed by the class's explicit ``config_arguments`` mapping (constructor
+        argument -> source name of ``allocator_sources``); a mapping naming an unknown source
+        or an argument the constructor does not take raises InvalidInputError. A user's
+        allocator object is copied (a fresh problem cache per run) and keeps its own settings;
+        the config's bounds and constraints are added at each call (``call_constraints``).
+        """
+        spec = self.config.allocator if method is None else None
+        if isinstance(spec, Allocator):
+            return copy.deepcopy(spec)
+        cls = spec if spec is not None else allocator_class(method or self.config.allocation_method)
+        sources = self.allocator_sources()
+        mapping = getattr(cls, "config_arguments", {})
+        unknown = sorted(set(mapping.values()) - set(sources))
+        if unknown:
+            raise InvalidInputError(
+                f"{cls.__name__}.config_arguments names unknown sources {unknown}; "
+                f"known: {sorted(sources)}"
+            )
+        kwargs = {argument: sources[source] for argument, source in mapping.items()}
+        try:
+            return cls(**kwargs)
+        except TypeError as exc:
+            raise InvalidInputError(
+                f"{cls.__name__} does not take the arguments its config_arguments map "
+                f"({sorted(kwargs)}): {exc}"
+            ) from exc
+
+    def call_constraints(self) -> tuple[Constraint, ...]:
+        """Constraints passed at each allocation: the config's, for a user's allocator object
+        (built-in and registered classes get them through their constructor)."""
+        return self.config.all_constraints() if isinstance(self.config.allocator, Allocator) else ()
 
     def rebalancer(self) -> Rebalancer:
         """Return ``config.rebalancer`` or the calendar policy of ``rebalance_frequency``."""
@@ -253,10 +291,13 @@ class PortfolioManager:
     def _allocate_fn(self, method: AllocationMethod | str | None = None):
         """The engine's allocate callable over one allocator built for the whole run."""
         allocator = self.make_allocator() if method is None else self.make_allocator(method)
+        extra = self.call_constraints() if method is None else ()
 
         def allocate(window: pd.DataFrame, current: np.ndarray) -> np.ndarray:
             # windows are cut from aligned, validated prices: finite returns, unique symbols
-            return allocator.allocate(window, checked=True, previous_weights=current).to_numpy()
+            return allocator.allocate(
+                window, extra, checked=True, previous_weights=current
+            ).to_numpy()
 
         return allocate
 
@@ -350,7 +391,8 @@ class PortfolioManager:
         returns = prices_to_returns(prices)
         allocator = self.make_allocator()
         current = self._current_array(prices.iloc[-1].to_dict())
-        target = allocator.allocate(returns.iloc[-config.lookback :], previous_weights=current)
+        window = returns.iloc[-config.lookback :]
+        target = allocator.allocate(window, self.call_constraints(), previous_weights=current)
         self.returns_ = returns
         self.periods_per_year_ = config.periods_per_year or infer_periods_per_year(prices.index)
         self.state.prices = {s: float(prices.iloc[-1][s]) for s in config.symbols}

@@ -141,7 +141,10 @@ class ParametrizedProblem:
         except (InfeasibleError, SolverError) as exc:
             # Solvers do not always prove infeasibility (Clarabel on the log-barrier risk
             # budget stops at its iteration limit or fails): name the conflict when there is one.
-            conflict = conflicting_constraints(self.constraints, self.assets, data)
+            window = {
+                PREFIX + name: self.parameters[PREFIX + name].value for name in self.data_fields
+            }
+            conflict = conflicting_constraints(self.constraints, self.assets, data, window)
             if isinstance(exc, SolverError) and not conflict:
                 raise
             raise InfeasibleError(

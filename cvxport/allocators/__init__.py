@@ -8,7 +8,7 @@ from cvxport.allocators.inverse_volatility import InverseVolatilityAllocator
 from cvxport.allocators.market_cap import MarketCapAllocator
 from cvxport.allocators.maximum_sharpe import MaximumSharpeAllocator
 from cvxport.allocators.minimum_variance import MinimumVarianceAllocator
-from cvxport.allocators.registry import ALLOCATORS, allocator_class
+from cvxport.allocators.registry import ALLOCATORS, allocator_class, register_allocator
 from cvxport.allocators.risk_budget import RiskBudgetAllocator, RiskParityAllocator
 from cvxport.allocators.target import TargetAllocator
 
@@ -26,4 +26,5 @@ __all__ = [
     "TargetAllocator",
     "allocator_class",
     "compare_solvers",
+    "register_allocator",
 ]

@@ -11,6 +11,7 @@ import pandas as pd
 
 from cvxport.constraints.base import Constraint
 from cvxport.constraints.bound_conflicts import check_bound_objects
+from cvxport.constraints.costs import TransactionCost
 from cvxport.constraints.weights import LongOnly
 from cvxport.constraints.window import GIVEN_FIELDS
 from cvxport.errors import InvalidInputError
@@ -33,6 +34,13 @@ def check_constraints(constraints: Sequence[Constraint] | None) -> tuple[Constra
                 f"{c!r} is not a cvxport Constraint (subclass cvxport.Constraint with build())"
             )
     return out
+
+
+def check_costs(costs: Any) -> TransactionCost | None:
+    """Return ``costs`` if it is None or a ``TransactionCost``; InvalidInputError otherwise."""
+    if costs is not None and not isinstance(costs, TransactionCost):
+        raise InvalidInputError(f"costs must be a TransactionCost or None, got {costs!r}")
+    return costs
 
 
 def merge_constraints(
@@ -62,8 +70,16 @@ class Allocator(ABC):
     forms solved without a problem).
     """
 
-    #: keyword data ``allocate`` accepts besides ``previous_weights``
+    #: keyword data ``allocate`` accepts besides the window data of ``constraints.window``
     data_keys: ClassVar[tuple[str, ...]] = ()
+    #: constructor argument -> the ``PortfolioConfig`` field (or manager source) the manager
+    #: passes for it when it builds the allocator from a config; explicit, so a renamed
+    #: argument fails loudly (see ``PortfolioManager.make_allocator``)
+    config_arguments: ClassVar[dict[str, str]] = {
+        "constraints": "constraints",
+        "solver": "solver",
+        "long_only": "long_only",
+    }
 
     def __init__(
         self,

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from cvxport.allocators.base import Allocator
-from cvxport.errors import CvxportError
-from cvxport.solvers import installed_solvers
+from cvxport.errors import CvxportError, UnsupportedProblemError
+from cvxport.solvers import EXACT_BACKENDS, installed_solvers
 
 
 def compare_solvers(
@@ -26,7 +26,9 @@ def compare_solvers(
     Args:
         allocator: any convex allocator (copied, so its cache and ``info_`` stay untouched).
         returns: (T, n) simple periodic returns.
-        solvers: names to try; every installed solver of the options table by default.
+        solvers: names to try; by default the exact backends ('ACTIVE_SET', 'NEWTON') and
+            every installed solver of the options table. A backend that does not accept the
+            problem gets status 'not applicable' and the reason in ``error``.
         **data: allocation data (``risk_budget``, ``market_caps``, ``previous_weights``).
 
     Returns:
@@ -37,12 +39,15 @@ def compare_solvers(
         (fractions of NAV). Solvers that fail get NaN figures.
     """
     rows, answers = [], {}
-    for solver in solvers or installed_solvers():
+    for solver in solvers or [*EXACT_BACKENDS, *installed_solvers()]:
         trial = copy.deepcopy(allocator)
         trial._problems = {}
         start = time.perf_counter()
         try:
             weights = trial.allocate(returns, solver=solver, **data)
+        except UnsupportedProblemError as exc:
+            rows.append({"solver": solver, "status": "not applicable", "error": str(exc)})
+            continue
         except CvxportError as exc:
             rows.append({"solver": solver, "status": "error", "error": str(exc)})
             continue

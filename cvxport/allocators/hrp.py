@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -93,6 +93,11 @@ class HRPAllocator(Allocator):
         covariance: estimator name or object for Sigma.
         constraints: only bound objects (``LongOnly``, ``WeightBounds``) are accepted.
     """
+
+    config_arguments: ClassVar[dict[str, str]] = {
+        "constraints": "constraints",
+        "covariance": "covariance",
+    }
 
     def __init__(
         self,

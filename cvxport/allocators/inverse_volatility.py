@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -16,6 +16,13 @@ from cvxport.estimation import CovarianceEstimator
 
 class InverseVolatilityAllocator(TargetAllocator):
     """Weights inverse to each asset's volatility (from the covariance estimator's diagonal)."""
+
+    config_arguments: ClassVar[dict[str, str]] = {
+        "constraints": "constraints",
+        "solver": "solver",
+        "long_only": "long_only",
+        "covariance": "covariance",
+    }
 
     def __init__(
         self,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -76,6 +76,14 @@ class MarketCapAllocator(TargetAllocator):
             used point in time; ``allocate(..., market_caps=...)`` overrides.
         market_caps_as_of: the date of a snapshot mapping (a later rebalance date warns).
     """
+
+    config_arguments: ClassVar[dict[str, str]] = {
+        "constraints": "constraints",
+        "solver": "solver",
+        "long_only": "long_only",
+        "market_caps": "market_caps",
+        "market_caps_as_of": "market_caps_as_of",
+    }
 
     data_keys = ("market_caps",)
 

@@ -11,16 +11,18 @@ call, and Clarabel otherwise.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from cvxport.allocators.base import Allocator
+from cvxport.allocators.base import Allocator, check_costs
 from cvxport.allocators.risk_model import estimate_covariance
 from cvxport.constraints.base import Constraint
+from cvxport.constraints.costs import TransactionCost
 from cvxport.errors import InfeasibleError, InvalidInputError
 from cvxport.estimation import (
     CovarianceEstimator,
@@ -38,19 +40,40 @@ from cvxport.solvers.declared import QuadraticObjective
 MAX_GROSS_EXPOSURE = 1e6  # sum |w|, multiples of NAV
 
 
-def maximum_sharpe_formulation(n_assets: int) -> Formulation:
-    """Charnes-Cooper QP over y = kappa * w; covariance and excess mean are Parameters."""
+def maximum_sharpe_formulation(n_assets: int, costs: TransactionCost | None = None) -> Formulation:
+    """Charnes-Cooper QP over y = kappa * w; covariance and excess mean are Parameters.
+
+    With ``costs`` the excess return is net of the trade's cost: (mu - rf)'y - cost_scale *
+    cost(y) >= 1 (cost homogeneous in kappa; the row is tight at the optimum, where it holds
+    with equality as the plain row does).
+    """
     y = cp.Variable(n_assets, name="scaled_weights")
     kappa = cp.Variable(nonneg=True, name="kappa")
     covariance = cp.Parameter((n_assets, n_assets), name="covariance")
     excess_mean = cp.Parameter(n_assets, name="excess_mean")
+    risk = cp.Minimize(cp.quad_form(y, cp.psd_wrap(covariance)))
+    parameters = {"covariance": covariance, "excess_mean": excess_mean}
+    if costs is None:
+        return Formulation(
+            variable=y,
+            scale=kappa,
+            objective=risk,
+            constraints=[excess_mean @ y == 1, cp.sum(y) == kappa],
+            parameters=parameters,
+            declared=QuadraticObjective("covariance"),
+        )
+    cost_scale = cp.Parameter(nonneg=True, name="cost_scale")
+    parameters["cost_scale"] = cost_scale
+
+    def objective(ctx):
+        return risk, [excess_mean @ y - cost_scale * costs.expression(ctx) >= 1]
+
     return Formulation(
         variable=y,
         scale=kappa,
-        objective=cp.Minimize(cp.quad_form(y, cp.psd_wrap(covariance))),
-        constraints=[excess_mean @ y == 1, cp.sum(y) == kappa],
-        parameters={"covariance": covariance, "excess_mean": excess_mean},
-        declared=QuadraticObjective("covariance"),
+        objective=objective,
+        constraints=[cp.sum(y) == kappa],
+        parameters=parameters,
     )
 
 
@@ -67,7 +90,20 @@ class MaximumSharpeAllocator(Allocator):
         periods_per_year: bars per year; inferred from the returns index when None.
         expected_returns: estimator name or object for mu (per-period fractions).
         covariance: estimator name or object for Sigma.
+        costs: a ``TransactionCost``: maximize the Sharpe ratio net of the cost of the trade
+            from ``previous_weights`` (passed to ``allocate``).
     """
+
+    config_arguments: ClassVar[dict[str, str]] = {
+        "constraints": "constraints",
+        "solver": "solver",
+        "long_only": "long_only",
+        "covariance": "covariance",
+        "expected_returns": "expected_returns",
+        "risk_free_rate": "risk_free_rate",
+        "periods_per_year": "periods_per_year",
+        "costs": "costs",
+    }
 
     def __init__(
         self,
@@ -79,8 +115,10 @@ class MaximumSharpeAllocator(Allocator):
         solver: str | None = None,
         fallback: Sequence[str] = (),
         long_only: bool = True,
+        costs: TransactionCost | None = None,
     ) -> None:
         super().__init__(constraints, solver, fallback, long_only)
+        self.costs = check_costs(costs)
         self.risk_free_rate = risk_free_rate
         self.expected_returns = expected_returns
         self.covariance = covariance
@@ -119,17 +157,21 @@ class MaximumSharpeAllocator(Allocator):
         # dividing by max |excess| put it at 1e-9 beside a large-scale asset that lost money,
         # and the solver then called the row infeasible (tests/portfolio/test_reliability.py)
         scaled_excess = excess / excess[best]
+        formulate = functools.partial(maximum_sharpe_formulation, costs=self.costs)
         problem = self._problem(
-            returns.columns, constraints, maximum_sharpe_formulation, n_periods=len(returns)
+            returns.columns, constraints, formulate, key=(self.costs,), n_periods=len(returns)
         )
         values = {"covariance": covariance, "excess_mean": scaled_excess}
+        if self.costs is not None:
+            values["cost_scale"] = 1.0 / excess[best]
         try:
             weights = self._solve(problem, values, data, solver, returns)
         except InfeasibleError as exc:
             if exc.conflicting:
                 raise
             raise InfeasibleError(
-                f"no portfolio satisfying {list(constraints)} has an expected return above the "
+                f"no portfolio satisfying {list(constraints)} has an expected return"
+                f"{' net of ' + repr(self.costs) if self.costs else ''} above the "
                 f"risk-free rate over this window (best single asset: {returns.columns[best]!r} "
                 f"at {excess[best]:.6g} per period), so the maximum Sharpe portfolio does not "
                 "exist",

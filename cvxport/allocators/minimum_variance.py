@@ -8,23 +8,29 @@ warm-started from the previous solve, and Clarabel solves it otherwise.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from cvxport.allocators.base import Allocator
+from cvxport.allocators.base import Allocator, check_costs
 from cvxport.allocators.risk_model import estimate_covariance
 from cvxport.constraints.base import Constraint
-from cvxport.estimation import CovarianceEstimator, unit_scaled
+from cvxport.constraints.costs import TransactionCost
+from cvxport.estimation import CovarianceEstimator, unit_scale_factor, unit_scaled
 from cvxport.problem import Formulation
 from cvxport.solvers.declared import QuadraticObjective
 
 
-def minimum_variance_formulation(n_assets: int) -> Formulation:
-    """The QP over weights w with the (unit-scaled) covariance as a plain Parameter.
+def minimum_variance_formulation(
+    n_assets: int, costs: TransactionCost | None = None
+) -> Formulation:
+    """The QP over weights w with the (unit-scaled) covariance as a plain Parameter; with
+    ``costs``, minimize w'Sw + cost_scale * cost(w) (cost_scale = cost_weight / the covariance's
+    unit scale, so both are in per-period variance units).
 
     quad_form over psd_wrap of a plain Parameter is not DPP (cvxpy re-canonicalizes it at each
     solve) yet measured fastest (benchmarks/bench_forms.py, n = 100, per re-solve): Clarabel
@@ -34,22 +40,42 @@ def minimum_variance_formulation(n_assets: int) -> Formulation:
     """
     weights = cp.Variable(n_assets, name="weights")
     covariance = cp.Parameter((n_assets, n_assets), name="covariance")
+    risk = cp.quad_form(weights, cp.psd_wrap(covariance))
+    if costs is None:
+        return Formulation(
+            variable=weights,
+            scale=1.0,
+            objective=cp.Minimize(risk),
+            constraints=[cp.sum(weights) == 1],
+            parameters={"covariance": covariance},
+            declared=QuadraticObjective("covariance"),
+        )
+    cost_scale = cp.Parameter(nonneg=True, name="cost_scale")
     return Formulation(
         variable=weights,
         scale=1.0,
-        objective=cp.Minimize(cp.quad_form(weights, cp.psd_wrap(covariance))),
+        objective=lambda ctx: (cp.Minimize(risk + cost_scale * costs.expression(ctx)), []),
         constraints=[cp.sum(weights) == 1],
-        parameters={"covariance": covariance},
-        declared=QuadraticObjective("covariance"),
+        parameters={"covariance": covariance, "cost_scale": cost_scale},
     )
 
 
 class MinimumVarianceAllocator(Allocator):
     """Minimize portfolio variance w' Sigma w (Sigma from the covariance estimator).
 
-    With no solver named, the exact ACTIVE_SET backend solves it when every constraint is
-    linear (``info_.solver`` says which backend ran); a named solver is always the one used.
+    ``costs`` (a ``TransactionCost``) adds the cost of the trade from ``previous_weights``
+    to the objective. With no solver named, the exact ACTIVE_SET backend solves it when every
+    constraint is linear and there is no cost term (``info_.solver`` says which backend ran);
+    a named solver is always the one used.
     """
+
+    config_arguments: ClassVar[dict[str, str]] = {
+        "constraints": "constraints",
+        "solver": "solver",
+        "long_only": "long_only",
+        "covariance": "covariance",
+        "costs": "costs",
+    }
 
     def __init__(
         self,
@@ -58,9 +84,11 @@ class MinimumVarianceAllocator(Allocator):
         solver: str | None = None,
         fallback: Sequence[str] = (),
         long_only: bool = True,
+        costs: TransactionCost | None = None,
     ) -> None:
         super().__init__(constraints, solver, fallback, long_only)
         self.covariance = covariance
+        self.costs = check_costs(costs)
 
     def _allocate(
         self,
@@ -70,8 +98,11 @@ class MinimumVarianceAllocator(Allocator):
         data: Mapping[str, Any],
     ) -> np.ndarray:
         raw = estimate_covariance(returns, self.covariance)
+        formulate = functools.partial(minimum_variance_formulation, costs=self.costs)
         problem = self._problem(
-            returns.columns, constraints, minimum_variance_formulation, n_periods=len(returns)
+            returns.columns, constraints, formulate, key=(self.costs,), n_periods=len(returns)
         )
         values = {"covariance": unit_scaled(raw)}
+        if self.costs is not None:
+            values["cost_scale"] = self.costs.cost_weight / unit_scale_factor(raw)
         return self._solve(problem, values, data, solver, returns, {"covariance": raw})

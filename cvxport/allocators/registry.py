@@ -10,6 +10,7 @@ from cvxport.allocators.market_cap import MarketCapAllocator
 from cvxport.allocators.maximum_sharpe import MaximumSharpeAllocator
 from cvxport.allocators.minimum_variance import MinimumVarianceAllocator
 from cvxport.allocators.risk_budget import RiskBudgetAllocator, RiskParityAllocator
+from cvxport.errors import InvalidInputError
 from cvxport.methods import AllocationMethod
 
 ALLOCATORS: dict[AllocationMethod, type[Allocator]] = {
@@ -24,6 +25,35 @@ ALLOCATORS: dict[AllocationMethod, type[Allocator]] = {
 }
 
 
+#: a user's allocator classes by name (``register_allocator``), usable in ``PortfolioConfig``
+USER_ALLOCATORS: dict[str, type[Allocator]] = {}
+
+
 def allocator_class(method: AllocationMethod | str) -> type[Allocator]:
     """Return the allocator class of a method (an enum member or its name/value)."""
     return ALLOCATORS[AllocationMethod.parse(method)]
+
+
+def register_allocator(name: str, cls: type[Allocator]) -> None:
+    """Register a user's Allocator subclass under ``name`` so that a config can name it
+    (``PortfolioConfig(allocator="name")``); the manager passes it the arguments its
+    ``config_arguments`` maps to config fields."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInputError(f"an allocator's name must be a non-empty string, got {name!r}")
+    if not (isinstance(cls, type) and issubclass(cls, Allocator)):
+        raise InvalidInputError(f"{cls!r} is not a subclass of cvxport.Allocator")
+    builtin = [m.value for m in AllocationMethod]
+    if name in builtin:
+        raise InvalidInputError(f"{name!r} is a built-in allocation method; choose another name")
+    USER_ALLOCATORS[name] = cls
+
+
+def registered_allocator(name: str) -> type[Allocator]:
+    """Return the class registered as ``name``; InvalidInputError listing the names if none."""
+    try:
+        return USER_ALLOCATORS[name]
+    except KeyError:
+        raise InvalidInputError(
+            f"no allocator registered as {name!r}; registered: {sorted(USER_ALLOCATORS)} "
+            "(cvxport.register_allocator(name, cls))"
+        ) from None

@@ -13,7 +13,7 @@ the time, and Clarabel otherwise.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import cvxpy as cp
 import numpy as np
@@ -79,6 +79,12 @@ class RiskBudgetAllocator(Allocator):
     """
 
     data_keys = ("risk_budget",)
+    config_arguments: ClassVar[dict[str, str]] = {
+        "constraints": "constraints",
+        "solver": "solver",
+        "covariance": "covariance",
+        "risk_budget": "risk_budget",
+    }
 
     def __init__(
         self,
@@ -125,6 +131,11 @@ class RiskParityAllocator(RiskBudgetAllocator):
     """Risk budgeting with equal budgets 1/n: every asset carries the same share of risk."""
 
     data_keys = ()
+    config_arguments: ClassVar[dict[str, str]] = {
+        "constraints": "constraints",
+        "solver": "solver",
+        "covariance": "covariance",
+    }
 
     def __init__(
         self,

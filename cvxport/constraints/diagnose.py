@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import cvxpy as cp
+import numpy as np
 import pandas as pd
 
 from cvxport.constraints.base import Constraint, ProblemContext
@@ -22,16 +23,27 @@ _FEASIBILITY_SOLVERS = ("CLARABEL", "ECOS", "SCS")
 
 
 def is_feasible(
-    constraints: Sequence[Constraint], assets: pd.Index, data: Mapping[str, Any] | None = None
+    constraints: Sequence[Constraint],
+    assets: pd.Index,
+    data: Mapping[str, Any] | None = None,
+    window: Mapping[str, Any] | None = None,
 ) -> bool:
-    """Return True when some weights summing to 1 satisfy every constraint object."""
+    """Return True when some weights summing to 1 satisfy every constraint object.
+
+    ``window`` holds the values of the window data Parameters (by Parameter name) the
+    objects use (``ctx.returns``...)."""
+    window = window or {}
     weights = cp.Variable(len(assets))
-    ctx = ProblemContext(weights=weights, scale=1.0, assets=assets)
+    periods = window.get("data:returns", window.get("data:benchmark_returns", np.zeros(0)))
+    ctx = ProblemContext(weights=weights, scale=1.0, assets=assets, n_periods=len(periods))
     rows: list[cp.Constraint] = [cp.sum(weights) == 1]
     for constraint in constraints:
         rows += constraint.build(ctx)
     for constraint in constraints:
         for name, value in constraint.parameter_values(assets, data or {}).items():
+            ctx.parameters[name].value = value
+    for name, value in window.items():
+        if name in ctx.parameters:
             ctx.parameters[name].value = value
     problem = cp.Problem(cp.Minimize(0), rows)
     for solver in _FEASIBILITY_SOLVERS:
@@ -48,18 +60,21 @@ def is_feasible(
 
 
 def conflicting_constraints(
-    constraints: Sequence[Constraint], assets: pd.Index, data: Mapping[str, Any] | None = None
+    constraints: Sequence[Constraint],
+    assets: pd.Index,
+    data: Mapping[str, Any] | None = None,
+    window: Mapping[str, Any] | None = None,
 ) -> list[Constraint]:
     """Return an irreducible subset of ``constraints`` that is infeasible with sum(w) == 1.
 
     Returns an empty list when the constraints together are feasible.
     """
     kept = list(dict.fromkeys(constraints))
-    if is_feasible(kept, assets, data):
+    if is_feasible(kept, assets, data, window):
         return []
     for candidate in list(kept):
         rest = [c for c in kept if c is not candidate]
-        if not is_feasible(rest, assets, data):
+        if not is_feasible(rest, assets, data, window):
             kept = rest
     return kept
 

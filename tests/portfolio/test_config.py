@@ -76,7 +76,7 @@ BAD_VALUES = [
     ("allocation_method", 3),
     ("rebalance_frequency", "hourly"),
     ("rebalance_frequency", None),
-    ("min_position_weight", -0.01),
+    ("min_position_weight", -1.01),
     ("min_position_weight", 1.01),
     ("max_position_weight", 1.5),
     ("max_position_weight", -0.2),
@@ -110,6 +110,11 @@ BAD_VALUES = [
     ("cash_buffer", 0.9),
     ("journal_path", 3),
     ("journal_path", ""),
+    ("allocator", 3),
+    ("allocator", "not_registered"),
+    ("allow_short", 1),
+    ("max_gross_exposure", 0.5),
+    ("optimize_costs", "yes"),
 ]
 
 

@@ -227,12 +227,17 @@ def test_every_solve_leaves_inspectable_info(crypto_returns):
     assert 0 <= info.sum_error <= SOLVER_ATOL["CLARABEL"]
 
 
-def test_compare_solvers_tabulates_every_installed_solver(crypto_2021):
+def test_compare_solvers_tabulates_the_exact_backends_and_every_installed_solver(crypto_2021):
     allocator = cx.MinimumVarianceAllocator(constraints=[cx.WeightBounds(0.05, 0.4)])
     table = cx.compare_solvers(allocator, crypto_2021)
-    assert list(table.index) == installed_solvers()
-    assert (table["status"] == cp.OPTIMAL).all()
-    for solver, row in table.iterrows():
+    assert list(table.index) == ["ACTIVE_SET", "NEWTON", *installed_solvers()]
+    assert table.loc["NEWTON", "status"] == "not applicable"
+    assert "log-barrier" in table.loc["NEWTON", "error"]
+    solved = table.drop("NEWTON")
+    assert (solved["status"] == cp.OPTIMAL).all()
+    # the exact answer is the reference (lowest objective), every solver within its tolerance
+    assert solved.loc["ACTIVE_SET", "max_weight_diff"] <= 1e-9
+    for solver, row in solved.drop("ACTIVE_SET").iterrows():
         assert row["max_weight_diff"] <= SOLVER_ATOL[solver] + max(SOLVER_ATOL.values())
     assert allocator.info_ is None and allocator.build_count_ == 0  # the original is untouched
 

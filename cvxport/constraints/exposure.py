@@ -1,0 +1,87 @@
+"""Limits on the portfolio's exposure: gross (leverage) and net, for long/short portfolios.
+
+Weights are fractions of NAV; with ``long_only=False`` and negative lower bounds they may be
+short. Gross exposure is sum |w| (1 = unlevered, 2 = 2x), net exposure sum(w) (the budget row
+of every method fixes it to 1 unless the allocator's ``budget`` says otherwise: the rest is
+cash).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cvxpy as cp
+import numpy as np
+import pandas as pd
+
+from cvxport.constraints.base import Constraint, ProblemContext
+from cvxport.errors import InfeasibleError, InvalidInputError
+
+
+def _check_number(owner: str, name: str, value: object, low: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidInputError(f"{owner}.{name} must be a number, got {value!r}")
+    if not np.isfinite(value) or value < low:
+        raise InvalidInputError(f"{owner}.{name} must be finite and >= {low}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class GrossExposure(Constraint):
+    """``sum |w| <= limit``: leverage, multiples of NAV (1.6 = 160% gross)."""
+
+    limit: float
+
+    def __post_init__(self) -> None:
+        _check_number("GrossExposure", "limit", self.limit, 0.0)
+
+    def validate(self, assets: pd.Index) -> None:
+        """A fully invested portfolio has gross exposure >= 1."""
+        if self.limit < 1.0 - 1e-12:
+            raise InfeasibleError(
+                f"{self!r}: weights summing to 1 have gross exposure >= 1", conflicting=(self,)
+            )
+
+    def build(self, ctx: ProblemContext) -> list[cp.Constraint]:
+        """Return ``norm1(w) <= limit * scale``."""
+        return [cp.norm1(ctx.weights) <= self.limit * ctx.scale]
+
+
+@dataclass(frozen=True)
+class NetExposure(Constraint):
+    """``lower <= sum(w[symbols]) <= upper``: long minus short weight of a subset (all assets
+    when ``symbols`` is empty), fractions of NAV; e.g. a sector kept near market-neutral with
+    ``NetExposure(-0.05, 0.05, symbols=(...))``."""
+
+    lower: float = -np.inf
+    upper: float = np.inf
+    symbols: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("lower", "upper"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or np.isnan(value):
+                raise InvalidInputError(f"NetExposure.{name} must be a number, got {value!r}")
+        if self.lower > self.upper:
+            raise InvalidInputError(f"NetExposure: lower {self.lower} > upper {self.upper}")
+        if isinstance(self.symbols, str):
+            raise InvalidInputError(f"NetExposure.symbols must be a sequence, got {self.symbols!r}")
+        object.__setattr__(self, "symbols", tuple(self.symbols))
+
+    def validate(self, assets: pd.Index) -> None:
+        """Every named symbol must be in the universe."""
+        missing = [s for s in self.symbols if s not in assets]
+        if missing:
+            raise InvalidInputError(f"{self!r} names symbols not in the universe: {missing}")
+
+    def build(self, ctx: ProblemContext) -> list[cp.Constraint]:
+        """Return ``lower * scale <= sum(w[symbols]) <= upper * scale`` (finite sides)."""
+        if self.symbols:
+            total = cp.sum(ctx.weights[[ctx.index_of(s) for s in self.symbols]])
+        else:
+            total = cp.sum(ctx.weights)
+        rows = []
+        if np.isfinite(self.lower):
+            rows.append(total >= self.lower * ctx.scale)
+        if np.isfinite(self.upper):
+            rows.append(total <= self.upper * ctx.scale)
+        return rows
