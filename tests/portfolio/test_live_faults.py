@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
+import dataclasses
+import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from faults import SYMBOLS, assert_consistent, drifted_setup
 
-from cvxport.errors import RebalanceInProgressError
+from cvxport import PortfolioState
+from cvxport.broker_bridge import Fill, Order, OrderSide
+from cvxport.errors import InconsistentFillError, RebalanceInProgressError
 
 
 def run(manager, executor):
@@ -166,3 +172,30 @@ def test_cancellation_at_every_await():
     assert finished, "the rebalance never finished"
     # the cancellations fell before, between and after the fills
     assert {(0, 0), (1, 1), (3, 3)} <= seen
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"price": float("nan")}, "price nan"),
+        ({"price": 0.0}, "price 0.0"),
+        ({"quantity": 10.0}, "quantity 10.0 is not in (0, 1]"),
+        ({"quantity": -1.0}, "quantity -1.0"),
+        ({"quantity": float("inf")}, "quantity inf"),
+        ({"commission": -0.5}, "commission -0.5"),
+        ({"commission": float("nan")}, "commission nan"),
+        ({"reported_symbol": "DOGE/USDT"}, "symbol 'DOGE/USDT' is not the order's"),
+        ({"reported_side": OrderSide.SELL}, "side 'SELL' is not the order's"),
+    ],
+)
+def test_every_inconsistent_fill_is_refused_by_name_before_the_state_changes(change, named):
+    order = Order("ETH/USDT", "BUY", 1.0, 2_500.0, client_order_id="cvxcheck0001")
+    good = Fill(order, 1.0, 2_500.0, 2.5, "paper", pd.Timestamp.now(tz="UTC"))
+    state = PortfolioState({"ETH/USDT": 0.0}, 10_000.0, source="broker")
+    before = copy.deepcopy(state)
+    with pytest.raises(InconsistentFillError, match=re.escape(named)) as info:
+        state.apply_fill(dataclasses.replace(good, **change))
+    assert "cvxcheck0001" in str(info.value) and "'ETH/USDT'" in str(info.value)
+    assert state == before
+    state.apply_fill(good)  # the true fill books
+    assert state.holdings == {"ETH/USDT": 1.0} and state.cash == 10_000.0 - 2_500.0 - 2.5
