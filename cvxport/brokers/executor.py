@@ -141,7 +141,7 @@ class UnifiedExecutor:
         for i, order in enumerate(orders):
             if not isinstance(order, Order):
                 raise InvalidInputError(f"orders[{i}] is a {type(order).__name__}, not an Order")
-        routed = self._route_all(orders)
+        routed = self.route_all(orders)
         semaphore = asyncio.Semaphore(concurrency)
         outcomes: list[Fill | OrderFailure | None] = [None] * len(orders)
 
@@ -187,7 +187,8 @@ class UnifiedExecutor:
             failures=[o for o in outcomes if isinstance(o, OrderFailure)],
         )
 
-    def _route_all(self, orders: list[Order]) -> list[Broker]:
+    def route_all(self, orders: list[Order]) -> list[Broker]:
+        """The broker of each order; InvalidInputError naming every unroutable symbol."""
         routed: list[Broker] = []
         unroutable: list[str] = []
         for order in orders:

@@ -104,7 +104,16 @@ class _Guard:
 
 
 async def recover(manager: PortfolioManager, executor: UnifiedExecutor) -> list[Fill]:
-    """Resolve the orders the journal left open; return the fills booked for them."""
+    """Resolve the orders the journal left open; return the fills booked for them.
+
+    Raises:
+        RebalanceInProgressError: a rebalance of this manager is running.
+    """
+    with _Guard(manager):
+        return await _recover(manager, executor)
+
+
+async def _recover(manager: PortfolioManager, executor: UnifiedExecutor) -> list[Fill]:
     booker, policy, booked = Booker(manager), executor.policy, []
     for order in manager.journal.open_orders():
         broker = executor.route(order.symbol)
@@ -222,13 +231,13 @@ async def rebalance(
         The fills, failures and the trades skipped below an exchange minimum.
     """
     with _Guard(manager):
-        await recover(manager, executor)
+        await _recover(manager, executor)
         prices = await _prices(manager, executor, prices)
         limits = await executor.market_limits(manager.config.symbols)
         await reconcile(manager, executor, prices)
         plan = manager.plan_trades(prices, limits)
         orders = [_order(t, i, order_type, limit_offset, limits) for i, t in enumerate(plan.trades)]
-        executor._route_all(orders)  # refuse unroutable symbols before writing anything
+        executor.route_all(orders)  # refuse unroutable symbols before writing anything
         manager.journal.record_orders(orders, uuid.uuid4().hex)
         manager.state.prices.update(prices)  # the prices the trades were sized at
         booker = Booker(manager)
