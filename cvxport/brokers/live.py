@@ -27,6 +27,7 @@ from cvxport.errors import (
     CvxportError,
     InconsistentFillError,
     InvalidInputError,
+    JournalError,
     RebalanceInProgressError,
     ReconciliationError,
 )
@@ -79,8 +80,8 @@ class Booker:
 
     def failure(self, failure: OrderFailure) -> None:
         cid = failure.order.client_order_id
-        if isinstance(failure.exception, InconsistentFillError):
-            return  # stays open in the journal: the anomaly is recorded, the state untouched
+        if isinstance(failure.exception, (InconsistentFillError, JournalError)):
+            return  # stays open in the journal: the next recover() asks the broker again
         self.journal.record_failure(failure.order, failure.error)
         logger.warning("order %s %s %r failed at %r: %s", cid, failure.order.side.value,
                        failure.order.symbol, failure.broker, failure.error)  # fmt: skip
@@ -179,6 +180,9 @@ async def reconcile(
             f"the brokers' balances differ from the {state.source} state beyond dust "
             f"({DUST:g} of equity): " + "; ".join(differences) + "; nothing was sent"
         )
+        pending = len(manager.journal.open_orders())
+        if pending:
+            message += f" ({pending} order(s) still open in the journal: run recover() first)"
         if write:
             manager.journal.record_anomaly(None, message)
         raise ReconciliationError(message)

@@ -199,3 +199,19 @@ def test_every_inconsistent_fill_is_refused_by_name_before_the_state_changes(cha
     assert state == before
     state.apply_fill(good)  # the true fill books
     assert state.holdings == {"ETH/USDT": 1.0} and state.cash == 10_000.0 - 2_500.0 - 2.5
+
+
+def test_min_interval_spaces_the_orders_at_one_broker():
+    manager, broker, executor = drifted_setup()
+    executor.policy = dataclasses.replace(executor.policy, min_interval=0.02)
+    starts = []
+    original = broker.submit_order
+
+    async def stamped(order):
+        starts.append(asyncio.get_running_loop().time())
+        return await original(order)
+
+    broker.submit_order = stamped
+    assert run(manager, executor).ok
+    gaps = np.diff(sorted(starts))
+    assert len(starts) == 3 and gaps.min() >= 0.02 * 0.99
