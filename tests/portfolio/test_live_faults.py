@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from faults import SYMBOLS, assert_consistent, drifted_setup
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cvxport import PortfolioState
 from cvxport.broker_bridge import Fill, Order, OrderSide
@@ -215,3 +217,23 @@ def test_min_interval_spaces_the_orders_at_one_broker():
     assert run(manager, executor).ok
     gaps = np.diff(sorted(starts))
     assert len(starts) == 3 and gaps.min() >= 0.02 * 0.99
+
+
+FAULTS = ["reject", "exception", "rate_limit", "lost", "partial", "late", "hang", "inconsistent"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(plan=st.lists(st.sampled_from([None, *FAULTS]), min_size=3, max_size=3))
+def test_any_mix_of_faults_keeps_state_equal_to_the_broker(plan):
+    """Random faults on the three symbols at once, then a clean rebalance: the invariants
+    hold after each, and the clean one reaches the target."""
+    faults = {s: f for s, f in zip(SYMBOLS, plan, strict=True) if f}
+    manager, broker, executor = drifted_setup(faults=faults)
+    executor.policy = dataclasses.replace(executor.policy, timeout=0.03)
+    report = run(manager, executor)
+    assert len(report.fills) + len(report.failures) == len(manager.journal.orders())
+    assert_consistent(manager, broker)
+    broker.faults.clear()
+    assert run(manager, executor).ok
+    assert_consistent(manager, broker)
+    np.testing.assert_allclose(manager.get_current_allocation(), 1 / 3, atol=1e-9)
