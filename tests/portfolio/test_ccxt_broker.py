@@ -319,3 +319,21 @@ def test_no_secret_reaches_the_journal_or_the_logs(exchange, tmp_path, caplog):
     import logging
 
     assert logging.getLogger("cvxport").handlers == []
+
+
+def test_buy_fees_charged_in_the_base_asset_are_folded_into_the_fill():
+    """Binance takes a BUY's fee from the coins received: the fill books what arrived, at
+    the quote paid per coin received, so the state still equals the exchange's balances."""
+    fake = FakeBinance(MARKETS, {"USDT": 1_000.0, "BTC": 2.0}, buy_fee_in_base=True).start()
+    try:
+        manager, _, _ = drifted_setup()
+        report = run(manager, fake)
+        buys = [f for f in report.fills if f.side.value == "BUY"]
+        assert buys and all(f.commission == 0.0 for f in buys)
+        for fill in buys:
+            assert fill.quantity == pytest.approx(fill.order.quantity * 0.999, rel=1e-9)
+            assert fill.price == pytest.approx(PRICES[fill.symbol] / 0.999, rel=1e-9)
+        assert_matches_exchange(manager, fake)
+        assert manager.state.cash >= 0
+    finally:
+        fake.stop()
