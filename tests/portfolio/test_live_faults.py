@@ -16,7 +16,7 @@ from faults import SYMBOLS, assert_consistent, drifted_setup
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cvxport import PortfolioState
+from cvxport import MarketLimits, PortfolioState
 from cvxport.broker_bridge import Fill, Order, OrderSide
 from cvxport.errors import InconsistentFillError, RebalanceInProgressError
 
@@ -237,3 +237,20 @@ def test_any_mix_of_faults_keeps_state_equal_to_the_broker(plan):
     assert run(manager, executor).ok
     assert_consistent(manager, broker)
     np.testing.assert_allclose(manager.get_current_allocation(), 1 / 3, atol=1e-9)
+
+
+def test_trades_below_the_exchange_minimum_are_skipped_and_reported():
+    manager, broker, executor = drifted_setup()
+    broker.markets = {
+        "BTC/USDT": MarketLimits(amount_step=1e-5, min_notional=10.0),
+        "ETH/USDT": MarketLimits(amount_step=1e-4, min_notional=10.0),
+        "SOL/USDT": MarketLimits(amount_step=1e-3, min_notional=1e6),  # out of reach
+    }
+    report = asyncio.run(manager.execute_rebalance(executor))
+    assert report.ok and [s["symbol"] for s in report.skipped] == ["SOL/USDT"]
+    assert "minimum notional 1e+06" in report.skipped[0]["reason"]
+    assert "SOL/USDT" not in set(manager.journal.orders()["symbol"])
+    for fill in report.fills:  # every order on the lot, as the exchange requires
+        assert broker.markets[fill.symbol].round_amount(fill.quantity) == fill.quantity
+    assert_consistent(manager, broker)
+    assert manager.state.cash >= 0
