@@ -10,7 +10,8 @@ Faults, per symbol, consumed in order (``plan(symbol, *faults)``): 'reject' (-20
 'partial' (a market order fills half and expires), 'delay' (answer late, after executing),
 'hang' (never answer, never execute), 'drop' (execute, then close the connection without an
 answer), 'rate_limit' (HTTP 429, nothing executed), 'rest' (a limit order rests unfilled),
-'corrupt' (execute, answer ten times the executed quantity).
+'corrupt' (execute, answer ten times the executed quantity), 'misreport' (execute, answer
+with another market's symbol).
 The server runs its own event loop in a thread, so synchronous tests and subprocesses can
 use it.
 """
@@ -269,6 +270,9 @@ class FakeBinance:
             await asyncio.sleep(self.delay)
         if isinstance(result, web.Response):
             return result
+        if fault == "misreport":  # the answer names another market (GET tells the truth)
+            other = next(m for m in self.markets if m != result["symbol"])
+            result = {**result, "symbol": other}
         if fault == "corrupt":  # an answer contradicting what was executed (GET tells truth)
             wrong = format(_dec(result["executedQty"]) * 10, "f")
             result = {**result, "executedQty": wrong,

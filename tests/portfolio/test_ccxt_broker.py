@@ -156,6 +156,7 @@ def test_fault_free_rebalance_reaches_the_target_within_one_lot(exchange):
         ("drop", "ETH/USDT", "filled"),  # response lost after execution: the id tells
         ("rate_limit", "SOL/USDT", "filled"),  # 429, retried after backoff
         ("corrupt", "ETH/USDT", "filled"),  # inconsistent fill refused, the status booked
+        ("misreport", "ETH/USDT", "filled"),  # a fill of another symbol: refused likewise
     ],
 )
 def test_fault_matrix_on_the_exchange(exchange, fault, symbol, outcome):
@@ -168,6 +169,8 @@ def test_fault_matrix_on_the_exchange(exchange, fault, symbol, outcome):
     assert_matches_exchange(manager, exchange)
     if fault == "corrupt":
         assert "quantity" in manager.journal.anomalies()["detail"].iloc[0]
+    if fault == "misreport":
+        assert "symbol 'BTC/USDT' is not the order's" in manager.journal.anomalies()["detail"][0]
     if fault == "rate_limit":
         assert exchange.posted.count(next(iter(exchange.orders))) == 1
 
