@@ -254,3 +254,20 @@ def test_trades_below_the_exchange_minimum_are_skipped_and_reported():
         assert broker.markets[fill.symbol].round_amount(fill.quantity) == fill.quantity
     assert_consistent(manager, broker)
     assert manager.state.cash >= 0
+
+
+@pytest.mark.parametrize("buffer", [0.0, 0.01])
+def test_cash_buffer_absorbs_fills_worse_than_the_sizing_prices(buffer):
+    """Fills 0.5% worse than the sizing prices: without a buffer the last buy cannot be paid
+    (rejected whole, drift remains); a 1% buffer pays every order, drift within the buffer."""
+    manager, broker, executor = drifted_setup(cash_buffer=buffer)
+    stale = {s: p / 1.005 for s, p in broker.prices.items()}  # the market moved up 0.5%
+    report = asyncio.run(manager.execute_rebalance(executor, prices=stale))
+    assert_consistent(manager, broker)
+    assert manager.state.cash >= 0
+    if buffer == 0.0:
+        assert report.failures and "insufficient cash" in report.failures[-1].error
+        assert manager.calculate_drift() > 0.05
+    else:
+        assert report.ok
+        assert manager.calculate_drift() < buffer
