@@ -62,7 +62,10 @@ class PortfolioManager:
 
     Attributes:
         config: the settings (validated per field, and as a whole before each run).
-        state: holdings (units), cash and last prices of the live portfolio.
+        state: holdings (units), cash and last prices of the live portfolio; ``state.source``
+            says whether it is simulated (replaced by the brokers' balances before a live
+            rebalance) or live (journaled, checked against the brokers).
+        journal: the live journal (``config.journal_path``; replayed at construction).
         market_caps: symbol -> market cap, set by :meth:`set_market_caps`.
         target_: the standing target weights (pd.Series) after a backtest or data update.
         returns_: asset returns (T, n) of the last data seen.
@@ -432,7 +435,9 @@ class PortfolioManager:
 
         Each trade is a dict: symbol, action ('BUY'/'SELL'), quantity (units), price, value
         (quote currency), cost (estimated, ``transaction_cost`` x value). Sells come first.
-        Sizes leave room for the estimated costs, so the target holds after paying them.
+        Sizes leave room for the estimated costs, so the target holds after paying them, and
+        for ``config.cash_buffer``. The sizer is the backtest's (no market limits here: see
+        ``plan_trades``; ``execute_rebalance`` applies the brokers').
         """
         return self.plan_trades(current_prices).trades
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cvxport.backtest.sizer import MarketLimits
-from cvxport.brokers.orders import Fill, Order, OrderStatus
+from cvxport.brokers.orders import Fill, Order, OrderSide, OrderStatus
 from cvxport.errors import ExecutionError, InvalidInputError, RetryableError
 
 __all__ = ["CCXTBroker"]
@@ -265,4 +265,8 @@ class CCXTBroker:
                     f"base nor the quote currency, cannot be booked"
                 )
         received = filled - base_fee if order.side.value == "BUY" else filled
-        return OrderStatus(cid, state, received, cost / received, commission)
+        side = str(raw.get("side") or order.side.value).upper()
+        side = OrderSide(side) if side in ("BUY", "SELL") else side
+        return OrderStatus(
+            cid, state, received, cost / received, commission, raw.get("symbol"), side
+        )

@@ -10,6 +10,7 @@ currency.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -19,6 +20,8 @@ from cvxport.brokers.protocol import Broker
 from cvxport.errors import ExecutionError, InconsistentFillError, InvalidInputError
 
 __all__ = ["UnifiedExecutor"]
+
+logger = logging.getLogger("cvxport.brokers")
 
 FillHandler = Callable[[Fill], None]
 FailureHandler = Callable[[OrderFailure], None]
@@ -141,14 +144,17 @@ class UnifiedExecutor:
         for i, order in enumerate(orders):
             if not isinstance(order, Order):
                 raise InvalidInputError(f"orders[{i}] is a {type(order).__name__}, not an Order")
-        routed = self._route_all(orders)
+        routed = self.route_all(orders)
         semaphore = asyncio.Semaphore(concurrency)
         outcomes: list[Fill | OrderFailure | None] = [None] * len(orders)
 
         def fail(i: int, broker: Broker, exc: BaseException | None, message: str) -> None:
             outcomes[i] = OrderFailure(orders[i], broker.name, message, exc)
             if on_failure is not None:
-                on_failure(outcomes[i])
+                try:
+                    on_failure(outcomes[i])
+                except Exception as error:  # the report still lists it
+                    logger.error("failure of %s not recorded: %s", orders[i].symbol, error)
 
         async def run(i: int) -> None:
             order, broker = orders[i], routed[i]
@@ -169,6 +175,9 @@ class UnifiedExecutor:
                     return
                 except InconsistentFillError as exc:
                     refused = exc
+                except Exception as exc:  # e.g. the journal cannot be written: not booked
+                    fail(i, broker, exc, f"filled at the broker but not booked: {exc}")
+                    return
                 status = await query_status(broker, order, self.policy)
                 truth = None if status is None else status.to_fill(order, broker.name)
                 try:
@@ -187,7 +196,8 @@ class UnifiedExecutor:
             failures=[o for o in outcomes if isinstance(o, OrderFailure)],
         )
 
-    def _route_all(self, orders: list[Order]) -> list[Broker]:
+    def route_all(self, orders: list[Order]) -> list[Broker]:
+        """The broker of each order; InvalidInputError naming every unroutable symbol."""
         routed: list[Broker] = []
         unroutable: list[str] = []
         for order in orders:

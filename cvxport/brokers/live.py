@@ -27,6 +27,7 @@ from cvxport.errors import (
     CvxportError,
     InconsistentFillError,
     InvalidInputError,
+    JournalError,
     RebalanceInProgressError,
     ReconciliationError,
 )
@@ -79,8 +80,8 @@ class Booker:
 
     def failure(self, failure: OrderFailure) -> None:
         cid = failure.order.client_order_id
-        if isinstance(failure.exception, InconsistentFillError):
-            return  # stays open in the journal: the anomaly is recorded, the state untouched
+        if isinstance(failure.exception, (InconsistentFillError, JournalError)):
+            return  # stays open in the journal: the next recover() asks the broker again
         self.journal.record_failure(failure.order, failure.error)
         logger.warning("order %s %s %r failed at %r: %s", cid, failure.order.side.value,
                        failure.order.symbol, failure.broker, failure.error)  # fmt: skip
@@ -104,7 +105,16 @@ class _Guard:
 
 
 async def recover(manager: PortfolioManager, executor: UnifiedExecutor) -> list[Fill]:
-    """Resolve the orders the journal left open; return the fills booked for them."""
+    """Resolve the orders the journal left open; return the fills booked for them.
+
+    Raises:
+        RebalanceInProgressError: a rebalance of this manager is running.
+    """
+    with _Guard(manager):
+        return await _recover(manager, executor)
+
+
+async def _recover(manager: PortfolioManager, executor: UnifiedExecutor) -> list[Fill]:
     booker, policy, booked = Booker(manager), executor.policy, []
     for order in manager.journal.open_orders():
         broker = executor.route(order.symbol)
@@ -170,6 +180,9 @@ async def reconcile(
             f"the brokers' balances differ from the {state.source} state beyond dust "
             f"({DUST:g} of equity): " + "; ".join(differences) + "; nothing was sent"
         )
+        pending = len(manager.journal.open_orders())
+        if pending:
+            message += f" ({pending} order(s) still open in the journal: run recover() first)"
         if write:
             manager.journal.record_anomaly(None, message)
         raise ReconciliationError(message)
@@ -222,13 +235,13 @@ async def rebalance(
         The fills, failures and the trades skipped below an exchange minimum.
     """
     with _Guard(manager):
-        await recover(manager, executor)
+        await _recover(manager, executor)
         prices = await _prices(manager, executor, prices)
         limits = await executor.market_limits(manager.config.symbols)
         await reconcile(manager, executor, prices)
         plan = manager.plan_trades(prices, limits)
         orders = [_order(t, i, order_type, limit_offset, limits) for i, t in enumerate(plan.trades)]
-        executor._route_all(orders)  # refuse unroutable symbols before writing anything
+        executor.route_all(orders)  # refuse unroutable symbols before writing anything
         manager.journal.record_orders(orders, uuid.uuid4().hex)
         manager.state.prices.update(prices)  # the prices the trades were sized at
         booker = Booker(manager)

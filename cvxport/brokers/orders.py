@@ -209,6 +209,8 @@ class OrderStatus:
         filled: Units filled so far (>= 0).
         average_price: Average fill price in quote currency, None when nothing filled.
         commission: Fees charged so far, quote currency.
+        symbol, side: What the broker says the order trades, when it says so (checked
+            against the order when the fill is booked).
     """
 
     client_order_id: str
@@ -216,6 +218,8 @@ class OrderStatus:
     filled: float = 0.0
     average_price: float | None = None
     commission: float = 0.0
+    symbol: str | None = None
+    side: OrderSide | None = None
 
     @property
     def final(self) -> bool:
@@ -228,7 +232,7 @@ class OrderStatus:
             return None
         return Fill(
             order, self.filled, self.average_price, self.commission, broker,
-            pd.Timestamp.now(tz="UTC"),
+            pd.Timestamp.now(tz="UTC"), self.symbol, self.side,
         )  # fmt: skip
 
 

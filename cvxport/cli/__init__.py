@@ -23,6 +23,7 @@ COMMANDS = [
     "backtest",
     "frontier",
     "stress",
+    "rebalance",
 ]
 
 

@@ -10,7 +10,8 @@ Faults, per symbol, consumed in order (``plan(symbol, *faults)``): 'reject' (-20
 'partial' (a market order fills half and expires), 'delay' (answer late, after executing),
 'hang' (never answer, never execute), 'drop' (execute, then close the connection without an
 answer), 'rate_limit' (HTTP 429, nothing executed), 'rest' (a limit order rests unfilled),
-'corrupt' (execute, answer ten times the executed quantity).
+'corrupt' (execute, answer ten times the executed quantity), 'misreport' (execute, answer
+with another market's symbol).
 The server runs its own event loop in a thread, so synchronous tests and subprocesses can
 use it.
 """
@@ -67,10 +68,16 @@ class FakeBinance:
         markets: 'BTC/USDT' -> {'price', 'step', 'tick', 'min_qty', 'min_notional'}.
         balances: asset -> free amount.
         fee_rate: commission as a fraction of notional, charged in the quote asset.
+        buy_fee_in_base: charge a BUY's commission in the base asset received (Binance's
+            default without BNB), as ``fee_rate`` of the quantity.
         delay: seconds a 'delay' fault waits before answering.
     """
 
-    def __init__(self, markets: dict, balances: dict, fee_rate: float = 0.001, delay=0.3):
+    def __init__(
+        self, markets: dict, balances: dict, fee_rate: float = 0.001, delay=0.3,
+        buy_fee_in_base: bool = False,
+    ):  # fmt: skip
+        self.buy_fee_in_base = buy_fee_in_base
         self.markets = {s.replace("/", ""): {"symbol": s, **m} for s, m in markets.items()}
         self.balances = defaultdict(Decimal, {a: _dec(v) for a, v in balances.items()})
         self.fee_rate = _dec(fee_rate)
@@ -263,6 +270,9 @@ class FakeBinance:
             await asyncio.sleep(self.delay)
         if isinstance(result, web.Response):
             return result
+        if fault == "misreport":  # the answer names another market (GET tells the truth)
+            other = next(m for m in self.markets if m != result["symbol"])
+            result = {**result, "symbol": other}
         if fault == "corrupt":  # an answer contradicting what was executed (GET tells truth)
             wrong = format(_dec(result["executedQty"]) * 10, "f")
             result = {**result, "executedQty": wrong,
@@ -294,13 +304,16 @@ class FakeBinance:
         base, quote = market["symbol"].split("/")
         notional = filled * price
         fee = (notional * self.fee_rate).quantize(Decimal("1e-8"))
-        if side == "BUY" and self.balances[quote] < notional + fee:
+        fee_asset = quote
+        if side == "BUY" and self.buy_fee_in_base:
+            fee, fee_asset = (filled * self.fee_rate).quantize(Decimal("1e-8")), base
+        if side == "BUY" and self.balances[quote] < notional + (fee if fee_asset == quote else 0):
             return self._error(-2010, "Account has insufficient balance for requested action.")
         if side == "SELL" and self.balances[base] < filled:
             return self._error(-2010, "Account has insufficient balance for requested action.")
         sign = 1 if side == "BUY" else -1
-        self.balances[base] += sign * filled
-        self.balances[quote] -= sign * notional + fee
+        self.balances[base] += sign * filled - (fee if fee_asset == base else 0)
+        self.balances[quote] -= sign * notional + (fee if fee_asset == quote else 0)
         status = "FILLED" if filled == qty else ("EXPIRED" if limit is None else "NEW")
         if limit is not None and 0 < filled < qty:
             status = "PARTIALLY_FILLED"
@@ -320,7 +333,7 @@ class FakeBinance:
                 "symbol": sid, "id": len(self.trades) + 1, "orderId": order["orderId"],
                 "price": format(price, "f"), "qty": format(filled, "f"),
                 "quoteQty": format(notional, "f"), "commission": format(fee, "f"),
-                "commissionAsset": quote, "time": now, "isBuyer": side == "BUY",
+                "commissionAsset": fee_asset, "time": now, "isBuyer": side == "BUY",
                 "isMaker": False, "isBestMatch": True,
             }  # fmt: skip
             self.trades.append(trade)

@@ -88,3 +88,26 @@ def test_not_a_journal_is_refused_by_name(tmp_path):
     path.write_text("not a database " * 100)
     with pytest.raises(JournalError, match=r"notes\.txt"):
         Journal(path)
+
+
+def test_a_fill_that_cannot_be_journaled_is_reported_and_recovered_later(tmp_path):
+    """The journal refuses a write (here: a fill row already there, as a full disk would):
+    the fill is not booked, the order stays open, and recover() books it once writing works."""
+    manager, broker, executor = drifted_setup()
+    real = manager.journal.record_fill
+    calls = []
+
+    def failing(fill, holdings, cash):
+        calls.append(fill.symbol)
+        if fill.symbol == "ETH/USDT" and calls.count("ETH/USDT") == 1:
+            raise JournalError("journal :memory: write failed: disk I/O error")
+        return real(fill, holdings, cash)
+
+    manager.journal.record_fill = failing
+    report = asyncio.run(manager.execute_rebalance(executor))
+    assert [f.order.symbol for f in report.failures] == ["ETH/USDT"]
+    assert "filled at the broker but not booked" in report.failures[0].error
+    assert [o.symbol for o in manager.journal.open_orders()] == ["ETH/USDT"]
+    booked = asyncio.run(manager.recover(executor))
+    assert [f.symbol for f in booked] == ["ETH/USDT"]
+    assert_consistent(manager, broker)

@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
+import dataclasses
+import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from faults import SYMBOLS, assert_consistent, drifted_setup
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from cvxport.errors import RebalanceInProgressError
+from cvxport import MarketLimits, PortfolioState
+from cvxport.broker_bridge import Fill, Order, OrderSide
+from cvxport.errors import InconsistentFillError, RebalanceInProgressError
 
 
 def run(manager, executor):
@@ -166,3 +174,100 @@ def test_cancellation_at_every_await():
     assert finished, "the rebalance never finished"
     # the cancellations fell before, between and after the fills
     assert {(0, 0), (1, 1), (3, 3)} <= seen
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"price": float("nan")}, "price nan"),
+        ({"price": 0.0}, "price 0.0"),
+        ({"quantity": 10.0}, "quantity 10.0 is not in (0, 1]"),
+        ({"quantity": -1.0}, "quantity -1.0"),
+        ({"quantity": float("inf")}, "quantity inf"),
+        ({"commission": -0.5}, "commission -0.5"),
+        ({"commission": float("nan")}, "commission nan"),
+        ({"reported_symbol": "DOGE/USDT"}, "symbol 'DOGE/USDT' is not the order's"),
+        ({"reported_side": OrderSide.SELL}, "side 'SELL' is not the order's"),
+    ],
+)
+def test_every_inconsistent_fill_is_refused_by_name_before_the_state_changes(change, named):
+    order = Order("ETH/USDT", "BUY", 1.0, 2_500.0, client_order_id="cvxcheck0001")
+    good = Fill(order, 1.0, 2_500.0, 2.5, "paper", pd.Timestamp.now(tz="UTC"))
+    state = PortfolioState({"ETH/USDT": 0.0}, 10_000.0, source="broker")
+    before = copy.deepcopy(state)
+    with pytest.raises(InconsistentFillError, match=re.escape(named)) as info:
+        state.apply_fill(dataclasses.replace(good, **change))
+    assert "cvxcheck0001" in str(info.value) and "'ETH/USDT'" in str(info.value)
+    assert state == before
+    state.apply_fill(good)  # the true fill books
+    assert state.holdings == {"ETH/USDT": 1.0} and state.cash == 10_000.0 - 2_500.0 - 2.5
+
+
+def test_min_interval_spaces_the_orders_at_one_broker():
+    manager, broker, executor = drifted_setup()
+    executor.policy = dataclasses.replace(executor.policy, min_interval=0.02)
+    starts = []
+    original = broker.submit_order
+
+    async def stamped(order):
+        starts.append(asyncio.get_running_loop().time())
+        return await original(order)
+
+    broker.submit_order = stamped
+    assert run(manager, executor).ok
+    gaps = np.diff(sorted(starts))
+    assert len(starts) == 3 and gaps.min() >= 0.02 * 0.99
+
+
+FAULTS = ["reject", "exception", "rate_limit", "lost", "partial", "late", "hang", "inconsistent"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(plan=st.lists(st.sampled_from([None, *FAULTS]), min_size=3, max_size=3))
+def test_any_mix_of_faults_keeps_state_equal_to_the_broker(plan):
+    """Random faults on the three symbols at once, then a clean rebalance: the invariants
+    hold after each, and the clean one reaches the target."""
+    faults = {s: f for s, f in zip(SYMBOLS, plan, strict=True) if f}
+    manager, broker, executor = drifted_setup(faults=faults)
+    executor.policy = dataclasses.replace(executor.policy, timeout=0.03)
+    report = run(manager, executor)
+    assert len(report.fills) + len(report.failures) == len(manager.journal.orders())
+    assert_consistent(manager, broker)
+    broker.faults.clear()
+    assert run(manager, executor).ok
+    assert_consistent(manager, broker)
+    np.testing.assert_allclose(manager.get_current_allocation(), 1 / 3, atol=1e-9)
+
+
+def test_trades_below_the_exchange_minimum_are_skipped_and_reported():
+    manager, broker, executor = drifted_setup()
+    broker.markets = {
+        "BTC/USDT": MarketLimits(amount_step=1e-5, min_notional=10.0),
+        "ETH/USDT": MarketLimits(amount_step=1e-4, min_notional=10.0),
+        "SOL/USDT": MarketLimits(amount_step=1e-3, min_notional=1e6),  # out of reach
+    }
+    report = asyncio.run(manager.execute_rebalance(executor))
+    assert report.ok and [s["symbol"] for s in report.skipped] == ["SOL/USDT"]
+    assert "minimum notional 1e+06" in report.skipped[0]["reason"]
+    assert "SOL/USDT" not in set(manager.journal.orders()["symbol"])
+    for fill in report.fills:  # every order on the lot, as the exchange requires
+        assert broker.markets[fill.symbol].round_amount(fill.quantity) == fill.quantity
+    assert_consistent(manager, broker)
+    assert manager.state.cash >= 0
+
+
+@pytest.mark.parametrize("buffer", [0.0, 0.01])
+def test_cash_buffer_absorbs_fills_worse_than_the_sizing_prices(buffer):
+    """Fills 0.5% worse than the sizing prices: without a buffer the last buy cannot be paid
+    (rejected whole, drift remains); a 1% buffer pays every order, drift within the buffer."""
+    manager, broker, executor = drifted_setup(cash_buffer=buffer)
+    stale = {s: p / 1.005 for s, p in broker.prices.items()}  # the market moved up 0.5%
+    report = asyncio.run(manager.execute_rebalance(executor, prices=stale))
+    assert_consistent(manager, broker)
+    assert manager.state.cash >= 0
+    if buffer == 0.0:
+        assert report.failures and "insufficient cash" in report.failures[-1].error
+        assert manager.calculate_drift() > 0.05
+    else:
+        assert report.ok
+        assert manager.calculate_drift() < buffer
