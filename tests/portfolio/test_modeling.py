@@ -13,6 +13,7 @@ import pytest
 from conftest import SOLVER_ATOL
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.optimize import lsq_linear
 
 import cvxport as cx
 from cvxport.allocators.base import Allocator
@@ -78,9 +79,33 @@ def linear_problems(draw):
     return covariance, linear, G, np.array(rhs), np.zeros(n), upper
 
 
+def kkt_certificate(qp: DenseQP, x: np.ndarray, active_tol: float = 1e-9) -> float:
+    """Largest KKT violation of x, recomputed from x alone: primal feasibility, then the
+    multipliers of the rows and bounds x holds with equality fitted by bounded least squares
+    (equalities free, the rest >= 0); returns max(primal violation, stationarity residual
+    relative to |2Sx + c|)."""
+    primal = max(
+        float(np.max(np.abs(qp.E @ x - qp.e), initial=0.0)),
+        float(np.max(qp.G @ x - qp.h, initial=0.0)),
+        float(np.max(qp.lower - x, initial=0.0)),
+        float(np.max(x - qp.upper, initial=0.0)),
+    )
+    gradient = 2 * qp.S @ x + qp.c
+    n = len(x)
+    held_rows = qp.G[qp.G @ x - qp.h >= -active_tol]
+    at_lower = np.flatnonzero(x - qp.lower <= active_tol)
+    at_upper = np.flatnonzero(qp.upper - x <= active_tol)
+    columns = [qp.E.T, held_rows.T, -np.eye(n)[:, at_lower], np.eye(n)[:, at_upper]]
+    A = np.hstack([c.reshape(n, -1) for c in columns])
+    low = np.r_[np.full(len(qp.e), -np.inf), np.zeros(A.shape[1] - len(qp.e))]
+    fit = lsq_linear(A, -gradient, bounds=(low, np.full(A.shape[1], np.inf)), tol=1e-14)
+    residual = np.max(np.abs(A @ fit.x + gradient)) / max(np.max(np.abs(gradient)), 1e-300)
+    return max(primal, float(residual))
+
+
 @settings(max_examples=60, deadline=None)
 @given(linear_problems())
-def test_property_the_active_set_with_rows_is_the_optimum_clarabel_finds(problem):
+def test_property_the_active_set_with_rows_is_a_kkt_point_no_worse_than_clarabel(problem):
     covariance, linear, G, h, lower, upper = problem
     n = len(linear)
     x = cp.Variable(n)
@@ -97,8 +122,10 @@ def test_property_the_active_set_with_rows_is_the_optimum_clarabel_finds(problem
     except cx.solvers.active_set.ActiveSetError:
         return  # the chain hands it to Clarabel (tested below); never a wrong answer
     assert solution.kkt_residual <= 1e-9
+    assert kkt_certificate(qp, solution.x) <= 1e-8  # independent of the kernel's own figure
     assert solution.objective <= reference.value + 1e-9 * max(1.0, abs(reference.value))
-    np.testing.assert_allclose(solution.x, x.value, atol=EXACT_ATOL, rtol=0)
+    # Clarabel's weights at 1e-12 carry its own error (up to 5e-7 on flat optima)
+    np.testing.assert_allclose(solution.x, x.value, atol=1e-6, rtol=0)
 
 
 def test_group_limits_and_a_users_linear_rule_are_solved_exactly(crypto_2021):
