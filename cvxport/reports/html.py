@@ -33,7 +33,7 @@ h1 { font-size: 1.6em; margin-bottom: 0.1em; } h2 { font-size: 1.2em; margin-top
 table { border-collapse: collapse; font-size: 0.88em; margin: 8px 0; }
 th, td { padding: 3px 9px; border-bottom: 1px solid #e4e7ec; text-align: right; }
 th:first-child, td:first-child { text-align: left; } th { background: #f3f5f8; }
-td.text { text-align: left; color: #5b6472; }
+td.text, th.text { text-align: left; color: #5b6472; }
 img { max-width: 100%; height: auto; display: block; margin: 6px 0; }
 .grid { display: flex; flex-wrap: wrap; gap: 24px; align-items: flex-start; }
 .monthly td { min-width: 3.2em; } .note { color: #5b6472; font-size: 0.85em; }
@@ -124,7 +124,10 @@ def _benchmark(result: PortfolioResult, benchmark: pd.Series | str | None) -> pd
 
 
 def _table(frame: pd.DataFrame, formats: Mapping[str, object], css: str = "") -> str:
-    head = "".join(f"<th>{_e(c)}</th>" for c in [frame.index.name or "", *frame.columns])
+    head = "".join(
+        f"<th{' class=text' if c == 'description' else ''}>{_e(c)}</th>"
+        for c in [frame.index.name or "", *frame.columns]
+    )
     rows = []
     # itertuples keeps each column's type (iterrows would turn integer counts into floats)
     for label, values in zip(frame.index, frame.itertuples(index=False), strict=True):
@@ -246,10 +249,12 @@ def _rebalance_section(result: PortfolioResult) -> str:
 def _provenance_section(
     result: PortfolioResult, config: object | None, extra: Mapping[str, str] | None
 ) -> str:
-    solver = getattr(config, "solver", None) if config is not None else None
+    solver = getattr(config, "solver", None)
+    lookback = getattr(config, "lookback", None)
     rows = {
         "solver": solver or "default (each method's exact path where it has one, else CLARABEL)",
         **tables.data_provenance(result),
+        **({"lookback": f"{lookback} bars before each allocation"} if lookback else {}),
         **dict(extra or {}),
     }
     parts = ["<h2>Provenance</h2>", _kv_table("run", rows)]

@@ -160,7 +160,6 @@ def data_provenance(result: PortfolioResult) -> dict[str, str]:
         "symbols": ", ".join(str(s) for s in prices.columns),
         "backtest": f"{equity.index[0].date()} to {equity.index[-1].date()} ({len(equity)} bars)",
         "periods per year": str(result.periods_per_year),
-        "common data start set by": str(result.start_symbol),
         "skipped rebalances": str(len(result.skipped_rebalances)),
     }
 
