@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-import matplotlib
+from matplotlib.figure import Figure
 
 from cvxport import plotting
 from cvxport.backtest.result import PortfolioResult
@@ -17,15 +17,14 @@ logger = logging.getLogger(__name__)
 
 
 def save_figure(draw: Callable, path: Path, figsize: tuple[float, float] = (9, 4.5)) -> Path:
-    """Call ``draw(ax)`` on a fresh figure (Agg backend), save it as PNG at ``path``, close it."""
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    """Call ``draw(ax)`` on a fresh figure and save it as PNG at ``path``.
 
-    fig, ax = plt.subplots(figsize=figsize)
-    draw(ax)
-    fig.tight_layout()
+    The figure is a bare ``Figure`` (Agg canvas), outside pyplot: the caller's backend and open
+    figures are left alone.
+    """
+    fig = Figure(figsize=figsize, layout="tight")
+    draw(fig.subplots())
     fig.savefig(path, dpi=110, bbox_inches="tight")  # keeps legends placed outside the axes
-    plt.close(fig)
     return path
 
 

@@ -192,3 +192,18 @@ def test_backtest_html_option(tmp_path, capsys):
     text = (tmp_path / "report.html").read_text()
     assert "bundled Binance spot daily closes" in text and "equal_weight" in text
     assert "data from 2024-01-01 for every symbol, then 60 bars of lookback" in text
+
+
+def test_reports_leave_the_callers_pyplot_alone(backtest, tmp_path, monkeypatch):
+    """No backend switch, no figure left open: a notebook's inline figures keep showing."""
+    import matplotlib
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a report switched the matplotlib backend")
+
+    monkeypatch.setattr(matplotlib, "use", refuse)
+    result, config = backtest
+    before = plt.get_fignums()
+    html_report(result, tmp_path / "r.html", config=config)
+    write_backtest_report(result, tmp_path / "files")
+    assert plt.get_fignums() == before
