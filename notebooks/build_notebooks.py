@@ -421,9 +421,22 @@ ANALYSIS = [
         """
         # Portfolio analysis
 
-        The spec's "Portfolio Metrics" and "Advanced Analysis": `PortfolioMetrics` on a
-        backtest, the efficient frontier, stress scenarios and return attribution, each
-        checked against an independent computation.
+        Once a portfolio is backtested, four questions follow, and this tutorial answers each
+        on the spec's risk parity portfolio:
+
+        1. *Where does its risk come from?* `PortfolioMetrics`: risk contributions,
+           diversification ratio, concentration, correlations.
+        2. *What else could it have held?* `EfficientFrontier`: the best expected return for
+           each level of risk under the same bounds, with the minimum variance and maximum
+           Sharpe portfolios.
+        3. *What if markets break?* `PortfolioStressTester`: a crash, a correlation spike and
+           a volatility shock applied to today's holdings, with value at risk and expected
+           shortfall.
+        4. *Where did the return come from?* `AttributionAnalyzer`: each asset's contribution
+           to the return, against a benchmark.
+
+        Each answer is checked against an independent computation, the way you would check
+        your own analysis.
 
         Units: `PortfolioMetrics().calculate` prints like `result.metrics` (percent keys
         marked in `cvxport.metrics.METRIC_UNITS`, plain ratios otherwise); risk contributions,

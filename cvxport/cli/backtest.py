@@ -22,7 +22,7 @@ def start_note(data: dict[str, pd.DataFrame], result, lookback: int) -> str:
     When every symbol's data starts on the same bar the lookback alone set the start; else the
     symbol listed last set the common start and the lookback followed it.
     """
-    firsts = {symbol: _first_close(frame) for symbol, frame in data.items()}
+    firsts = {symbol: _first_close(data[symbol]) for symbol in result.prices.columns}
     latest = max(firsts.values())
     if all(first == latest for first in firsts.values()):
         return f"data from {latest.date()} for every symbol, then {lookback} bars of lookback"
@@ -46,7 +46,8 @@ def command_backtest(args: argparse.Namespace) -> int:
     print(
         f"cvxport backtest: {config.allocation_method.value}, "
         f"{config.rebalance_frequency} rebalancing, bounds [{config.min_position_weight}, "
-        f"{config.max_position_weight}], cost {config.transaction_cost}, {len(data)} assets, "
+        f"{config.max_position_weight}], cost {config.transaction_cost}, "
+        f"{len(config.symbols)} assets, "
         f"{result.equity_curve.index[0].date()} to {result.equity_curve.index[-1].date()} "
         f"({start_note(data, result, config.lookback)})"
     )

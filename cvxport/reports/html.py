@@ -58,15 +58,15 @@ def html_report(
             the risk contributions' window).
         benchmark: An equity or price series drawn against the equity curve (rescaled to the
             starting capital); ``'buy_and_hold'`` for an equal-weight buy and hold of the same
-            assets; ``'auto'`` for the result's own ``benchmark`` series when it has one, else
-            the buy and hold; None for none.
+            assets; ``'auto'`` for the result's own benchmark (``benchmark_returns``, from
+            ``PortfolioConfig.benchmark``) when it has one, else the buy and hold; None: none.
         title: The page's title.
         provenance: Extra rows for the provenance table, e.g. ``{"data": "prices/*.csv"}``.
     """
     if not isinstance(result, PortfolioResult):
         raise InvalidInputError(f"html_report needs a PortfolioResult, got {type(result).__name__}")
     path = Path(path)
-    bench = _benchmark(result, benchmark)
+    bench = _benchmark(result, benchmark, config)
     lookback = getattr(config, "lookback", None)
     sections = [
         _header(result, config, title),
@@ -98,19 +98,19 @@ def _e(value: object) -> str:
     return html.escape(str(value))
 
 
-def _benchmark(result: PortfolioResult, benchmark: pd.Series | str | None) -> pd.Series | None:
+def _benchmark(
+    result: PortfolioResult, benchmark: pd.Series | str | None, config: object | None
+) -> pd.Series | None:
     if benchmark is None:
         return None
     if isinstance(benchmark, str):
-        own = getattr(result, "benchmark", None)
-        if benchmark == "auto" and isinstance(own, pd.Series) and len(own):
-            benchmark = own
-        elif benchmark in ("auto", "buy_and_hold"):
+        if benchmark == "auto":
+            return tables.default_benchmark(result, getattr(config, "benchmark", None))
+        if benchmark == "buy_and_hold":
             return tables.buy_and_hold(result)
-        else:
-            raise InvalidInputError(
-                f"benchmark must be a Series, 'auto', 'buy_and_hold' or None, got {benchmark!r}"
-            )
+        raise InvalidInputError(
+            f"benchmark must be a Series, 'auto', 'buy_and_hold' or None, got {benchmark!r}"
+        )
     if not isinstance(benchmark, pd.Series):
         raise InvalidInputError(f"benchmark must be a pandas Series, got {type(benchmark)}")
     series = benchmark.astype(float).reindex(result.equity_curve.index).ffill().dropna()

@@ -86,10 +86,10 @@ CELLS = [
         print((folder / "BTC-USDT.csv").read_text().splitlines()[:3])
 
         mine = read_price_files([folder], dayfirst=True)
-        same = all(
-            mine[s.replace("/", "-")]["Close"].equals(data[s]["close"].rename("Close"))
-            for s in SYMBOLS
-        )
+        same = True
+        for symbol in SYMBOLS:
+            theirs = mine[symbol.replace("/", "-")]["Close"]
+            same &= theirs.equals(data[symbol]["close"].rename("Close"))
         print(f"read {list(mine)}; same closes on the same days: {same}")
         """
     ),

@@ -17,8 +17,8 @@ CELLS = [
         3. a volatility target (`VolatilityTargetRebalancer`: scale the exposure so the
            forecast volatility meets a target, the rest in cash),
 
-        by what they cost (turnover, fees) and what they deliver (return, risk), over the three
-        years from 2023 of the bundled daily closes. Turnover is one-way traded notional per
+        by what they cost (turnover, fees) and what they deliver (return, risk), over the two
+        years from 2024 of the bundled daily closes. Turnover is one-way traded notional per
         year as a percent of equity; costs are in USDT.
         """
     ),
@@ -40,7 +40,7 @@ CELLS = [
 
         pd.set_option("display.width", 120)
         SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
-        data = load_bundled_prices(SYMBOLS, start="2023-01-01")  # three years: daily runs fast
+        data = load_bundled_prices(SYMBOLS, start="2024-01-01")  # two years: daily runs fast
         config = PortfolioConfig(
             symbols=SYMBOLS,
             allocation_method=AllocationMethod.RISK_PARITY,

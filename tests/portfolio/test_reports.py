@@ -207,3 +207,30 @@ def test_reports_leave_the_callers_pyplot_alone(backtest, tmp_path, monkeypatch)
     html_report(result, tmp_path / "r.html", config=config)
     write_backtest_report(result, tmp_path / "files")
     assert plt.get_fignums() == before
+
+
+def test_benchmark_from_the_config_is_the_held_asset_by_hand(tmp_path, capsys):
+    """--benchmark BTC/USDT: compared against, not held; its equity is BTC's price ratio."""
+    from cvxport import load_bundled_prices
+    from cvxport.reports.tables import benchmark_equity
+
+    code = main(
+        ["backtest", "--benchmark", "BTC/USDT", "--symbols", "ETH/USDT", "SOL/USDT", "BNB/USDT",
+         "--start", "2024-06-01", "--method", "equal_weight", "--html", "--output", str(tmp_path)]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "alpha" in out and "3 assets" in out
+    weights = pd.read_csv(tmp_path / "weights_history.csv", index_col=0)
+    assert list(weights.columns) == ["ETH/USDT", "SOL/USDT", "BNB/USDT"]
+    assert "Benchmark (BTC/USDT): total return" in (tmp_path / "report.html").read_text()
+
+    symbols = ["ETH/USDT", "SOL/USDT", "BNB/USDT"]
+    config = PortfolioConfig(symbols=symbols, benchmark="BTC/USDT")
+    result = PortfolioManager(config).backtest(
+        load_bundled_prices([*symbols, "BTC/USDT"], start="2024-06-01")
+    )
+    bench = benchmark_equity(result, "BTC/USDT")
+    btc = load_bundled_prices(["BTC/USDT"])["BTC/USDT"]["close"].reindex(bench.index)
+    expected = result.equity_curve.iloc[0] * btc / btc.iloc[0]
+    np.testing.assert_allclose(bench.to_numpy(), expected.to_numpy(), rtol=1e-12)
