@@ -61,6 +61,7 @@ PUBLIC_API = {
         "SOLVER_OPTIONS",
         "SampleCovariance",
         "SampleMean",
+        "SingularCovarianceError",
         "SolverError",
         "ThresholdRebalancer",
         "TurnoverLimit",
