@@ -144,7 +144,7 @@ def plot_equity_curve(
         benchmark: (T',) a benchmark's value in the same currency (e.g. a buy-and-hold of the
             same assets from the same capital), drawn dashed and labelled with its name.
         log_scale: equal vertical distances are equal growth factors; ticks are plain numbers
-            (no offset, no scientific notation).
+            (no offset, no scientific notation). Linear when some equity is <= 0 (ruin).
     """
     ax = _axes(ax)
     ax.plot(equity.index, equity.to_numpy(dtype=float), lw=1.6, label=str(equity.name or "Equity"))
@@ -152,7 +152,8 @@ def plot_equity_curve(
         name = str(benchmark.name or "Benchmark")
         ax.plot(benchmark.index, benchmark.to_numpy(dtype=float), lw=1.2, ls="--", label=name)
         ax.legend(loc="upper left", fontsize=8)
-    if log_scale:
+    values = equity.to_numpy(dtype=float)
+    if log_scale and (values > 0).all():  # a ruined curve (equity <= 0) stays linear
         ax.set_yscale("log")
         ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         ax.yaxis.set_minor_formatter(NullFormatter())

@@ -37,6 +37,7 @@ td.text, th.text { text-align: left; color: #5b6472; }
 img { max-width: 100%; height: auto; display: block; margin: 6px 0; }
 .grid { display: flex; flex-wrap: wrap; gap: 24px; align-items: flex-start; }
 .monthly td { min-width: 3.2em; } .note { color: #5b6472; font-size: 0.85em; }
+.alert { color: #b42318; font-weight: 600; }
 """
 
 
@@ -148,9 +149,15 @@ def _header(result: PortfolioResult, config: object | None, title: str) -> str:
     method = getattr(getattr(config, "allocation_method", None), "value", None)
     what = f"{method}, " if method else ""
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    ruin = ""
+    if getattr(result, "outcome", "completed") == "ruined":
+        ruin = (
+            f"<p class='alert'>Ruined on {_e(pd.Timestamp(result.ruined_at).date())}: equity "
+            "reached zero, every position was sold and the backtest ended there.</p>"
+        )
     return (
         f"<h1>{_e(title)}</h1><p class='sub'>{_e(what)}{len(result.prices.columns)} assets, "
-        f"{equity.index[0].date()} to {equity.index[-1].date()}, generated {now}</p>"
+        f"{equity.index[0].date()} to {equity.index[-1].date()}, generated {now}</p>{ruin}"
     )
 
 
@@ -242,6 +249,11 @@ def _rebalance_section(result: PortfolioResult) -> str:
             for when, why in result.skipped_rebalances[:20]
         )
         skipped = f"<p>Rebalances held (infeasible):</p><ul>{items}</ul>"
+    outcomes = getattr(result, "rebalance_outcomes", None)
+    if isinstance(outcomes, pd.DataFrame) and len(outcomes):
+        counts = outcomes["outcome"].value_counts()
+        shown = ", ".join(f"{_e(name)} {count}" for name, count in counts.items())
+        skipped += f"<p class='note'>Outcomes of the {len(outcomes)} rebalances: {shown}.</p>"
     formats = {"turnover": "{:.2%}".format, "costs": "{:,.2f}".format}
     return "<h2>Rebalances and costs</h2>" + _table(table, formats) + text + skipped
 

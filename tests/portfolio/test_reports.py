@@ -234,3 +234,18 @@ def test_benchmark_from_the_config_is_the_held_asset_by_hand(tmp_path, capsys):
     btc = load_bundled_prices(["BTC/USDT"])["BTC/USDT"]["close"].reindex(bench.index)
     expected = result.equity_curve.iloc[0] * btc / btc.iloc[0]
     np.testing.assert_allclose(bench.to_numpy(), expected.to_numpy(), rtol=1e-12)
+
+
+def test_ruin_is_shown_and_a_non_positive_curve_stays_linear(backtest, tmp_path):
+    import dataclasses
+
+    result, _ = backtest
+    ruined_at = result.equity_curve.index[-1]
+    ruined = dataclasses.replace(result, outcome="ruined", ruined_at=ruined_at)
+    text = html_report(ruined, tmp_path / "r.html").read_text()
+    assert f"Ruined on {ruined_at.date()}" in text
+    equity = result.equity_curve.copy()
+    equity.iloc[-1] = -5.0
+    ax = plotting.plot_equity_curve(equity)
+    assert ax.get_yscale() == "linear"
+    plt.close(ax.figure)
