@@ -100,6 +100,22 @@ def test_report_renders_in_chromium(tmp_path):
         shutil.copyfile(shot, keep)
 
 
+def test_comparison_report_renders_in_chromium(tmp_path):
+    from cvxport.reports import comparison_report
+
+    data = load_bundled_prices(["BTC/USDT", "ETH/USDT", "SOL/USDT"], start="2024-01-01")
+    runs = {
+        method: PortfolioManager(
+            PortfolioConfig(symbols=list(data), allocation_method=method, lookback=30)
+        ).backtest(data)
+        for method in ("equal_weight", "inverse_volatility", "risk_parity")
+    }
+    page = comparison_report(runs, tmp_path / "compare.html")
+    counts, console = inspect_page(page, tmp_path)
+    assert counts["images"] == 3 and counts["broken"] == 0, counts
+    assert console == []
+
+
 def test_the_check_catches_console_errors_and_broken_images(tmp_path):
     """A page with an error, an undecodable image and an outside image must fail the check."""
     page = tmp_path / "bad.html"

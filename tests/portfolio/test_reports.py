@@ -249,3 +249,65 @@ def test_ruin_is_shown_and_a_non_positive_curve_stays_linear(backtest, tmp_path)
     ax = plotting.plot_equity_curve(equity)
     assert ax.get_yscale() == "linear"
     plt.close(ax.figure)
+
+
+# --- several results side by side (a sweep, methods, policies) ------------------------------
+@pytest.fixture(scope="module")
+def several(backtest):
+    result, config = backtest
+    data = {s: pd.DataFrame({"close": result.prices[s]}) for s in result.prices.columns}
+    runs = {"inverse_volatility": result}
+    for lookback in (20, 60):
+        other = PortfolioConfig(symbols=config.symbols, lookback=lookback, benchmark=None)
+        runs[f"equal_weight lookback={lookback}"] = PortfolioManager(other).backtest(data)
+    return runs
+
+
+def test_comparison_table_lists_every_metric_with_its_unit(several):
+    from cvxport.reports import comparison_table
+
+    table = comparison_table(several)
+    assert list(table.index) == list(several)
+    for name, result in several.items():
+        for key, value in result.metrics.items():
+            assert table.loc[name, f"{key} [{metric_unit(key)}]"] == pytest.approx(value)
+
+
+def test_comparison_report_is_self_contained(several, tmp_path):
+    from cvxport.reports import comparison_report
+
+    path = comparison_report(several, tmp_path / "compare.html", provenance={"grid": "lookback"})
+    text = path.read_text()
+    page = _Page()
+    page.feed(text)
+    images = [attrs["src"] for tag, attrs in page.tags if tag == "img"]
+    assert len(images) == 3  # equity, drawdown, risk and return
+    assert all(src.startswith("data:image/png;base64,") for src in images)
+    assert "script" not in [tag for tag, _ in page.tags] and "https://" not in text
+    for name in several:
+        assert f"<td>{name}</td>" in text
+    assert "total_return [percent]" in text and "n_rebalances [count]" in text
+    with pytest.raises(InvalidInputError, match="non-empty"):
+        comparison_report({}, tmp_path / "x.html")
+    with pytest.raises(InvalidInputError, match="not PortfolioResults"):
+        comparison_report({"a": 1}, tmp_path / "x.html")
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_several_curves_plots(several):
+    curves = {name: r.equity_curve for name, r in several.items()}
+    ax = plotting.plot_equity_curves(curves)
+    assert ax.get_yscale() == "log" and len(ax.get_lines()) == len(curves)
+    assert len({line.get_color() for line in ax.get_lines()}) == len(curves)
+    plt.close(ax.figure)
+    ax = plotting.plot_drawdowns(curves)
+    assert all(line.get_ydata().max() <= 0.0 for line in ax.get_lines())
+    plt.close(ax.figure)
+    vol = {n: r.metrics["volatility"] for n, r in several.items()}
+    ret = {n: r.metrics["annualized_return"] for n, r in several.items()}
+    ax = plotting.plot_risk_return(vol, ret)
+    offsets = np.vstack([c.get_offsets() for c in ax.collections])
+    np.testing.assert_allclose(offsets, np.column_stack([list(vol.values()), list(ret.values())]))
+    plt.close(ax.figure)
+    with pytest.raises(InvalidInputError):
+        plotting.plot_equity_curves({})
