@@ -19,7 +19,7 @@ import nbformat
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # cells.py and tutorials/ beside us
 
 from cells import HERE, code, execute, md, notebook
-from tutorials import quick_start, rebalancing
+from tutorials import live, quick_start, rebalancing
 
 # --------------------------------------------------------------------------------------------
 # 02: solvers and constraints
@@ -717,6 +717,7 @@ NOTEBOOKS = {
     "02_solvers_and_constraints.ipynb": SOLVERS,
     "03_analysis.ipynb": ANALYSIS,
     "04_rebalancing_policies.ipynb": rebalancing.CELLS,
+    "05_live_rebalancing.ipynb": live.CELLS,
 }
 
 
