@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from cvxport.cli.common import add_common_options, format_metrics, load_input, make_manager
+from cvxport.cli.common import (
+    add_benchmark_option,
+    add_common_options,
+    format_metrics,
+    load_input,
+    make_manager,
+)
 from cvxport.report_files import write_backtest_report
 from cvxport.reports import html_report
 
@@ -74,6 +80,7 @@ def register(commands) -> None:
         description=__doc__.split(": ", 1)[1],
     )
     add_common_options(backtest)
+    add_benchmark_option(backtest)
     backtest.add_argument(
         "--html", action="store_true", help="also write report.html, one self-contained page"
     )

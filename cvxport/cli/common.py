@@ -134,12 +134,6 @@ def add_portfolio_options(parser: argparse.ArgumentParser) -> None:
         help="shares of risk for --method risk_budgeting, e.g. BTC/USDT=0.5 ETH/USDT=0.5",
     )
     group.add_argument(
-        "--benchmark",
-        metavar="SYMBOL",
-        help="a bundled symbol or --data file to compare against (adds alpha, beta, "
-        "tracking error); not held unless also listed in --symbols",
-    )
-    group.add_argument(
         "--frequency",
         default="monthly",
         choices=list(REBALANCE_FREQUENCIES),
@@ -149,6 +143,16 @@ def add_portfolio_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--capital", type=float, default=100_000.0, help="quote currency")
     group.add_argument("--lookback", type=int, default=60, help="bars of returns")
     group.add_argument("--progress", action="store_true", help="show a progress bar")
+
+
+def add_benchmark_option(parser: argparse.ArgumentParser) -> None:
+    """``--benchmark SYMBOL``: loaded with the data, compared against, not held."""
+    parser.add_argument(
+        "--benchmark",
+        metavar="SYMBOL",
+        help="a bundled symbol or --data file to compare against (adds alpha, beta, "
+        "tracking error); not held unless also listed in --symbols",
+    )
 
 
 def add_output_options(parser: argparse.ArgumentParser, default: str = "cvxport-report") -> None:

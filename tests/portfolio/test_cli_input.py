@@ -313,3 +313,11 @@ def test_semicolons_and_decimal_commas_as_spreadsheets_export_them(tmp_path, cap
     path.write_text("Datum;Close\n01.02.2023;1.234,5\n02.02.2023;zwei\n")
     code, _, err = run(["backtest", "--data", str(path), "--date-column", "Datum"], capsys)
     assert_one_line_error(code, err, "line 3, column 'Close': 'zwei' is not a number")
+
+
+def test_benchmark_is_a_backtest_option_only(tmp_path, capsys):
+    for command in ("frontier", "stress"):
+        with pytest.raises(SystemExit) as info:
+            main([command, "--benchmark", "BTC/USDT", "--output", str(tmp_path / "out")])
+        assert info.value.code == 2
+    assert "unrecognized arguments: --benchmark" in capsys.readouterr().err
