@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,6 +39,8 @@ from cvxport.periods import infer_periods_per_year
 from cvxport.rebalancing import CalendarRebalancer, Rebalancer, drift
 from cvxport.state import PortfolioState, as_number, check_prices
 from cvxport.threads import single_threaded_blas
+
+logger = logging.getLogger(__name__)
 
 
 def aligned_for_lookback(data, config: PortfolioConfig, lookback: int) -> AlignedPrices:
@@ -289,6 +292,12 @@ class PortfolioManager:
             if config.on_ruin == "raise":
                 raise EquityDepletedError(message, result)
             warnings.warn(message, RuinWarning, stacklevel=2)
+        logger.info(
+            "backtest %s: %d symbols, %s to %s, %d rebalances, %d held, total return %.2f%%",
+            config.allocation_method.value, len(prices.columns), run.index[0].date(),
+            run.index[-1].date(), len(result.rebalance_dates), len(run.skipped),
+            result.metrics["total_return"],
+        )  # fmt: skip
         return result
 
     def _allocate_fn(self, method: AllocationMethod | str | None = None):

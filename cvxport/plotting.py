@@ -144,7 +144,7 @@ def plot_equity_curve(
         benchmark: (T',) a benchmark's value in the same currency (e.g. a buy-and-hold of the
             same assets from the same capital), drawn dashed and labelled with its name.
         log_scale: equal vertical distances are equal growth factors; ticks are plain numbers
-            (no offset, no scientific notation).
+            (no offset, no scientific notation). Linear when some equity is <= 0 (ruin).
     """
     ax = _axes(ax)
     ax.plot(equity.index, equity.to_numpy(dtype=float), lw=1.6, label=str(equity.name or "Equity"))
@@ -152,7 +152,8 @@ def plot_equity_curve(
         name = str(benchmark.name or "Benchmark")
         ax.plot(benchmark.index, benchmark.to_numpy(dtype=float), lw=1.2, ls="--", label=name)
         ax.legend(loc="upper left", fontsize=8)
-    if log_scale:
+    values = equity.to_numpy(dtype=float)
+    if log_scale and (values > 0).all():  # a ruined curve (equity <= 0) stays linear
         ax.set_yscale("log")
         ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         ax.yaxis.set_minor_formatter(NullFormatter())
@@ -217,4 +218,70 @@ def plot_weights(weights_history: pd.DataFrame, ax: Axes | None = None) -> Axes:
         frameon=False,
         ncol=1 if len(labels) <= 14 else 2,
     )
+    return ax
+
+
+def plot_equity_curves(curves: Mapping[str, pd.Series], ax: Axes | None = None) -> Axes:
+    """Several equity curves (quote currency) on one log-scale chart, each its own colour.
+
+    Args:
+        curves: name -> (T,) positive equity series, e.g. the results of a parameter sweep.
+        ax: Axes to draw on; a new figure when None. The legend sits outside, on the right.
+    """
+    if not curves:
+        raise InvalidInputError("plot_equity_curves needs at least one curve")
+    ax = _axes(ax)
+    for (name, equity), color in zip(curves.items(), distinct_colors(len(curves)), strict=True):
+        ax.plot(equity.index, equity.to_numpy(dtype=float), lw=1.2, color=color, label=str(name))
+    if all((equity.to_numpy(dtype=float) > 0).all() for equity in curves.values()):
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.set_ylabel("Equity (quote currency, log scale)")
+    else:
+        ax.set_ylabel("Equity (quote currency)")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    ax.set_xlabel("Date")
+    ax.set_title("Equity curves")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    return ax
+
+
+def plot_drawdowns(curves: Mapping[str, pd.Series], ax: Axes | None = None) -> Axes:
+    """The drawdown of several equity curves (fractions <= 0, shown in percent), one colour each."""
+    ax = _axes(ax)
+    colors = distinct_colors(len(curves))
+    for (name, equity), color in zip(curves.items(), colors, strict=True):
+        ax.plot(equity.index, drawdown(equity).to_numpy(), lw=1.0, color=color, label=str(name))
+    ax.yaxis.set_major_formatter(_PERCENT)
+    ax.set_xlabel("Date")
+    ax.set_ylabel("Drawdown (%)")
+    ax.set_title("Drawdowns")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    return ax
+
+
+def plot_risk_return(
+    volatility: Mapping[str, float] | pd.Series,
+    annualized_return: Mapping[str, float] | pd.Series,
+    ax: Axes | None = None,
+) -> Axes:
+    """Scatter of annualized return against volatility, one labelled point per portfolio.
+
+    Args:
+        volatility, annualized_return: name -> value in percent (as ``result.metrics``).
+    """
+    x, y = pd.Series(volatility, dtype=float), pd.Series(annualized_return, dtype=float)
+    ax = _axes(ax)
+    colors = distinct_colors(len(x))
+    for (name, vol), color in zip(x.items(), colors, strict=True):
+        ax.scatter(vol, y[name], color=color, s=40, zorder=3)
+        ax.annotate(
+            str(name), (vol, y[name]), fontsize=8, xytext=(4, 3), textcoords="offset points"
+        )
+    ax.xaxis.set_major_formatter(PercentFormatter(xmax=100.0))
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=100.0))
+    ax.set_xlabel("Volatility (annualized, %)")
+    ax.set_ylabel("Return (annualized, %)")
+    ax.set_title("Risk and return")
     return ax

@@ -7,38 +7,37 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-import matplotlib
+from matplotlib.figure import Figure
 
 from cvxport import plotting
 from cvxport.backtest.result import PortfolioResult
-from cvxport.reports.tables import buy_and_hold, metrics_table
+from cvxport.reports.tables import default_benchmark, metrics_table
 
 logger = logging.getLogger(__name__)
 
 
 def save_figure(draw: Callable, path: Path, figsize: tuple[float, float] = (9, 4.5)) -> Path:
-    """Call ``draw(ax)`` on a fresh figure (Agg backend), save it as PNG at ``path``, close it."""
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    """Call ``draw(ax)`` on a fresh figure and save it as PNG at ``path``.
 
-    fig, ax = plt.subplots(figsize=figsize)
-    draw(ax)
-    fig.tight_layout()
+    The figure is a bare ``Figure`` (Agg canvas), outside pyplot: the caller's backend and open
+    figures are left alone.
+    """
+    fig = Figure(figsize=figsize, layout="tight")
+    draw(fig.subplots())
     fig.savefig(path, dpi=110, bbox_inches="tight")  # keeps legends placed outside the axes
-    plt.close(fig)
     return path
 
 
 def write_backtest_report(result: PortfolioResult, folder: Path) -> list[Path]:
-    """Write equity (log scale, against an equal-weight buy and hold), drawdown and weights
-    plots and the result tables into ``folder``.
+    """Write equity (log scale, against the result's benchmark or else an equal-weight buy and
+    hold), drawdown and weights plots and the result tables into ``folder``.
 
     Returns:
         The paths written, in order.
     """
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    plot_equity = functools.partial(plotting.plot_equity_curve, benchmark=buy_and_hold(result))
+    plot_equity = functools.partial(plotting.plot_equity_curve, benchmark=default_benchmark(result))
     for name, draw, data in (
         ("equity_curve.png", plot_equity, result.equity_curve.rename("Portfolio")),
         ("drawdown.png", plotting.plot_drawdown, result.equity_curve),

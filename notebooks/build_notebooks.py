@@ -1,427 +1,25 @@
-"""Write the example notebooks of cvxport from the cell sources below (outputs left empty).
+"""Write and execute the tutorial notebooks of cvxport; their outputs are committed.
 
-Run from the repository root: ``python notebooks/build_notebooks.py``. The notebooks are
-generated so that they can be reviewed as code; ``tests/portfolio/test_notebooks.py``
-executes them. Every number a notebook states is computed by its code, never typed.
+Run from the repository root: ``python notebooks/build_notebooks.py [NAME ...]`` (all by
+default). Cell sources live in code, so they can be reviewed: ``tutorials/<topic>.py`` (one
+module per notebook, each defining ``CELLS``) and the two lists below. A new tutorial is one
+module in ``tutorials/`` and one line in ``NOTEBOOKS``. ``tests/portfolio/test_notebooks.py``
+checks that the committed notebooks match these sources, carry their outputs, and re-execute
+without an error. Every number a notebook states is computed by its code, never typed.
 """
 
 from __future__ import annotations
 
+import argparse
+import sys
 from pathlib import Path
-from textwrap import dedent
 
 import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # cells.py and tutorials/ beside us
 
-
-def md(text: str):
-    """A markdown cell from an indented triple-quoted string."""
-    return new_markdown_cell(dedent(text).strip("\n"))
-
-
-def code(text: str):
-    """A code cell (no outputs, no execution count) from an indented triple-quoted string."""
-    return new_code_cell(dedent(text).strip("\n"))
-
-
-def notebook(cells) -> nbformat.NotebookNode:
-    """A notebook of ``cells`` with the python3 kernel and no outputs."""
-    nb = new_notebook(cells=list(cells))
-    nb.metadata["kernelspec"] = {
-        "display_name": "Python 3 (ipykernel)",
-        "language": "python",
-        "name": "python3",
-    }
-    nb.metadata["language_info"] = {"name": "python"}
-    return nb
-
-
-# --------------------------------------------------------------------------------------------
-# 01: the spec's walkthrough on the bundled data
-# --------------------------------------------------------------------------------------------
-WALKTHROUGH = [
-    md(
-        """
-        # Backtest walkthrough
-
-        The spec's portfolio (BTC, ETH, SOL; risk parity; monthly; 5%-40% per asset;
-        0.1% costs) on the daily Binance closes bundled with cvxport, then every allocation
-        method side by side, the drift-threshold and volatility-target rebalancers, and the
-        live operations (current and target weights, drift, trades, execution through a paper
-        broker).
-
-        **Units.** Weights, returns, costs and rates are fractions (0.05 = 5%) everywhere in
-        the API. Only `result.metrics` follows the spec's printing (`{:.2f}%`): the keys that
-        `cvxport.metrics.METRIC_UNITS` marks `percent` are fraction x 100, the `ratio` keys are
-        plain ratios, `total_costs` is in the quote currency (USDT) and `n_...` are counts.
-        """
-    ),
-    code(
-        """
-        import warnings
-
-        import matplotlib.pyplot as plt
-        import numpy as np
-        import pandas as pd
-        from IPython.display import Markdown, display
-
-        from cvxport import (
-            AllocationMethod,
-            PortfolioConfig,
-            PortfolioManager,
-            ThresholdRebalancer,
-            VolatilityTargetRebalancer,
-            load_bundled_market_caps,
-            load_bundled_prices,
-        )
-        from cvxport.broker_bridge import PaperBroker, UnifiedExecutor
-        from cvxport.metrics import METRIC_UNITS
-
-        pd.set_option("display.width", 120)
-        SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
-        """
-    ),
-    md(
-        """
-        ## Data
-
-        `load_bundled_prices` returns the spec's dict of per-symbol OHLCV frames (closes in
-        USDT, one row per day).
-        """
-    ),
-    code(
-        """
-        data = load_bundled_prices(SYMBOLS)
-        pd.DataFrame(
-            {
-                symbol: {
-                    "first": frame.index[0].date(),
-                    "last": frame.index[-1].date(),
-                    "days": len(frame),
-                    "last close (USDT)": frame["close"].iloc[-1],
-                }
-                for symbol, frame in data.items()
-            }
-        ).T
-        """
-    ),
-    md(
-        """
-        ## Configuration
-
-        As in the spec. The manager reads `config` at every call, so changing a field
-        (`config.allocation_method = ...`) takes effect at the next backtest.
-        """
-    ),
-    code(
-        """
-        config = PortfolioConfig(
-            initial_capital=100000,
-            symbols=SYMBOLS,
-            allocation_method=AllocationMethod.RISK_PARITY,
-            rebalance_frequency="monthly",
-            min_position_weight=0.05,  # Min 5% per asset
-            max_position_weight=0.40,  # Max 40% per asset
-            transaction_cost=0.001,  # 0.1% commission
-        )
-        manager = PortfolioManager(config)
-        config
-        """
-    ),
-    md(
-        """
-        ## One backtest per allocation method
-
-        Two methods need data of their own: market-cap weighting takes the bundled CoinGecko
-        caps of 2021-12-31 (restricted to our three symbols: the allocator refuses caps of
-        symbols outside the universe), held fixed over the whole backtest, which is a
-        simplification (they are in the future of 2020-2021 and stale afterwards); risk
-        budgeting takes the spec's budget (50% / 30% / 20% of risk).
-
-        Maximum Sharpe can be infeasible at a rebalance (no portfolio within the bounds
-        expects to beat the risk-free rate over the lookback window): the backtest then holds
-        the portfolio, lists the date in `result.skipped_rebalances` and warns. The warnings
-        are collected here and reported below.
-        """
-    ),
-    code(
-        """
-        caps_2021 = load_bundled_market_caps("2021-12-31")
-        manager.set_market_caps({symbol: caps_2021[symbol] for symbol in SYMBOLS})
-        config.risk_budget = {"BTC/USDT": 0.5, "ETH/USDT": 0.3, "SOL/USDT": 0.2}
-
-        results, caught = {}, {}
-        for method in AllocationMethod:
-            config.allocation_method = method
-            with warnings.catch_warnings(record=True) as records:
-                warnings.simplefilter("always")
-                results[method.value] = manager.backtest(data)
-            caught[method.value] = [str(record.message) for record in records]
-
-        OTHER_UNITS = {
-            "total_costs": "USDT",
-            "n_rebalances": "count",
-            "n_skipped_rebalances": "count",
-        }
-
-
-        def with_unit(key: str) -> str:
-            \"\"\"Metric key with its unit: % for percent keys, ratio, USDT or count.\"\"\"
-            labels = {"percent": "%", "ratio": "ratio"}
-            unit = labels.get(METRIC_UNITS.get(key), OTHER_UNITS.get(key))
-            return f"{key} [{unit}]"
-
-
-        comparison = pd.DataFrame({name: result.metrics for name, result in results.items()})
-        comparison.index = [with_unit(key) for key in comparison.index]
-        comparison.round(2)
-        """
-    ),
-    code(
-        """
-        sharpe = comparison.loc[with_unit("sharpe_ratio")]
-        drawdown = comparison.loc[with_unit("max_drawdown")]
-        max_sharpe = results["maximum_sharpe"]
-        skipped = max_sharpe.skipped_rebalances
-        planned = len(skipped) + len(max_sharpe.rebalance_dates)
-        lines = [
-            f"- Highest Sharpe ratio: **{sharpe.idxmax()}** ({sharpe.max():.2f}); "
-            f"lowest: {sharpe.idxmin()} ({sharpe.min():.2f}).",
-            f"- Shallowest maximum drawdown: **{drawdown.idxmax()}** ({drawdown.max():.2f}%); "
-            f"deepest: {drawdown.idxmin()} ({drawdown.min():.2f}%).",
-            f"- Maximum Sharpe held {len(skipped)} of {planned} rebalances (infeasible).",
-            f"- Warnings raised: { {k: len(v) for k, v in caught.items() if v} }.",
-        ]
-        display(Markdown("\\n".join(lines)))
-        if skipped:
-            print(f"First held at {skipped[0][0].date()}:", skipped[0][1][:300])
-        """
-    ),
-    md(
-        """
-        ## Equity curves
-
-        All methods on one chart (log scale: the same vertical distance is the same
-        percentage move). Each curve starts one bar before the first allocation, all in cash,
-        so the first allocation's costs show.
-        """
-    ),
-    code(
-        """
-        fig, ax = plt.subplots(figsize=(10, 5))
-        for name, result in results.items():
-            result.equity_curve.plot(ax=ax, label=name, lw=1)
-        ax.set_yscale("log")
-        ax.set_ylabel("Equity (USDT, log scale)")
-        ax.set_title("Backtests of every allocation method, monthly rebalancing")
-        ax.legend(ncol=2, fontsize=8)
-        plt.show()
-        final = pd.Series({name: r.equity_curve.iloc[-1] for name, r in results.items()})
-        final.sort_values(ascending=False).round(0).rename("final equity (USDT)").to_frame()
-        """
-    ),
-    md(
-        """
-        ## The spec's portfolio: allocation history and rebalance dates
-
-        `allocation_history` holds the target weights set at each rebalance (fractions),
-        `weights_history` the weights held after every bar, `rebalance_dates` the dates traded.
-        """
-    ),
-    code(
-        """
-        result = results["risk_parity"]
-        print(f"Total Return: {result.metrics['total_return']:.2f}%")
-        print(f"Annualized Return: {result.metrics['annualized_return']:.2f}%")
-        print(f"Volatility: {result.metrics['volatility']:.2f}%")
-        print(f"Sharpe Ratio: {result.metrics['sharpe_ratio']:.2f}")
-        print(f"Max Drawdown: {result.metrics['max_drawdown']:.2f}%")
-        print(f"Calmar Ratio: {result.metrics['calmar_ratio']:.2f}")
-        print(result.allocation_history.tail())
-        print(f"Rebalances: {len(result.rebalance_dates)}")
-        print(f"First {result.rebalance_dates[0].date()}, last {result.rebalance_dates[-1].date()}")
-        """
-    ),
-    code(
-        """
-        targets = result.allocation_history
-        low, high = config.min_position_weight, config.max_position_weight
-        assert targets.min().min() >= low - 1e-7 and targets.max().max() <= high + 1e-7
-        assert np.allclose(targets.sum(axis=1), 1.0)
-        bound_hits = ((targets - high).abs() < 1e-6).sum()
-        display(
-            Markdown(
-                f"Every target lies in [{low:.0%}, {high:.0%}] and sums to 1. "
-                f"Rebalances at the {high:.0%} cap, per asset: {bound_hits.to_dict()}."
-            )
-        )
-        ax = result.weights_history.plot.area(figsize=(10, 3), lw=0)
-        ax.set_ylabel("Weight (fraction of equity)")
-        ax.set_title("Weights held, risk parity")
-        plt.show()
-        """
-    ),
-    md(
-        """
-        ## Rebalancing by drift threshold
-
-        `ThresholdRebalancer(drift_threshold=0.05)` trades when max |actual - target| exceeds
-        5 percentage points, checked at every bar; it replaces the calendar through
-        `config.rebalancer`. Check: on every bar where the portfolio did not trade, the drift
-        from the standing target stayed within the threshold.
-        """
-    ),
-    code(
-        """
-        config.allocation_method = AllocationMethod.RISK_PARITY
-        config.rebalancer = ThresholdRebalancer(drift_threshold=0.05)
-        threshold = manager.backtest(data)
-
-        held = threshold.weights_history
-        standing = threshold.allocation_history.reindex(held.index).ffill()
-        drift_path = (held - standing).abs().max(axis=1).dropna()
-        quiet = ~drift_path.index.isin(threshold.rebalance_dates)
-        assert drift_path[quiet].max() <= 0.05 + 1e-12
-        display(
-            Markdown(
-                f"{len(threshold.rebalance_dates)} rebalances (monthly: "
-                f"{len(result.rebalance_dates)}); largest drift on a bar without trading: "
-                f"{drift_path[quiet].max():.2%}."
-            )
-        )
-        ax = drift_path.plot(figsize=(10, 3), lw=0.8, label="drift before trading")
-        ax.axhline(0.05, color="red", ls="--", label="threshold")
-        ax.set_ylabel("max |w - target|")
-        ax.legend()
-        plt.show()
-        """
-    ),
-    md(
-        """
-        ## Volatility targeting
-
-        `VolatilityTargetRebalancer(target_volatility=0.15, lookback=20)` rebalances monthly
-        and sets the gross exposure to min(1, 15% / forecast), the forecast being the
-        annualized volatility of the fully invested target over the last 20 days; the rest is
-        cash.
-        """
-    ),
-    code(
-        """
-        config.rebalancer = VolatilityTargetRebalancer(target_volatility=0.15, lookback=20)
-        vol_target = manager.backtest(data)
-        config.rebalancer = None  # back to the calendar of rebalance_frequency
-
-        policies = {"monthly": result, "threshold 5%": threshold, "vol target 15%": vol_target}
-        keys = ["volatility", "annualized_return", "sharpe_ratio", "max_drawdown"]
-        keys += ["turnover", "total_costs", "n_rebalances"]
-        table = pd.DataFrame(
-            {name: {with_unit(k): r.metrics[k] for k in keys} for name, r in policies.items()}
-        )
-        exposure = vol_target.exposure.iloc[1:]
-        display(table.round(2))
-        display(
-            Markdown(
-                f"Realized volatility with the 15% target: {vol_target.metrics['volatility']:.1f}% "
-                f"a year; gross exposure between {exposure.min():.0%} and {exposure.max():.0%}, "
-                f"{exposure.mean():.0%} on average, so {1 - exposure.mean():.0%} of the equity "
-                "sat in cash on an average day."
-            )
-        )
-        ax = exposure.plot(figsize=(10, 3), lw=0.8)
-        ax.set_ylabel("Gross exposure (fraction)")
-        ax.set_title("Volatility target: share of equity invested")
-        plt.show()
-        """
-    ),
-    md(
-        """
-        ## Live operations
-
-        A fresh manager for the spec's portfolio. After a backtest, its `state` holds the
-        backtest's final holdings and cash (only while the state is untouched: a second
-        backtest on the same manager updates the target but not the holdings), and its target
-        is the last rebalance's.
-        """
-    ),
-    code(
-        """
-        live = PortfolioManager(config)
-        spec_result = live.backtest(data)
-
-        current = live.get_current_allocation()
-        print(f"Current weights: {current.round(4).to_dict()}")
-        target = live.get_target_allocation()
-        print(f"Target weights: {target.round(4).to_dict()}")
-        drift = live.calculate_drift()
-        print(f"Current drift: {drift:.2%}")
-        assert np.isclose(drift, (current - target).abs().max())
-        """
-    ),
-    code(
-        """
-        current_prices = spec_result.prices.iloc[-1].to_dict()
-        trades = live.calculate_rebalance_trades(current_prices)
-
-        for trade in trades:
-            print(f"{trade['action']} {trade['quantity']:.4f} {trade['symbol']}")
-            print(f"  Value: ${trade['value']:.2f}")
-        """
-    ),
-    md(
-        """
-        ### Execute the rebalance
-
-        A `PaperBroker` holding the same cash and units as the manager fills the orders at the
-        last closes, charging the same 0.1% commission. `UnifiedExecutor` sends the sells
-        first, then the buys (sale proceeds fund purchases). The notebook's kernel runs an
-        event loop, so `await` works at the top level.
-        """
-    ),
-    code(
-        """
-        # A fully invested backtest can leave float dust of cash (about -1e-11 USDT here);
-        # the paper broker refuses a negative balance, so it starts at zero then.
-        broker = PaperBroker(
-            name="paper",
-            cash=max(live.state.cash, 0.0),
-            positions=live.state.holdings,
-            prices=current_prices,
-            commission_rate=config.transaction_cost,
-        )
-        executor = UnifiedExecutor()
-        executor.add_broker(broker, default=True)
-        equity_before = live.state.equity(current_prices)
-
-        report = await live.execute_rebalance(executor)
-
-        commission = report.total_commission
-        print(f"ok={report.ok}, {len(report.fills)} fills, commission {commission:.2f} USDT")
-        pd.DataFrame(live.trade_log)
-        """
-    ),
-    code(
-        """
-        after = live.get_current_allocation()
-        gap = (after - live.get_target_allocation()).abs().max()
-        assert np.isclose(broker.cash, live.state.cash)
-        assert all(np.isclose(broker.positions[s], live.state.holdings[s]) for s in SYMBOLS)
-        spent = equity_before - live.state.equity(current_prices)
-        assert np.isclose(spent, report.total_commission)
-        display(
-            Markdown(
-                f"After execution the largest gap to the target is {gap:.1e} (fraction of "
-                f"equity), drift {live.calculate_drift():.1e}; the equity fell by "
-                f"{spent:.2f} USDT, exactly the commission; the broker's cash and units match "
-                "the manager's state."
-            )
-        )
-        """
-    ),
-]
-
+from cells import HERE, code, execute, md, notebook
+from tutorials import live, quick_start, rebalancing
 
 # --------------------------------------------------------------------------------------------
 # 02: solvers and constraints
@@ -823,9 +421,22 @@ ANALYSIS = [
         """
         # Portfolio analysis
 
-        The spec's "Portfolio Metrics" and "Advanced Analysis": `PortfolioMetrics` on a
-        backtest, the efficient frontier, stress scenarios and return attribution, each
-        checked against an independent computation.
+        Once a portfolio is backtested, four questions follow, and this tutorial answers each
+        on the spec's risk parity portfolio:
+
+        1. *Where does its risk come from?* `PortfolioMetrics`: risk contributions,
+           diversification ratio, concentration, correlations.
+        2. *What else could it have held?* `EfficientFrontier`: the best expected return for
+           each level of risk under the same bounds, with the minimum variance and maximum
+           Sharpe portfolios.
+        3. *What if markets break?* `PortfolioStressTester`: a crash, a correlation spike and
+           a volatility shock applied to today's holdings, with value at risk and expected
+           shortfall.
+        4. *Where did the return come from?* `AttributionAnalyzer`: each asset's contribution
+           to the return, against a benchmark.
+
+        Each answer is checked against an independent computation, the way you would check
+        your own analysis.
 
         Units: `PortfolioMetrics().calculate` prints like `result.metrics` (percent keys
         marked in `cvxport.metrics.METRIC_UNITS`, plain ratios otherwise); risk contributions,
@@ -1102,21 +713,36 @@ ANALYSIS = [
 
 
 NOTEBOOKS = {
-    "01_backtest_walkthrough.ipynb": WALKTHROUGH,
+    "01_quick_start.ipynb": quick_start.CELLS,
     "02_solvers_and_constraints.ipynb": SOLVERS,
     "03_analysis.ipynb": ANALYSIS,
+    "04_rebalancing_policies.ipynb": rebalancing.CELLS,
+    "05_live_rebalancing.ipynb": live.CELLS,
 }
 
 
-def main() -> None:
-    """Write every notebook next to this script, without outputs."""
-    for name, cells in NOTEBOOKS.items():
-        nb = notebook(cells)
-        for number, cell in enumerate(nb.cells):
-            cell.id = f"{name[:2]}-{number:02d}"  # stable ids: regenerating changes nothing
-        nbformat.validate(nb)
+def build(name: str) -> nbformat.NotebookNode:
+    """The notebook ``name`` from its cells, with stable cell ids and no outputs."""
+    nb = notebook(NOTEBOOKS[name])
+    for number, cell in enumerate(nb.cells):
+        cell.id = f"{name[:2]}-{number:02d}"  # stable ids: regenerating changes nothing
+    nbformat.validate(nb)
+    return nb
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Write and execute the notebooks named (all by default) next to this script."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help=f"notebooks to build, of {list(NOTEBOOKS)}")
+    names = parser.parse_args(argv).names or list(NOTEBOOKS)
+    unknown = [name for name in names if name not in NOTEBOOKS]
+    if unknown:
+        parser.error(f"unknown notebooks {unknown}; known: {list(NOTEBOOKS)}")
+    for name in names:
+        nb = execute(build(name))
         nbformat.write(nb, HERE / name)
-        print(f"wrote notebooks/{name} ({len(cells)} cells)")
+        outputs = sum(len(c.get("outputs", [])) for c in nb.cells)
+        print(f"wrote notebooks/{name} ({len(nb.cells)} cells, {outputs} outputs)")
 
 
 if __name__ == "__main__":

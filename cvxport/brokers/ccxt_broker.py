@@ -24,7 +24,7 @@ from cvxport.errors import ExecutionError, InvalidInputError, RetryableError
 
 __all__ = ["CCXTBroker"]
 
-logger = logging.getLogger("cvxport.brokers.ccxt")
+logger = logging.getLogger(__name__)
 
 _STATES = {"open": "open", "closed": "closed", "expired": "closed", "canceled": "canceled",
            "cancelled": "canceled", "rejected": "rejected"}  # fmt: skip

@@ -21,7 +21,7 @@ from cvxport.errors import ExecutionError, InconsistentFillError, InvalidInputEr
 
 __all__ = ["UnifiedExecutor"]
 
-logger = logging.getLogger("cvxport.brokers")
+logger = logging.getLogger(__name__)
 
 FillHandler = Callable[[Fill], None]
 FailureHandler = Callable[[OrderFailure], None]

@@ -27,7 +27,7 @@ from cvxport.errors import InvalidInputError, OrderTimeoutError, RetryableError
 
 __all__ = ["OrderPolicy", "query_status", "run_order"]
 
-logger = logging.getLogger("cvxport.brokers")
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

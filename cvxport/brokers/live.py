@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DUST", "preview", "rebalance", "reconcile", "recover"]
 
-logger = logging.getLogger("cvxport.live")
+logger = logging.getLogger(__name__)
 
 DUST = 1e-8  # differences worth at most this fraction of equity are rounding, not drift
 SIMULATED = ("initial", "backtest")

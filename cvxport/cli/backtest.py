@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from cvxport.cli.common import add_common_options, format_metrics, load_input, make_manager
+from cvxport.cli.common import (
+    add_benchmark_option,
+    add_common_options,
+    format_metrics,
+    load_input,
+    make_manager,
+)
 from cvxport.report_files import write_backtest_report
 from cvxport.reports import html_report
 
@@ -22,7 +28,7 @@ def start_note(data: dict[str, pd.DataFrame], result, lookback: int) -> str:
     When every symbol's data starts on the same bar the lookback alone set the start; else the
     symbol listed last set the common start and the lookback followed it.
     """
-    firsts = {symbol: _first_close(frame) for symbol, frame in data.items()}
+    firsts = {symbol: _first_close(data[symbol]) for symbol in result.prices.columns}
     latest = max(firsts.values())
     if all(first == latest for first in firsts.values()):
         return f"data from {latest.date()} for every symbol, then {lookback} bars of lookback"
@@ -46,7 +52,8 @@ def command_backtest(args: argparse.Namespace) -> int:
     print(
         f"cvxport backtest: {config.allocation_method.value}, "
         f"{config.rebalance_frequency} rebalancing, bounds [{config.min_position_weight}, "
-        f"{config.max_position_weight}], cost {config.transaction_cost}, {len(data)} assets, "
+        f"{config.max_position_weight}], cost {config.transaction_cost}, "
+        f"{len(config.symbols)} assets, "
         f"{result.equity_curve.index[0].date()} to {result.equity_curve.index[-1].date()} "
         f"({start_note(data, result, config.lookback)})"
     )
@@ -73,6 +80,7 @@ def register(commands) -> None:
         description=__doc__.split(": ", 1)[1],
     )
     add_common_options(backtest)
+    add_benchmark_option(backtest)
     backtest.add_argument(
         "--html", action="store_true", help="also write report.html, one self-contained page"
     )

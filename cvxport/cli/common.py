@@ -145,6 +145,16 @@ def add_portfolio_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--progress", action="store_true", help="show a progress bar")
 
 
+def add_benchmark_option(parser: argparse.ArgumentParser) -> None:
+    """``--benchmark SYMBOL``: loaded with the data, compared against, not held."""
+    parser.add_argument(
+        "--benchmark",
+        metavar="SYMBOL",
+        help="a bundled symbol or --data file to compare against (adds alpha, beta, "
+        "tracking error); not held unless also listed in --symbols",
+    )
+
+
 def add_output_options(parser: argparse.ArgumentParser, default: str = "cvxport-report") -> None:
     """The output folder (checked writable before any work)."""
     parser.add_argument("--output", default=default, help="output folder")
@@ -194,7 +204,7 @@ def load_input(args: argparse.Namespace) -> dict[str, pd.DataFrame]:
             start=args.start,
             end=args.end,
         )
-        symbols = args.symbols or list(data)
+        symbols = _with_benchmark(args, args.symbols or list(data))
         missing = [s for s in symbols if s not in data]
         if missing:
             raise InvalidInputError(f"--symbols {missing} not among the files: {list(data)}")
@@ -208,12 +218,23 @@ def load_input(args: argparse.Namespace) -> dict[str, pd.DataFrame]:
         caps = load_bundled_market_caps_history()
         start = start or str((caps.index[0] - pd.Timedelta(days=args.lookback)).date())
         end = end or str(caps.index[-1].date())
-    return load_bundled_prices(args.symbols or SPEC_SYMBOLS, start=start, end=end)
+    symbols = _with_benchmark(args, args.symbols or SPEC_SYMBOLS)
+    return load_bundled_prices(symbols, start=start, end=end)
+
+
+def _with_benchmark(args: argparse.Namespace, symbols: list[str]) -> list[str]:
+    benchmark = getattr(args, "benchmark", None)
+    return [*symbols, benchmark] if benchmark and benchmark not in symbols else list(symbols)
 
 
 def portfolio_config(args: argparse.Namespace, symbols: list[str]) -> PortfolioConfig:
     """The ``PortfolioConfig`` of the options (and the ``--config`` file), checked as a whole."""
     fields = dict(getattr(args, "config_fields", None) or {})
+    benchmark = getattr(args, "benchmark", None)
+    if benchmark and benchmark not in (args.symbols or []):
+        symbols = [s for s in symbols if s != benchmark]  # compared against, not held
+    if benchmark:
+        fields["benchmark"] = benchmark
     fields.update(
         symbols=symbols,
         min_position_weight=args.min_weight,
@@ -250,7 +271,7 @@ def make_manager(args: argparse.Namespace, symbols: list[str]) -> PortfolioManag
     if config.allocation_method == AllocationMethod.MARKET_CAP_WEIGHT:
         if args.data:
             raise InvalidInputError("market_cap_weight needs caps; only the bundled data has them")
-        manager.set_market_caps(load_bundled_market_caps_history(symbols))
+        manager.set_market_caps(load_bundled_market_caps_history(config.symbols))
     return manager
 
 

@@ -47,6 +47,7 @@ FIELD_OPTIONS = {
     "solver": "solver",
     "risk_budget": "risk_budget",
     "max_forward_fill": "max_forward_fill",
+    "benchmark": "benchmark",
 }
 
 # [data] key -> (the option's dest, accepted types)

@@ -1,4 +1,5 @@
-"""Read per-symbol price CSV files as real exports come: any date column, day-first dates.
+"""Read per-symbol price CSV files as real exports come: any date column, day-first dates,
+',', ';' or tab separators, decimal commas (1.234,5).
 
 Every malformed input (empty file, binary data, a bad quote, a missing column, a date or a
 price that does not parse, a duplicate date) raises one ``InvalidInputError`` whose one-line
@@ -92,8 +93,16 @@ def read_price_csv(
     column = _find_column(path, frame, date_column)
     dates = _parse_dates(path, frame[column], column, date_format, dayfirst)
     close = _find_column(path, frame, "close")
+    comma = frame.attrs.get("decimal_comma", False)
     frame = frame.drop(columns=[column])
-    frame[close] = _parse_prices(path, frame[close], close)
+    if comma:  # 1.234,5 -> 1234.5 in every column that reads as numbers that way
+        for name in frame.columns.drop(close):
+            numbers = _from_decimal_comma(frame[name])
+            if not (numbers.isna() & frame[name].notna()).any():
+                frame[name] = numbers
+        frame[close] = _parse_prices(path, frame[close], close, _from_decimal_comma)
+    else:
+        frame[close] = _parse_prices(path, frame[close], close)
     lines = [_line(at) for at in frame.index]
     frame.index = pd.DatetimeIndex(dates, name="timestamp")
     _check_unique(path, frame.index, lines)
@@ -117,8 +126,15 @@ def _read_table(path: Path) -> pd.DataFrame:
         raise InvalidInputError(
             f"{path}: binary data, not a CSV text file (NUL byte at offset {head.index(0)})"
         )
+    sep, decimal = _dialect(head)
     try:
-        frame = pd.read_csv(path, encoding="utf-8-sig", skip_blank_lines=False)
+        frame = pd.read_csv(
+            path,
+            sep=sep,
+            dtype=str if decimal == "," else None,  # decimal commas: converted column by column
+            encoding="utf-8-sig",
+            skip_blank_lines=False,
+        )
     except UnicodeDecodeError as exc:
         raise InvalidInputError(
             f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
@@ -135,7 +151,22 @@ def _read_table(path: Path) -> pd.DataFrame:
     frame = frame.dropna(how="all")  # blank lines; the index keeps the line numbers
     if frame.empty:
         raise InvalidInputError(f"{path}: no data rows under the header {list(frame.columns)}")
+    frame.attrs["decimal_comma"] = decimal == ","
     return frame
+
+
+def _dialect(head: bytes) -> tuple[str, str]:
+    """The separator (',', ';' or tab: the most frequent in the header line) and the decimal
+    mark (',' for ';'- or tab-separated files whose first row has a number like 1234,5; '.'
+    then separates thousands)."""
+    lines = head.decode("utf-8", errors="replace").splitlines()
+    header = lines[0] if lines else ""
+    sep = max([",", ";", "\t"], key=header.count)
+    if not header.count(sep):
+        sep = ","
+    first_row = next((line for line in lines[1:] if line.strip()), "")
+    decimal = "," if sep != "," and re.search(r"\d,\d", first_row) else "."
+    return sep, decimal
 
 
 def _find_column(path: Path, frame: pd.DataFrame, wanted: str | None) -> str:
@@ -192,10 +223,19 @@ def _guess_format(text: pd.Series, dayfirst: bool) -> str | None:
     return guess_datetime_format(first.iloc[0], dayfirst=dayfirst) if len(first) else None
 
 
-def _parse_prices(path: Path, values: pd.Series, column: str) -> pd.Series:
+def _from_decimal_comma(values: pd.Series) -> pd.Series:
+    """Text such as '1.234,5' as the number 1234.5 (NaN where it is not a number)."""
+    text = values.astype("string").str.strip().str.replace(".", "", regex=False)
+    return pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
+
+
+def _parse_prices(path: Path, values: pd.Series, column: str, convert=None) -> pd.Series:
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
         return values.astype("float64")
-    numbers = pd.to_numeric(values.astype("string").str.strip(), errors="coerce")
+    if convert is not None:
+        numbers = convert(values)
+    else:
+        numbers = pd.to_numeric(values.astype("string").str.strip(), errors="coerce")
     bad = numbers.isna() & values.notna()
     if bad.any():
         at = bad.idxmax()

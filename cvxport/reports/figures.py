@@ -6,20 +6,17 @@ import base64
 import io
 from collections.abc import Callable
 
-import matplotlib
+from matplotlib.figure import Figure
 
 
 def png_data_uri(draw: Callable, figsize: tuple[float, float] = (10, 4.2), dpi: int = 100) -> str:
-    """Call ``draw(ax)`` on a fresh figure (Agg backend) and return it as a PNG data URI."""
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    """Call ``draw(ax)`` on a fresh figure and return it as a PNG data URI.
 
-    fig, ax = plt.subplots(figsize=figsize)
-    try:
-        draw(ax)
-        fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    finally:
-        plt.close(fig)
+    The figure is a bare ``Figure`` (Agg canvas), outside pyplot: the caller's backend and open
+    figures are left alone (a notebook's inline figures keep showing).
+    """
+    fig = Figure(figsize=figsize)
+    draw(fig.subplots())
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime
 import functools
-import html
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,23 +20,9 @@ from cvxport.backtest.result import PortfolioResult
 from cvxport.errors import InvalidInputError
 from cvxport.reports import tables
 from cvxport.reports.figures import png_data_uri
+from cvxport.reports.page import escape, figure_section, html_table, kv_table, page
 
 logger = logging.getLogger(__name__)
-
-_CSS = """
-body { font-family: -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; color: #1d2430;
-       max-width: 1120px; margin: 24px auto; padding: 0 16px; line-height: 1.4; }
-h1 { font-size: 1.6em; margin-bottom: 0.1em; } h2 { font-size: 1.2em; margin-top: 1.8em;
-     border-bottom: 1px solid #d0d5dd; padding-bottom: 4px; }
-.sub { color: #5b6472; margin-top: 0; }
-table { border-collapse: collapse; font-size: 0.88em; margin: 8px 0; }
-th, td { padding: 3px 9px; border-bottom: 1px solid #e4e7ec; text-align: right; }
-th:first-child, td:first-child { text-align: left; } th { background: #f3f5f8; }
-td.text { text-align: left; color: #5b6472; }
-img { max-width: 100%; height: auto; display: block; margin: 6px 0; }
-.grid { display: flex; flex-wrap: wrap; gap: 24px; align-items: flex-start; }
-.monthly td { min-width: 3.2em; } .note { color: #5b6472; font-size: 0.85em; }
-"""
 
 
 def html_report(
@@ -58,59 +43,49 @@ def html_report(
             the risk contributions' window).
         benchmark: An equity or price series drawn against the equity curve (rescaled to the
             starting capital); ``'buy_and_hold'`` for an equal-weight buy and hold of the same
-            assets; ``'auto'`` for the result's own ``benchmark`` series when it has one, else
-            the buy and hold; None for none.
+            assets; ``'auto'`` for the result's own benchmark (``benchmark_returns``, from
+            ``PortfolioConfig.benchmark``) when it has one, else the buy and hold; None: none.
         title: The page's title.
         provenance: Extra rows for the provenance table, e.g. ``{"data": "prices/*.csv"}``.
     """
     if not isinstance(result, PortfolioResult):
         raise InvalidInputError(f"html_report needs a PortfolioResult, got {type(result).__name__}")
     path = Path(path)
-    bench = _benchmark(result, benchmark)
+    bench = _benchmark(result, benchmark, config)
     lookback = getattr(config, "lookback", None)
     sections = [
         _header(result, config, title),
         _metrics_section(result, bench),
-        _figure_section("Equity", _equity_figure(result, bench), "equity curve, log scale"),
-        _figure_section(
+        figure_section("Equity", _equity_figure(result, bench), "equity curve, log scale"),
+        figure_section(
             "Drawdown", png_data_uri(functools.partial(plotting.plot_drawdown, result.equity_curve))
         ),
-        _figure_section("Weights over time", _weights_figure(result), "weights over time"),
+        figure_section("Weights over time", _weights_figure(result), "weights over time"),
         _risk_section(result, lookback),
         _monthly_section(result),
         _rebalance_section(result),
         _provenance_section(result, config, provenance),
     ]
-    page = (
-        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head>\n<body>\n"
-        + "\n".join(sections)
-        + "\n</body></html>\n"
-    )
+    text = page(title, sections)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
-    logger.info("wrote HTML report %s (%d bytes)", path, len(page))
+    path.write_text(text, encoding="utf-8")
+    logger.info("wrote HTML report %s (%d bytes)", path, len(text))
     return path
 
 
-def _e(value: object) -> str:
-    return html.escape(str(value))
-
-
-def _benchmark(result: PortfolioResult, benchmark: pd.Series | str | None) -> pd.Series | None:
+def _benchmark(
+    result: PortfolioResult, benchmark: pd.Series | str | None, config: object | None
+) -> pd.Series | None:
     if benchmark is None:
         return None
     if isinstance(benchmark, str):
-        own = getattr(result, "benchmark", None)
-        if benchmark == "auto" and isinstance(own, pd.Series) and len(own):
-            benchmark = own
-        elif benchmark in ("auto", "buy_and_hold"):
+        if benchmark == "auto":
+            return tables.default_benchmark(result, getattr(config, "benchmark", None))
+        if benchmark == "buy_and_hold":
             return tables.buy_and_hold(result)
-        else:
-            raise InvalidInputError(
-                f"benchmark must be a Series, 'auto', 'buy_and_hold' or None, got {benchmark!r}"
-            )
+        raise InvalidInputError(
+            f"benchmark must be a Series, 'auto', 'buy_and_hold' or None, got {benchmark!r}"
+        )
     if not isinstance(benchmark, pd.Series):
         raise InvalidInputError(f"benchmark must be a pandas Series, got {type(benchmark)}")
     series = benchmark.astype(float).reindex(result.equity_curve.index).ffill().dropna()
@@ -123,31 +98,21 @@ def _benchmark(result: PortfolioResult, benchmark: pd.Series | str | None) -> pd
     return scaled.rename(benchmark.name or "Benchmark")
 
 
-def _table(frame: pd.DataFrame, formats: Mapping[str, object], css: str = "") -> str:
-    head = "".join(f"<th>{_e(c)}</th>" for c in [frame.index.name or "", *frame.columns])
-    rows = []
-    # itertuples keeps each column's type (iterrows would turn integer counts into floats)
-    for label, values in zip(frame.index, frame.itertuples(index=False), strict=True):
-        cells = [f"<td>{_e(label)}</td>"]
-        for column, value in zip(frame.columns, values, strict=True):
-            fmt = formats.get(column, _e)
-            text = fmt(value) if callable(fmt) else fmt.format(value)
-            cls = " class='text'" if column in ("description",) else ""
-            cells.append(f"<td{cls}>{text}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return (
-        f"<table class='{css}'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-    )
-
-
 def _header(result: PortfolioResult, config: object | None, title: str) -> str:
     equity = result.equity_curve
     method = getattr(getattr(config, "allocation_method", None), "value", None)
     what = f"{method}, " if method else ""
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    ruin = ""
+    if getattr(result, "outcome", "completed") == "ruined":
+        ruin = (
+            f"<p class='alert'>Ruined on {escape(pd.Timestamp(result.ruined_at).date())}: equity "
+            "reached zero, every position was sold and the backtest ended there.</p>"
+        )
     return (
-        f"<h1>{_e(title)}</h1><p class='sub'>{_e(what)}{len(result.prices.columns)} assets, "
-        f"{equity.index[0].date()} to {equity.index[-1].date()}, generated {now}</p>"
+        f"<h1>{escape(title)}</h1><p class='sub'>{escape(what)}"
+        f"{len(result.prices.columns)} assets, "
+        f"{equity.index[0].date()} to {equity.index[-1].date()}, generated {now}</p>{ruin}"
     )
 
 
@@ -167,12 +132,8 @@ def _metrics_section(result: PortfolioResult, bench: pd.Series | None) -> str:
     note = ""
     if bench is not None:
         growth = float(bench.iloc[-1] / bench.iloc[0] - 1.0)
-        note = f"<p class='note'>{_e(bench.name)}: total return {growth * 100:,.2f} %.</p>"
-    return "<h2>Performance</h2>" + _table(shown, {}) + note
-
-
-def _figure_section(heading: str, uri: str, alt: str | None = None) -> str:
-    return f"<h2>{_e(heading)}</h2><img src='{uri}' alt='{_e(alt or heading)}'>"
+        note = f"<p class='note'>{escape(bench.name)}: total return {growth * 100:,.2f} %.</p>"
+    return "<h2>Performance</h2>" + html_table(shown, {}) + note
 
 
 def _equity_figure(result: PortfolioResult, bench: pd.Series | None) -> str:
@@ -197,7 +158,7 @@ def _risk_section(result: PortfolioResult, lookback: int | None) -> str:
     return (
         "<h2>Risk contributions</h2><p class='note'>Last target weights and each asset's share "
         f"of portfolio variance, sample covariance of {window} of daily returns.</p>"
-        f"<div class='grid'><div>{_table(frame, {'weight': pct, 'risk_share': pct})}</div>"
+        f"<div class='grid'><div>{html_table(frame, {'weight': pct, 'risk_share': pct})}</div>"
         f"<div><img src='{uri}' alt='risk contributions'></div></div>"
     )
 
@@ -218,7 +179,7 @@ def _monthly_section(result: PortfolioResult) -> str:
 
     return (
         "<h2>Monthly returns (%)</h2>"
-        + _table(table, dict.fromkeys(table.columns, cell), "monthly")
+        + html_table(table, dict.fromkeys(table.columns, cell), "monthly")
         + "<p class='note'>Return of each calendar month in percent; Year compounds them.</p>"
     )
 
@@ -235,35 +196,35 @@ def _rebalance_section(result: PortfolioResult) -> str:
     skipped = ""
     if result.skipped_rebalances:
         items = "".join(
-            f"<li>{_e(pd.Timestamp(when).date())}: {_e(why)}</li>"
+            f"<li>{escape(pd.Timestamp(when).date())}: {escape(why)}</li>"
             for when, why in result.skipped_rebalances[:20]
         )
         skipped = f"<p>Rebalances held (infeasible):</p><ul>{items}</ul>"
+    outcomes = getattr(result, "rebalance_outcomes", None)
+    if isinstance(outcomes, pd.DataFrame) and len(outcomes):
+        counts = outcomes["outcome"].value_counts()
+        shown = ", ".join(f"{escape(name)} {count}" for name, count in counts.items())
+        skipped += f"<p class='note'>Outcomes of the {len(outcomes)} rebalances: {shown}.</p>"
     formats = {"turnover": "{:.2%}".format, "costs": "{:,.2f}".format}
-    return "<h2>Rebalances and costs</h2>" + _table(table, formats) + text + skipped
+    return "<h2>Rebalances and costs</h2>" + html_table(table, formats) + text + skipped
 
 
 def _provenance_section(
     result: PortfolioResult, config: object | None, extra: Mapping[str, str] | None
 ) -> str:
-    solver = getattr(config, "solver", None) if config is not None else None
+    solver = getattr(config, "solver", None)
+    lookback = getattr(config, "lookback", None)
     rows = {
         "solver": solver or "default (each method's exact path where it has one, else CLARABEL)",
         **tables.data_provenance(result),
+        **({"lookback": f"{lookback} bars before each allocation"} if lookback else {}),
         **dict(extra or {}),
     }
-    parts = ["<h2>Provenance</h2>", _kv_table("run", rows)]
+    parts = ["<h2>Provenance</h2>", kv_table("run", rows)]
     settings = tables.config_table(config)
     if settings:
-        parts.append(_kv_table("configuration", settings))
-    parts.append(_kv_table("versions", tables.versions()))
+        parts.append(kv_table("configuration", settings))
+    parts.append(kv_table("versions", tables.versions()))
     return (
         parts[0] + "<div class='grid'>" + "".join(f"<div>{p}</div>" for p in parts[1:]) + "</div>"
     )
-
-
-def _kv_table(heading: str, rows: Mapping[str, str]) -> str:
-    body = "".join(
-        f"<tr><td>{_e(k)}</td><td class='text'>{_e(v)}</td></tr>" for k, v in rows.items()
-    )
-    return f"<table><thead><tr><th colspan='2'>{_e(heading)}</th></tr></thead>{body}</table>"

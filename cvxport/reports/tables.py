@@ -34,6 +34,10 @@ DESCRIPTIONS = {
     "total_financing": "interest paid on borrowed cash",
     "n_rebalances": "rebalances that traded",
     "n_skipped_rebalances": "rebalances held because infeasible",
+    "alpha": "annualized return not explained by the benchmark (CAPM)",
+    "beta": "sensitivity to the benchmark's returns",
+    "tracking_error": "volatility of returns relative to the benchmark, annualized",
+    "information_ratio": "annualized active return / tracking error",
 }
 
 PACKAGES = ("cvxport", "cvxpy", "clarabel", "osqp", "ecos", "numpy", "pandas", "scipy")
@@ -142,6 +146,26 @@ def buy_and_hold(result: PortfolioResult) -> pd.Series:
     return (prices * units).sum(axis=1).rename("Equal-weight buy and hold")
 
 
+def benchmark_equity(result: PortfolioResult, name: object = None) -> pd.Series:
+    """The result's benchmark (``benchmark_returns``) as equity from the same capital.
+
+    The first row is the start (no return yet), like the portfolio's equity curve.
+    """
+    returns = result.benchmark_returns.reindex(result.equity_curve.index).fillna(0.0)
+    returns.iloc[0] = 0.0
+    capital = float(result.equity_curve.iloc[0])
+    label = f"Benchmark ({name})" if isinstance(name, str) else "Benchmark"
+    return (capital * (1.0 + returns).cumprod()).rename(label)
+
+
+def default_benchmark(result: PortfolioResult, name: object = None) -> pd.Series:
+    """The result's own benchmark as equity when it has one, else the equal-weight buy and hold."""
+    own = getattr(result, "benchmark_returns", None)
+    if isinstance(own, pd.Series) and len(own):
+        return benchmark_equity(result, name)
+    return buy_and_hold(result)
+
+
 def versions() -> dict[str, str]:
     """Python and the installed versions of cvxport and its numerical dependencies."""
     found = {"python": platform.python_version()}
@@ -160,7 +184,6 @@ def data_provenance(result: PortfolioResult) -> dict[str, str]:
         "symbols": ", ".join(str(s) for s in prices.columns),
         "backtest": f"{equity.index[0].date()} to {equity.index[-1].date()} ({len(equity)} bars)",
         "periods per year": str(result.periods_per_year),
-        "common data start set by": str(result.start_symbol),
         "skipped rebalances": str(len(result.skipped_rebalances)),
     }
 

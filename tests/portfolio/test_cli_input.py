@@ -298,3 +298,26 @@ def test_header_says_the_lookback_set_the_start(tmp_path, capsys):
     code, out, err = run([*base, "--data", str(late), "--output", str(tmp_path / "b")], capsys)
     assert code == 0, err
     assert "common start 2023-01-11 set by BBB (listed last), then 20 bars of lookback" in out
+
+
+def test_semicolons_and_decimal_commas_as_spreadsheets_export_them(tmp_path, capsys):
+    path = tmp_path / "EUR.csv"
+    path.write_text("Datum;Open;Close\n01.02.2023;1.230,0;1.234,5\n02.02.2023;1.234,5;1.240,25\n")
+    frame = read_price_files([path], date_column="Datum", dayfirst=True)["EUR"]
+    assert list(frame.index) == [pd.Timestamp("2023-02-01"), pd.Timestamp("2023-02-02")]
+    assert frame["Close"].tolist() == [1234.5, 1240.25]
+    assert frame["Open"].tolist() == [1230.0, 1234.5]
+    tabs = tmp_path / "TAB.csv"
+    tabs.write_text("timestamp\tclose\n2023-01-01\t5.5\n2023-01-02\t6\n")
+    assert read_price_files([tabs])["TAB"]["close"].tolist() == [5.5, 6.0]
+    path.write_text("Datum;Close\n01.02.2023;1.234,5\n02.02.2023;zwei\n")
+    code, _, err = run(["backtest", "--data", str(path), "--date-column", "Datum"], capsys)
+    assert_one_line_error(code, err, "line 3, column 'Close': 'zwei' is not a number")
+
+
+def test_benchmark_is_a_backtest_option_only(tmp_path, capsys):
+    for command in ("frontier", "stress"):
+        with pytest.raises(SystemExit) as info:
+            main([command, "--benchmark", "BTC/USDT", "--output", str(tmp_path / "out")])
+        assert info.value.code == 2
+    assert "unrecognized arguments: --benchmark" in capsys.readouterr().err

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import re
+import sys
+import types
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -27,8 +31,26 @@ def test_ci_runs_the_readme_test_command():
     assert test_command in ci
 
 
-def test_python_blocks_run_in_order():
-    namespace: dict = {}
-    for block in code_blocks("python"):
-        exec(compile(block, "README.md", "exec"), namespace)
-    assert namespace["weights"].sum() == __import__("pytest").approx(1.0, abs=1e-8)
+PYTHON_BLOCKS = code_blocks("python")
+
+
+@pytest.mark.parametrize("index", range(len(PYTHON_BLOCKS)))
+def test_each_python_block_runs_on_its_own(index, tmp_path, monkeypatch):
+    """Every block runs alone, in a fresh namespace and an empty working folder."""
+    monkeypatch.chdir(tmp_path)
+    module = types.ModuleType("readme_block")  # a real module, as a user's script would have
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    code = compile(PYTHON_BLOCKS[index], f"README.md block {index + 1}", "exec", dont_inherit=True)
+    exec(code, module.__dict__)
+    namespace = module.__dict__
+    if "weights" in namespace:
+        assert namespace["weights"].sum() == pytest.approx(1.0, abs=1e-8)
+
+
+def test_toml_blocks_are_valid_configs(tmp_path):
+    from cvxport.cli.config_file import read_config_file
+
+    for block in code_blocks("toml"):
+        path = tmp_path / "portfolio.toml"
+        path.write_text(block)
+        assert read_config_file(path)

@@ -192,3 +192,122 @@ def test_backtest_html_option(tmp_path, capsys):
     text = (tmp_path / "report.html").read_text()
     assert "bundled Binance spot daily closes" in text and "equal_weight" in text
     assert "data from 2024-01-01 for every symbol, then 60 bars of lookback" in text
+
+
+def test_reports_leave_the_callers_pyplot_alone(backtest, tmp_path, monkeypatch):
+    """No backend switch, no figure left open: a notebook's inline figures keep showing."""
+    import matplotlib
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a report switched the matplotlib backend")
+
+    monkeypatch.setattr(matplotlib, "use", refuse)
+    result, config = backtest
+    before = plt.get_fignums()
+    html_report(result, tmp_path / "r.html", config=config)
+    write_backtest_report(result, tmp_path / "files")
+    assert plt.get_fignums() == before
+
+
+def test_benchmark_from_the_config_is_the_held_asset_by_hand(tmp_path, capsys):
+    """--benchmark BTC/USDT: compared against, not held; its equity is BTC's price ratio."""
+    from cvxport import load_bundled_prices
+    from cvxport.reports.tables import benchmark_equity
+
+    code = main(
+        ["backtest", "--benchmark", "BTC/USDT", "--symbols", "ETH/USDT", "SOL/USDT", "BNB/USDT",
+         "--start", "2024-06-01", "--method", "equal_weight", "--html", "--output", str(tmp_path)]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "alpha" in out and "3 assets" in out
+    weights = pd.read_csv(tmp_path / "weights_history.csv", index_col=0)
+    assert list(weights.columns) == ["ETH/USDT", "SOL/USDT", "BNB/USDT"]
+    assert "Benchmark (BTC/USDT): total return" in (tmp_path / "report.html").read_text()
+
+    symbols = ["ETH/USDT", "SOL/USDT", "BNB/USDT"]
+    config = PortfolioConfig(symbols=symbols, benchmark="BTC/USDT")
+    result = PortfolioManager(config).backtest(
+        load_bundled_prices([*symbols, "BTC/USDT"], start="2024-06-01")
+    )
+    bench = benchmark_equity(result, "BTC/USDT")
+    btc = load_bundled_prices(["BTC/USDT"])["BTC/USDT"]["close"].reindex(bench.index)
+    expected = result.equity_curve.iloc[0] * btc / btc.iloc[0]
+    np.testing.assert_allclose(bench.to_numpy(), expected.to_numpy(), rtol=1e-12)
+
+
+def test_ruin_is_shown_and_a_non_positive_curve_stays_linear(backtest, tmp_path):
+    import dataclasses
+
+    result, _ = backtest
+    ruined_at = result.equity_curve.index[-1]
+    ruined = dataclasses.replace(result, outcome="ruined", ruined_at=ruined_at)
+    text = html_report(ruined, tmp_path / "r.html").read_text()
+    assert f"Ruined on {ruined_at.date()}" in text
+    equity = result.equity_curve.copy()
+    equity.iloc[-1] = -5.0
+    ax = plotting.plot_equity_curve(equity)
+    assert ax.get_yscale() == "linear"
+    plt.close(ax.figure)
+
+
+# --- several results side by side (a sweep, methods, policies) ------------------------------
+@pytest.fixture(scope="module")
+def several(backtest):
+    result, config = backtest
+    data = {s: pd.DataFrame({"close": result.prices[s]}) for s in result.prices.columns}
+    runs = {"inverse_volatility": result}
+    for lookback in (20, 60):
+        other = PortfolioConfig(symbols=config.symbols, lookback=lookback, benchmark=None)
+        runs[f"equal_weight lookback={lookback}"] = PortfolioManager(other).backtest(data)
+    return runs
+
+
+def test_comparison_table_lists_every_metric_with_its_unit(several):
+    from cvxport.reports import comparison_table
+
+    table = comparison_table(several)
+    assert list(table.index) == list(several)
+    for name, result in several.items():
+        for key, value in result.metrics.items():
+            assert table.loc[name, f"{key} [{metric_unit(key)}]"] == pytest.approx(value)
+
+
+def test_comparison_report_is_self_contained(several, tmp_path):
+    from cvxport.reports import comparison_report
+
+    path = comparison_report(several, tmp_path / "compare.html", provenance={"grid": "lookback"})
+    text = path.read_text()
+    page = _Page()
+    page.feed(text)
+    images = [attrs["src"] for tag, attrs in page.tags if tag == "img"]
+    assert len(images) == 3  # equity, drawdown, risk and return
+    assert all(src.startswith("data:image/png;base64,") for src in images)
+    assert "script" not in [tag for tag, _ in page.tags] and "https://" not in text
+    for name in several:
+        assert f"<td>{name}</td>" in text
+    assert "total_return [percent]" in text and "n_rebalances [count]" in text
+    with pytest.raises(InvalidInputError, match="non-empty"):
+        comparison_report({}, tmp_path / "x.html")
+    with pytest.raises(InvalidInputError, match="not PortfolioResults"):
+        comparison_report({"a": 1}, tmp_path / "x.html")
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_several_curves_plots(several):
+    curves = {name: r.equity_curve for name, r in several.items()}
+    ax = plotting.plot_equity_curves(curves)
+    assert ax.get_yscale() == "log" and len(ax.get_lines()) == len(curves)
+    assert len({line.get_color() for line in ax.get_lines()}) == len(curves)
+    plt.close(ax.figure)
+    ax = plotting.plot_drawdowns(curves)
+    assert all(line.get_ydata().max() <= 0.0 for line in ax.get_lines())
+    plt.close(ax.figure)
+    vol = {n: r.metrics["volatility"] for n, r in several.items()}
+    ret = {n: r.metrics["annualized_return"] for n, r in several.items()}
+    ax = plotting.plot_risk_return(vol, ret)
+    offsets = np.vstack([c.get_offsets() for c in ax.collections])
+    np.testing.assert_allclose(offsets, np.column_stack([list(vol.values()), list(ret.values())]))
+    plt.close(ax.figure)
+    with pytest.raises(InvalidInputError):
+        plotting.plot_equity_curves({})

@@ -1,0 +1,1 @@
+"""Sources of the tutorial notebooks, one module per notebook (each defines ``CELLS``)."""

@@ -1,0 +1,118 @@
+"""The public API, pinned: ``cvxport.__all__`` and ``cvxport.broker_bridge.__all__``.
+
+A name added to or removed from either ``__all__`` must be added to or removed from the
+sorted list here too, so every change of the public surface is a visible, reviewed diff.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+PUBLIC_API = {
+    "cvxport": [
+        "ALLOCATORS",
+        "AllocationMethod",
+        "Allocator",
+        "AttributionAnalyzer",
+        "BUNDLED_SYMBOLS",
+        "CalendarRebalancer",
+        "Constraint",
+        "CvxportError",
+        "EWMACovariance",
+        "EWMAMean",
+        "EfficientFrontier",
+        "EqualWeightAllocator",
+        "EquityDepletedError",
+        "ExecutionError",
+        "GrossExposure",
+        "GroupLimits",
+        "HRPAllocator",
+        "InconsistentFillError",
+        "InfeasibleError",
+        "InvalidInputError",
+        "InverseVolatilityAllocator",
+        "JournalError",
+        "LedoitWolfCovariance",
+        "LongOnly",
+        "LookAheadError",
+        "LookAheadWarning",
+        "MarketCapAllocator",
+        "MarketLimits",
+        "MaximumSharpeAllocator",
+        "MinimumVarianceAllocator",
+        "MissingAssetReturnsError",
+        "NetExposure",
+        "OASCovariance",
+        "OrderTimeoutError",
+        "PortfolioConfig",
+        "PortfolioManager",
+        "PortfolioMetrics",
+        "PortfolioResult",
+        "PortfolioState",
+        "PortfolioStressTester",
+        "ProblemContext",
+        "RebalanceInProgressError",
+        "Rebalancer",
+        "ReconciliationError",
+        "RetryableError",
+        "RiskBudgetAllocator",
+        "RiskParityAllocator",
+        "RuinWarning",
+        "SOLVER_OPTIONS",
+        "SampleCovariance",
+        "SampleMean",
+        "SingularCovarianceError",
+        "SolverError",
+        "ThresholdRebalancer",
+        "TransactionCost",
+        "TurnoverLimit",
+        "UnsupportedProblemError",
+        "VolatilityTargetRebalancer",
+        "WeightBounds",
+        "WeightOrdering",
+        "align_prices",
+        "compare_solvers",
+        "installed_solvers",
+        "load_bundled_market_caps",
+        "load_bundled_market_caps_history",
+        "load_bundled_prices",
+        "prices_to_returns",
+        "register_allocator",
+    ],
+    "cvxport.broker_bridge": [
+        "Broker",
+        "CCXTBroker",
+        "ExecutionReport",
+        "Fill",
+        "Journal",
+        "MarketLimits",
+        "Order",
+        "OrderFailure",
+        "OrderPolicy",
+        "OrderSide",
+        "OrderStatus",
+        "OrderTracking",
+        "PaperBroker",
+        "UnifiedExecutor",
+    ],
+}
+
+
+@pytest.mark.parametrize("module_name", list(PUBLIC_API))
+def test_all_is_pinned(module_name):
+    module = importlib.import_module(module_name)
+    assert PUBLIC_API[module_name] == sorted(PUBLIC_API[module_name]), "keep the list sorted"
+    assert sorted(module.__all__) == PUBLIC_API[module_name]
+    assert len(set(module.__all__)) == len(module.__all__), "a name listed twice"
+
+
+@pytest.mark.parametrize("module_name", list(PUBLIC_API))
+def test_every_public_name_resolves(module_name):
+    module = importlib.import_module(module_name)
+    missing = [name for name in module.__all__ if not hasattr(module, name)]
+    assert missing == []
+    namespace: dict = {}
+    exec(f"from {module_name} import *", namespace)
+    assert set(module.__all__) <= set(namespace)
