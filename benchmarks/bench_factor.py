@@ -166,6 +166,7 @@ def backtest(n: int, years: int) -> dict:
     0 <= w <= 10 / n on a PCA factor model of the last 252 days (warm-started active sets)."""
     rows = 252 * years + 252
     returns = common.factor_returns(n, rows, seed=7)
+    returns.index = pd.bdate_range("2014-01-01", periods=rows, name="timestamp")  # 252 a year
     prices = 100.0 * (1.0 + returns).cumprod()
     lower, upper = np.zeros(n), np.full(n, 10.0 / n)
     state: dict = {"start": None, "solves": 0, "seconds": 0.0}
