@@ -13,7 +13,7 @@ Per size, medians over the windows:
   Woodbury, O(n k^2) per iteration) from no guess; ``resolve``: the same warm-started from the
   previous window's active sets, as a backtest does;
 - ``cvxport``: ``pca`` + ``resolve``, the whole re-solve; ``expo+res``: ``expo`` + ``resolve``;
-- ``dense``: the dense active set (``allocators.active_set``, Cholesky) on the same factor
+- ``dense``: the dense active set (``solvers.active_set``, Cholesky) on the same factor
   covariance formed as an n x n array, from no guess (compare with ``solve``), n <= 2000 (the
   sample covariance of T = 500 rows is singular from n = 500: the dense path needs a model);
 - ``pypfopt``, ``skfolio``, ``riskfolio``: the peers' minimum variance with the same bounds from
@@ -40,7 +40,6 @@ import common
 import numpy as np
 import pandas as pd
 
-from cvxport.allocators.active_set import bounded_min_variance as dense_min_variance
 from cvxport.backtest.engine import run_backtest
 from cvxport.estimation import (
     ExposureFactorModel,
@@ -48,6 +47,7 @@ from cvxport.estimation import (
 )
 from cvxport.estimation.factor_solve import bounded_min_variance
 from cvxport.rebalancing.calendar import CalendarRebalancer
+from cvxport.solvers.active_set import bounded_min_variance as dense_min_variance
 
 ROWS, STEP = 500, 21
 

@@ -22,8 +22,8 @@ import common
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from cvxport.allocators.active_set import bounded_min_variance
 from cvxport.estimation import PCAFactorModel, SampleCovariance, clip_to_psd, unit_scaled
+from cvxport.solvers.active_set import bounded_min_variance
 
 
 def tasks(returns):
