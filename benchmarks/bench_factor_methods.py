@@ -98,7 +98,17 @@ def ours(windows: list[pd.DataFrame], group: np.ndarray) -> dict[str, float]:
     }
 
 
-def peers(window: pd.DataFrame, group: np.ndarray, limit: int) -> dict[str, float]:
+def peer_ms(fn, *args) -> float | str:
+    """Milliseconds of one peer call, or 'failed' when the peer raises (e.g. its solver stops
+    at an iteration limit on a singular sample covariance)."""
+    try:
+        return common.timed(fn, *args)[0] * 1e3
+    except Exception as exc:  # any peer failure is reported, not fatal
+        print(f"  peer failed: {type(exc).__name__}: {str(exc)[:120]}")
+        return "failed"
+
+
+def peers(window: pd.DataFrame, group: np.ndarray, limit: int) -> dict[str, float | str]:
     """Peer times (ms) on one window; n above ``limit`` skips the slowest calls."""
     n = window.shape[1]
     out: dict[str, float] = {}
@@ -115,8 +125,8 @@ def peers(window: pd.DataFrame, group: np.ndarray, limit: int) -> dict[str, floa
             frontier.add_sector_constraints(mapper, {"g": 0.0}, {"g": 0.05})
             frontier.min_volatility()
 
-        out["pypfopt_sharpe"] = common.timed(sharpe)[0] * 1e3
-        out["pypfopt_group"] = common.timed(grouped)[0] * 1e3
+        out["pypfopt_sharpe"] = peer_ms(sharpe)
+        out["pypfopt_group"] = peer_ms(grouped)
     except ImportError:
         pass
     try:
@@ -129,9 +139,9 @@ def peers(window: pd.DataFrame, group: np.ndarray, limit: int) -> dict[str, floa
                 objective_function=ObjectiveFunction.MAXIMIZE_RATIO,
                 risk_measure=RiskMeasure.VARIANCE,
             )
-            out["skfolio_sharpe"] = common.timed(ratio.fit, x)[0] * 1e3
+            out["skfolio_sharpe"] = peer_ms(ratio.fit, x)
             parity = RiskBudgeting(risk_measure=RiskMeasure.VARIANCE)
-            out["skfolio_parity"] = common.timed(parity.fit, x)[0] * 1e3
+            out["skfolio_parity"] = peer_ms(parity.fit, x)
     except ImportError:
         pass
     return out
@@ -161,7 +171,7 @@ def main() -> None:
             ("group", ("pypfopt_group",)),
             ("group_exact", ("pypfopt_group",)),
         ):
-            known = [row[k] for k in keys if k in row]
+            known = [row[k] for k in keys if isinstance(row.get(k), float)]
             ours_ms = row.get(method)
             row[f"{method} peer/cvx"] = min(known) / ours_ms if known and ours_ms else None
         rows.append(row)
