@@ -22,6 +22,7 @@ from cvxport.estimation.factor import FactorModel
 # Specific variances are floored at this fraction of the average asset variance: an asset the
 # factors explain fully would otherwise get d = 0 and a singular covariance.
 SPECIFIC_FLOOR = 1e-6
+SVD_SOLVERS = ("eigh", "full", "randomized", "arpack", "covariance_eigh", "auto")
 
 
 @runtime_checkable
@@ -90,13 +91,17 @@ class PCAFactorModel:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int | np.integer) or value < 1):
                 raise InvalidInputError(f"PCAFactorModel.{name} must be an int >= 1, got {value!r}")
+        if self.svd_solver not in SVD_SOLVERS:
+            raise InvalidInputError(
+                f"PCAFactorModel.svd_solver must be one of {SVD_SOLVERS}, got {self.svd_solver!r}"
+            )
 
     def factor_model(self, returns: pd.DataFrame) -> FactorModel:
         """Return the FactorModel of (T, n) returns, per-period units."""
         x = returns.to_numpy(dtype=float)
         n_rows, n_assets = x.shape
         rank = min(n_rows - 1, n_assets)
-        wanted = self.n_factors if self.n_factors is not None else min(self.max_factors, rank // 2)
+        wanted = self.n_factors or max(1, min(self.max_factors, rank // 2))
         if n_rows < 2 or wanted > rank:
             raise InvalidInputError(
                 f"PCAFactorModel: {wanted} factors need more than {wanted} rows and {wanted} "

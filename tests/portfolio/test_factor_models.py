@@ -175,6 +175,10 @@ def test_factor_model_errors_name_the_culprit():
         PCAFactorModel(n_factors=5).factor_model(returns.iloc[:4])
     with pytest.raises(InvalidInputError, match="n_factors"):
         PCAFactorModel(n_factors=0)
+    with pytest.raises(InvalidInputError, match="svd_solver"):
+        PCAFactorModel(svd_solver="qr")
+    one = PCAFactorModel().factor_model(returns[["A0"]])  # one asset: one factor, exact
+    assert one.n_factors == 1 and np.allclose(one.dense(), returns[["A0"]].var(), rtol=1e-5)
     with pytest.raises(InvalidInputError, match="unknown factor model"):
         get_factor_model_estimator("nope")
 
