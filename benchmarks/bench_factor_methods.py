@@ -13,8 +13,9 @@ Per size, medians over rolling windows of T = 500 daily rows (ms, estimation inc
   same problem by the factor-form active set with linear rows (``factor_qp.solve_factor_qp``,
   warm-started; ``-`` where it gives up and the cvxpy path would be taken);
 - peers from the same returns: PyPortfolioOpt (``max_sharpe``, ``min_volatility`` with
-  ``add_sector_constraints``) given the PCA model's dense covariance (its estimation not
-  timed: on the singular sample covariance its solver stops at the iteration limit), skfolio
+  ``add_sector_constraints``) given the PCA model's dense covariance, annualized (its
+  estimation not timed: on daily units or the singular sample covariance its solver stops at
+  the iteration limit), skfolio
   (``MeanRisk`` maximum ratio, ``RiskBudgeting``, its own estimation).
 
 Every contender runs with one BLAS thread. ``peer/cvx``: the fastest peer over cvxport.
@@ -114,10 +115,11 @@ def peers(window: pd.DataFrame, group: np.ndarray, limit: int) -> dict[str, floa
     """Peer times (ms) on one window; n above ``limit`` skips the slowest calls."""
     n = window.shape[1]
     out: dict[str, float] = {}
-    # PyPortfolioOpt gets the PCA model's dense covariance: on the singular sample covariance
-    # of T <= n rows its solver stops at an iteration limit (measured at n = 500, T = 500)
-    dense = PCAFactorModel().factor_model(window).dense()
-    mu, covariance = window.mean(), pd.DataFrame(dense, window.columns, window.columns)
+    # PyPortfolioOpt gets the PCA model's dense covariance, annualized as it expects: on daily
+    # units, or on the singular sample covariance of T <= n rows, its solver stops at the
+    # iteration limit ('user_limit', measured at n = 500, T = 500)
+    dense = 252.0 * PCAFactorModel().factor_model(window).dense()
+    mu, covariance = 252.0 * window.mean(), pd.DataFrame(dense, window.columns, window.columns)
     try:
         from pypfopt import EfficientFrontier
 
