@@ -92,7 +92,7 @@ def test_pca_model_is_the_top_eigen_reconstruction_with_sample_variances(n, rows
         assert np.allclose(model.dense(), sample, rtol=0, atol=1e-9 * scale + floor)
 
 
-@pytest.mark.parametrize(("n", "k"), [(100, 3), (300, 6)])
+@pytest.mark.parametrize(("n", "k"), [(100, 3), (200, 6)])
 def test_pca_recovers_a_known_factor_structure(n, k):
     returns, covariance, loadings = known_structure(n, k, rows=2000)
     model = PCAFactorModel().factor_model(returns)
