@@ -60,9 +60,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 250, 500, 1000, 2000])
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--quick", action="store_true", help="n = 100, 500; 3 repeats")
+    parser.add_argument("--quick", action="store_true", help="n = 100, 250; 2 repeats")
     args = parser.parse_args()
-    sizes, repeats = ([100, 500], 3) if args.quick else (args.sizes, args.repeats)
+    sizes, repeats = ([100, 250], 2) if args.quick else (args.sizes, args.repeats)
     blas = [f"{i['internal_api']} {i['version']} ({i['num_threads']} threads)"
             for i in threadpool_info() if i["user_api"] == "blas"]  # fmt: skip
     print(f"# BLAS threads by size; {common.machine()}; {', '.join(blas)}")
