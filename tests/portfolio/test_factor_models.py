@@ -92,7 +92,7 @@ def test_pca_model_is_the_top_eigen_reconstruction_with_sample_variances(n, rows
         assert np.allclose(model.dense(), sample, rtol=0, atol=1e-9 * scale + floor)
 
 
-@pytest.mark.parametrize(("n", "k"), [(100, 3), (300, 6)])
+@pytest.mark.parametrize(("n", "k"), [(100, 3), (200, 6)])
 def test_pca_recovers_a_known_factor_structure(n, k):
     returns, covariance, loadings = known_structure(n, k, rows=2000)
     model = PCAFactorModel().factor_model(returns)
@@ -175,6 +175,10 @@ def test_factor_model_errors_name_the_culprit():
         PCAFactorModel(n_factors=5).factor_model(returns.iloc[:4])
     with pytest.raises(InvalidInputError, match="n_factors"):
         PCAFactorModel(n_factors=0)
+    with pytest.raises(InvalidInputError, match="svd_solver"):
+        PCAFactorModel(svd_solver="qr")
+    one = PCAFactorModel().factor_model(returns[["A0"]])  # one asset: one factor, exact
+    assert one.n_factors == 1 and np.allclose(one.dense(), returns[["A0"]].var(), rtol=1e-5)
     with pytest.raises(InvalidInputError, match="unknown factor model"):
         get_factor_model_estimator("nope")
 

@@ -21,6 +21,7 @@ from cvxport.estimation.covariance_operator import (
     woodbury_solve,
 )
 from cvxport.estimation.factor_cvxpy import factor_variance
+from cvxport.estimation.factor_qp import FactorQP, solve_factor_qp
 from cvxport.estimation.factor_solve import (
     ActiveSetError,
     bounded_min_variance,
@@ -28,6 +29,7 @@ from cvxport.estimation.factor_solve import (
     newton_risk_budget,
 )
 from cvxport.solvers import active_set as dense_active_set
+from cvxport.solvers.qp_kernel import DenseQP, solve_dense_qp
 
 EXACT_ATOL = 1e-10  # factor form vs dense exact solve: both exact, rounding differs (seen 2e-16)
 # Clarabel (tolerances 1e-12) on the DPP factor form vs the active set, unit-scaled data:
@@ -163,3 +165,48 @@ def test_operators_refuse_what_they_cannot_solve():
         as_operator(np.ones(3))
     with pytest.raises(Exception, match="does not fit"):
         factor_variance(cp.Variable(3), 1)[1].assign(market_model(3, 2, 0))
+
+
+def group_problem(seed: int, linear: bool):
+    """Minimum variance (or mean-variance) of 80 assets, 0 <= w <= 10%, two group rows."""
+    n = 80
+    model = market_model(n, 5, seed)
+    rng = np.random.default_rng(seed)
+    groups = np.zeros((2, n))
+    groups[0, : n // 8] = 1.0  # a group capped below its unconstrained weight
+    groups[1, rng.permutation(n)[: n // 4]] = 1.0
+    c = -rng.normal(0, 0.5, n) / 2 if linear else np.zeros(n)  # x'Sx - mu'x / 2
+    rows = (np.ones((1, n)), np.ones(1), groups, np.array([0.04, 0.3]))
+    return model, c, rows, (np.zeros(n), np.full(n, 8.0 / n))
+
+
+@pytest.mark.parametrize(("seed", "linear"), [(0, False), (1, False), (0, True)])
+def test_factor_qp_with_group_rows_agrees_with_dense_kernel_and_clarabel(seed, linear):
+    model, c, (E, e, G, h), (lower, upper) = group_problem(seed, linear)
+    qp = FactorQP.build(model, c, E, e, G, h, lower, upper)
+    fast = solve_factor_qp(qp)
+    dense = model.dense()
+    reference = solve_dense_qp(DenseQP(dense, c, E, e, G, h, lower, upper))
+    assert np.max(np.abs(fast.x - reference.x)) <= EXACT_ATOL
+    assert fast.kkt_residual <= 1e-10 and fast.working_set.rows[0]  # the group limit binds
+    assert fast.objective == pytest.approx(reference.objective, rel=1e-12, abs=1e-15)
+    w = cp.Variable(len(c))
+    variance, parameters = factor_variance(w, max_factors=5)
+    parameters.assign(model)
+    constraints = [E @ w == e, w >= lower, w <= upper, G @ w <= h]
+    objective = cp.Minimize(variance + c @ w)
+    cp.Problem(objective, constraints).solve(solver="CLARABEL", **CLARABEL_OPTIONS)
+    assert np.max(np.abs(w.value - fast.x)) <= CLARABEL_ATOL
+    again = solve_factor_qp(qp, start=fast.working_set)
+    assert again.iterations == 1 and np.max(np.abs(again.x - fast.x)) <= EXACT_ATOL
+
+
+def test_factor_qp_gives_up_where_the_dense_kernel_does():
+    # seed 2: the capped group's members all end at bounds, its row becomes dependent on the
+    # working set and the single-change steps cycle, in the dense kernel as in factor form:
+    # both raise ActiveSetError and the next backend (cvxpy) solves the declared problem
+    model, c, (E, e, G, h), (lower, upper) = group_problem(2, False)
+    with pytest.raises(ActiveSetError):
+        solve_dense_qp(DenseQP(model.dense(), c, E, e, G, h, lower, upper))
+    with pytest.raises(ActiveSetError, match="cycling"):
+        solve_factor_qp(FactorQP.build(model, c, E, e, G, h, lower, upper))

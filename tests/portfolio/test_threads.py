@@ -38,3 +38,31 @@ def test_blas_limit_nesting_is_per_thread():
     # restore in the order they exit, so what holds after them is not asserted)
     with single_threaded_blas():  # a fresh outermost block still limits
         assert blas_threads() == {1}
+
+
+def test_multithread_size_setting(monkeypatch):
+    import pytest
+
+    from cvxport import threads
+    from cvxport.errors import InvalidInputError
+
+    monkeypatch.setitem(threads._setting, "from", threads._UNSET)
+    monkeypatch.delenv(threads.MULTITHREAD_ENV, raising=False)
+    assert threads.blas_multithread_from() == threads.DEFAULT_MULTITHREAD_FROM
+    assert threads.blas_thread_limit(10_000) == 1  # the measured default: one thread always
+    monkeypatch.setenv(threads.MULTITHREAD_ENV, "1500")
+    assert threads.blas_thread_limit(1499) == 1 and threads.blas_thread_limit(1500) is None
+    assert threads.blas_thread_limit(None) == 1
+    before = blas_threads()
+    with single_threaded_blas(2000):  # large enough: BLAS keeps its threads
+        assert blas_threads() == before
+    with single_threaded_blas(100):
+        assert blas_threads() == {1}
+    threads.set_blas_multithread_from(None)  # overrides the environment
+    assert threads.blas_thread_limit(10_000) == 1
+    monkeypatch.setenv(threads.MULTITHREAD_ENV, "many")
+    monkeypatch.setitem(threads._setting, "from", threads._UNSET)
+    with pytest.raises(InvalidInputError, match="CVXPORT_BLAS_MULTITHREAD_FROM"):
+        threads.blas_thread_limit(5)
+    with pytest.raises(InvalidInputError, match="n_assets"):
+        threads.set_blas_multithread_from(0)
