@@ -10,6 +10,7 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
+from cvxport.arguments import number
 from cvxport.constraints.base import Constraint, ProblemContext
 from cvxport.errors import InvalidInputError
 
@@ -25,8 +26,7 @@ class TurnoverLimit(Constraint):
     limit: float
 
     def __post_init__(self) -> None:
-        if not np.isfinite(self.limit) or self.limit < 0:
-            raise InvalidInputError(f"TurnoverLimit.limit must be >= 0, got {self.limit!r}")
+        object.__setattr__(self, "limit", number(self.limit, "TurnoverLimit.limit", low=0.0))
 
     def build(self, ctx: ProblemContext) -> list[cp.Constraint]:
         """Return ``norm1(w - w_prev * scale) <= limit * scale``."""

@@ -3,6 +3,8 @@ or a correct answer, checked here against closed forms or independent computatio
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -215,3 +217,90 @@ def test_allocators_refuse_unsorted_or_repeated_timestamps(method, crypto_2021):
     allocator.allocate(returns, **data)  # the same rows in order are fine
     with pytest.raises(cx.InvalidInputError, match="not in time order"):
         cx.EfficientFrontier(returns=returns.iloc[::-1]).calculate(n_points=3)
+
+
+# --- constructor arguments -------------------------------------------------------------------
+# (class, keyword, bad value, what the message must say after "Class.keyword")
+BAD_ARGUMENTS = [
+    (cx.WeightBounds, "lower", "0.3", "must be a number"),
+    (cx.WeightBounds, "upper", None, "must be a number"),
+    (cx.WeightBounds, "lower", [0.1, 0.2, 0.3], "mapping symbol -> number"),
+    (cx.WeightBounds, "upper", {"BTC/USDT": "0.5"}, "must be a number"),
+    (cx.WeightBounds, "lower", True, "must be a number"),
+    (cx.WeightBounds, "upper", float("nan"), "finite number"),
+    (cx.GroupLimits, "lower", "0.1", "must be a number"),
+    (cx.GroupLimits, "upper", None, "must be a number"),
+    (cx.GroupLimits, "symbols", "BTC/USDT", "list of symbols"),
+    (cx.GroupLimits, "symbols", [["BTC/USDT"]], "entry must be a non-empty string"),
+    (cx.GroupLimits, "name", ["majors"], "must be a string"),
+    (cx.TurnoverLimit, "limit", "0.2", "must be a number"),
+    (cx.TurnoverLimit, "limit", None, "must be a number"),
+    (cx.TurnoverLimit, "limit", -0.1, "a number >= 0, got -0.1"),
+    (cx.WeightOrdering, "larger", None, "non-empty string"),
+    (cx.WeightOrdering, "smaller", ["ETH/USDT"], "non-empty string"),
+    (cx.MinimumVarianceAllocator, "fallback", "OSQP", "list of solver names"),
+    (cx.MinimumVarianceAllocator, "fallback", 3, "list of solver names"),
+    (cx.MinimumVarianceAllocator, "long_only", "yes", "True or False"),
+    (cx.MinimumVarianceAllocator, "long_only", None, "True or False"),
+    (cx.MinimumVarianceAllocator, "constraints", 5, "list of Constraint objects"),
+    (cx.MinimumVarianceAllocator, "constraints", ["WeightBounds"], "is not a cvxport Constraint"),
+    (cx.MinimumVarianceAllocator, "covariance", "shrunk", "unknown covariance estimator"),
+    (cx.MinimumVarianceAllocator, "covariance", None, "has no estimate"),
+    (cx.MinimumVarianceAllocator, "solver", 3, "must be a non-empty string"),
+    (cx.MaximumSharpeAllocator, "periods_per_year", -5, "positive integer"),
+    (cx.MaximumSharpeAllocator, "periods_per_year", "365", "positive integer"),
+    (cx.MaximumSharpeAllocator, "periods_per_year", 252.5, "positive integer"),
+    (cx.MaximumSharpeAllocator, "risk_free_rate", "0.04", "must be a number"),
+    (cx.MaximumSharpeAllocator, "risk_free_rate", None, "must be a number"),
+    (cx.MaximumSharpeAllocator, "risk_free_rate", -1.5, "above -1"),
+    (cx.MaximumSharpeAllocator, "expected_returns", "median", "expected-returns estimator"),
+    (cx.RiskBudgetAllocator, "risk_budget", [0.5, 0.3, 0.2], "mapping symbol -> value"),
+    (cx.RiskBudgetAllocator, "risk_budget", "equal", "mapping symbol -> value"),
+    (cx.RiskParityAllocator, "fallback", None, None),  # None: no fallback, accepted
+    (cx.MarketCapAllocator, "market_caps", [8e11, 3e11, 5e10], "mapping symbol -> value"),
+    (cx.InverseVolatilityAllocator, "covariance", 0.5, "has no estimate"),
+    (cx.EqualWeightAllocator, "long_only", 1, "True or False"),
+    (cx.HRPAllocator, "covariance", "shrunk", "unknown covariance estimator"),
+    (cx.HRPAllocator, "constraints", cx.LongOnly, "list of Constraint objects"),
+]
+REQUIRED = {cx.GroupLimits: {"symbols": ["BTC/USDT"]}, cx.TurnoverLimit: {"limit": 0.2}}
+REQUIRED[cx.WeightOrdering] = {"larger": "BTC/USDT", "smaller": "ETH/USDT"}
+
+
+@pytest.mark.parametrize(("cls", "keyword", "bad", "says"), BAD_ARGUMENTS)
+def test_constructors_name_the_parameter_at_fault(cls, keyword, bad, says):
+    # main raised bare TypeError/ValueError/AttributeError, or stored the value as given
+    # (tuple('OSQP') became four fallback solvers, long_only='yes' was true)
+    arguments = {**REQUIRED.get(cls, {}), keyword: bad}
+    if says is None:
+        cls(**arguments)
+        return
+    with pytest.raises(
+        cx.InvalidInputError, match=rf"^{cls.__name__}\.{keyword}.*{re.escape(says)}"
+    ):
+        cls(**arguments)
+
+
+def test_allocator_arguments_are_checked_when_assigned_later():
+    allocator = cx.MaximumSharpeAllocator()
+    with pytest.raises(cx.InvalidInputError, match=r"MaximumSharpeAllocator\.periods_per_year"):
+        allocator.periods_per_year = -5
+    assert allocator.periods_per_year is None  # nothing changed
+    allocator.fallback = ["OSQP"]
+    assert allocator.fallback == ("OSQP",)
+
+
+@pytest.mark.parametrize(
+    ("field", "bad"),
+    [
+        ("constraints", 5),
+        ("constraints", "WeightBounds"),
+        ("periods_per_year", -5),
+        ("risk_budget", [0.5, 0.5]),
+        ("min_position_weight", "0.05"),
+        ("lookback", None),
+    ],
+)
+def test_portfolio_config_names_the_field(field, bad):
+    with pytest.raises(cx.InvalidInputError, match=rf"PortfolioConfig\.{field}"):
+        cx.PortfolioConfig(**{field: bad})
