@@ -22,6 +22,7 @@ from cvxport.constraints.bound_conflicts import check_bound_objects
 # KKT conditions separate per asset), whatever each asset's scale.
 VOLS = np.array([0.02, 0.03, 0.01])
 SCALES = np.array([1e-6, 1e3, 1.0])  # x in millionths, y in thousands, z as is
+FOUR = ["a", "b", "c", "d"]
 
 
 def _badly_scaled(means) -> pd.DataFrame:
@@ -53,8 +54,48 @@ def test_max_sharpe_badly_scaled_assets_exact_path(means):
     np.testing.assert_allclose(weights, _uncorrelated_tangency(returns), rtol=0, atol=1e-12)
 
 
+def _randomly_scaled(seed: int) -> pd.DataFrame:
+    """(200, 4) correlated daily returns, means of both signs, each asset scaled 1e-6..1e3."""
+    rng = np.random.default_rng(seed)
+    base = rng.normal(0, 0.02, (200, 4))
+    base -= base.mean(axis=0)
+    means = rng.choice([-1, 1], 4) * rng.uniform(0.2, 2, 4) * 1e-3
+    means[0] = abs(means[0]) if means.max() < 0 else means[0]
+    index = pd.date_range("2022-01-01", periods=200, freq="D", name="timestamp")
+    scales = 10.0 ** rng.uniform(-6, 3, 4)
+    return pd.DataFrame((base + means) * scales, index=index, columns=FOUR)
+
+
+@pytest.mark.parametrize("seed", [8, 11, 18, 22, 31])
+def test_max_sharpe_badly_scaled_correlated_assets_meet_the_kkt_conditions(seed):
+    # main fell back to Clarabel on these (the active set's pivots looked singular) and was
+    # 0.03 to 0.8 off. The tangency portfolio's KKT conditions, independent of any solver:
+    # with lam = mu'w / w'Sw, g = (mu - lam S w) / vol is 0 where w > 0 and <= 0 where w = 0
+    # (divided by each volatility: per-asset Sharpe units, comparable across scales).
+    returns = _randomly_scaled(seed)
+    allocator = cx.MaximumSharpeAllocator()
+    weights = allocator.allocate(returns).to_numpy()
+    assert allocator.info_.solver == "ACTIVE_SET"
+    covariance, mean = returns.cov().to_numpy(), returns.mean().to_numpy()
+    lam = (mean @ weights) / (weights @ covariance @ weights)
+    g = (mean - lam * covariance @ weights) / np.sqrt(np.diag(covariance))
+    held = weights > 0
+    assert weights.min() >= 0 and abs(weights.sum() - 1) < 1e-12
+    assert np.abs(g[held]).max() < 1e-12  # 2.5e-17 at worst here
+    assert np.all(g[~held] < 1e-12)
+
+
+def test_min_variance_badly_scaled_uncorrelated_assets_is_inverse_variance():
+    returns = _badly_scaled((1e-3, -1e-3, 5e-4))
+    allocator = cx.MinimumVarianceAllocator()
+    weights = allocator.allocate(returns)
+    inverse_variance = 1 / returns.var().to_numpy()
+    np.testing.assert_allclose(weights, inverse_variance / inverse_variance.sum(), atol=1e-12)
+    assert allocator.info_.solver == "ACTIVE_SET"
+
+
 def test_max_sharpe_badly_scaled_cvxpy_path_names_no_false_infeasibility():
-    # the cvxpy path once divided the excess means by max |excess| (y's loss, 1e3 scale): x's
+    # the Clarabel path once divided the excess means by max |excess| (y's loss, 1e3 scale): x's
     # excess became 1e-9 and Clarabel called the row infeasible. Now the best asset's is 1.
     returns = _badly_scaled((1e-3, -1e-3, -2e-3))
     weights = cx.MaximumSharpeAllocator(solver="CLARABEL").allocate(returns)
@@ -81,9 +122,9 @@ def test_risk_parity_with_an_asset_and_its_exact_negative_names_them():
     # main raised numpy's bare LinAlgError (Newton) or "every solver failed" (cvxpy)
     returns = _window(100, 3, seed=1)
     returns["A3"] = -returns["A0"]
-    for method in (None, "CLARABEL"):
+    for solver in (None, "NEWTON", "CLARABEL"):
         with pytest.raises(cx.SingularCovarianceError) as caught:
-            cx.RiskParityAllocator(solver=method).allocate(returns)
+            cx.RiskParityAllocator(solver=solver).allocate(returns)
         message = str(caught.value)
         assert "'A0': 0.5" in message and "'A3': 0.5" in message
         assert "100 observations of 4 assets" in message and "ledoit_wolf" in message
@@ -101,9 +142,9 @@ def test_risk_budget_with_fewer_observations_than_assets_names_the_counts(crypto
     # risk shares from -0.52 to 2.72, cvxpy "every solver failed"
     returns = crypto_returns.iloc[500:503]
     budget = dict.fromkeys(returns.columns, 1 / 11)
-    for method in (None, "CLARABEL"):
+    for solver in (None, "CLARABEL"):
         with pytest.raises(cx.SingularCovarianceError, match=r"3 observations of 11 assets"):
-            cx.RiskBudgetAllocator(risk_budget=budget, solver=method).allocate(returns)
+            cx.RiskBudgetAllocator(risk_budget=budget, solver=solver).allocate(returns)
 
 
 @settings(max_examples=40, deadline=None)
@@ -127,7 +168,6 @@ def test_risk_parity_on_few_rows_is_right_or_refused(n_assets, extra_rows, seed)
 
 
 # --- bound objects that contradict each other ------------------------------------------------
-FOUR = ["a", "b", "c", "d"]
 CONFLICTS = [
     # (bound objects, what the message must say); each object alone is feasible over 4 assets
     ([cx.WeightBounds({"a": 0.5}), cx.WeightBounds(upper={"a": 0.3})], "for 'a' the lower"),
