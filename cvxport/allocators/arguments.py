@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+import pandas as pd
+
 from cvxport.arguments import flag, number, optional_mapping, optional_solver, solver_names
 from cvxport.constraints.base import Constraint
 from cvxport.errors import InvalidInputError
@@ -28,6 +30,13 @@ def constraints(value: Any, name: str) -> Any:
         if not isinstance(item, Constraint):
             raise InvalidInputError(f"{name}: {item!r} is not a cvxport Constraint")
     return items
+
+
+def caps_mapping_or_frame(value: Any, name: str) -> Any:
+    """Return None, a mapping symbol -> cap, or a DataFrame of caps (dates x symbols)."""
+    if isinstance(value, pd.DataFrame):
+        return value
+    return optional_mapping(value, name)
 
 
 def estimator(getter: Callable[[Any], Any]) -> Callable[[Any, str], Any]:
@@ -72,7 +81,7 @@ ALLOCATOR_ARGUMENTS: dict[str, Callable[[Any, str], Any]] = {
     "expected_returns": estimator(get_expected_returns_estimator),
     "risk_free_rate": risk_free_rate,
     "periods_per_year": periods_per_year,
-    "market_caps": optional_mapping,
+    "market_caps": caps_mapping_or_frame,
     "risk_budget": optional_mapping,
 }
 
