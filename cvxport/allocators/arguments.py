@@ -77,6 +77,7 @@ ALLOCATOR_ARGUMENTS: dict[str, Callable[[Any, str], Any]] = {
     "solver": optional_solver,
     "fallback": solver_names,
     "long_only": flag,
+    "optimal_ordering": flag,
     "covariance": estimator(get_covariance_estimator),
     "expected_returns": estimator(get_expected_returns_estimator),
     "risk_free_rate": risk_free_rate,
