@@ -39,6 +39,20 @@ def caps_mapping_or_frame(value: Any, name: str) -> Any:
     return optional_mapping(value, name)
 
 
+def optional_date(value: Any, name: str) -> pd.Timestamp | None:
+    """Return None or a timestamp from a date string, datetime or Timestamp (not a number)."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, int, float, list, tuple, Mapping)):
+        raise InvalidInputError(f"{name} must be a date such as '2024-01-31', got {value!r}")
+    try:
+        return pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(
+            f"{name} must be a date such as '2024-01-31', got {value!r}"
+        ) from exc
+
+
 def estimator(getter: Callable[[Any], Any]) -> Callable[[Any, str], Any]:
     """A check resolving an estimator spec with ``getter``, naming the parameter on failure."""
 
@@ -83,6 +97,7 @@ ALLOCATOR_ARGUMENTS: dict[str, Callable[[Any, str], Any]] = {
     "risk_free_rate": risk_free_rate,
     "periods_per_year": periods_per_year,
     "market_caps": caps_mapping_or_frame,
+    "market_caps_as_of": optional_date,
     "risk_budget": optional_mapping,
 }
 

@@ -298,6 +298,8 @@ BAD_ARGUMENTS = [
     (cx.RiskBudgetAllocator, "risk_budget", "equal", "mapping symbol -> value"),
     (cx.RiskParityAllocator, "fallback", None, None),  # None: no fallback, accepted
     (cx.MarketCapAllocator, "market_caps", [8e11, 3e11, 5e10], "mapping symbol -> value"),
+    (cx.MarketCapAllocator, "market_caps_as_of", "garbage", "a date"),
+    (cx.MarketCapAllocator, "market_caps_as_of", 5, "a date"),
     (cx.InverseVolatilityAllocator, "covariance", 0.5, "has no estimate"),
     (cx.EqualWeightAllocator, "long_only", 1, "True or False"),
     (cx.HRPAllocator, "covariance", "shrunk", "unknown covariance estimator"),
