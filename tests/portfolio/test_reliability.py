@@ -346,3 +346,35 @@ def test_allocator_arguments_are_checked_when_assigned_later():
 def test_portfolio_config_names_the_field(field, bad):
     with pytest.raises(cx.InvalidInputError, match=rf"PortfolioConfig\.{field}"):
         cx.PortfolioConfig(**{field: bad})
+
+
+@pytest.mark.parametrize(
+    ("allocator", "data", "says"),
+    [
+        (cx.RiskBudgetAllocator, {"risk_budget": [0.2, 0.3, 0.5]}, "risk budget must be a mapping"),
+        (cx.RiskBudgetAllocator, {"risk_budget": {"a": "0.2", "b": 0.3, "c": 0.5}}, "of 'a' must"),
+        (
+            cx.MarketCapAllocator,
+            {"market_caps": [8e11, 3e11, 5e10]},
+            "market cap must be a mapping",
+        ),
+        (cx.MarketCapAllocator, {"market_caps": 5}, "market cap must be a mapping"),
+    ],
+)
+def test_allocation_data_of_the_wrong_kind_is_named(allocator, data, says):
+    # main raised AttributeError: 'list' object has no attribute 'items', or used '0.2'
+    returns = _window(60, 3, seed=2).set_axis(["a", "b", "c"], axis=1)
+    with pytest.raises(cx.InvalidInputError, match=says):
+        allocator().allocate(returns, **data)
+    as_series = {key: pd.Series({"a": 0.2, "b": 0.3, "c": 0.5}) for key in data}
+    allocator().allocate(returns, **as_series)  # a Series by symbol is a mapping too
+
+
+def test_previous_weights_of_the_wrong_kind_are_named():
+    returns = _window(60, 3, seed=2).set_axis(["a", "b", "c"], axis=1)
+    allocator = cx.MinimumVarianceAllocator(constraints=[cx.TurnoverLimit(0.5)])
+    with pytest.raises(cx.InvalidInputError, match="previous_weights must be numbers"):
+        allocator.allocate(returns, previous_weights="abc")
+    by_dict = allocator.allocate(returns, previous_weights={"a": 0.5, "b": 0.5})
+    by_series = allocator.allocate(returns, previous_weights=pd.Series({"a": 0.5, "b": 0.5}))
+    pd.testing.assert_series_equal(by_dict, by_series)
