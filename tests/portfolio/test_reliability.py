@@ -104,6 +104,26 @@ def test_max_sharpe_badly_scaled_cvxpy_path_names_no_false_infeasibility():
     )
 
 
+@pytest.mark.skipif("OSQP" not in cx.installed_solvers(), reason="OSQP not installed")
+def test_a_solver_that_loses_the_row_to_scaling_is_named_not_believed():
+    # OSQP calls this problem infeasible (excess means 1e9 apart after scaling); main then
+    # said "no portfolio ... has an expected return above the risk-free rate (best single
+    # asset: 'x' ...)". Holding 'x' alone is allowed and beats the rate: a solver failure.
+    returns = _badly_scaled((1e-3, -1e-3, -2e-3))
+    try:
+        weights = cx.MaximumSharpeAllocator(solver="OSQP").allocate(returns)
+    except cx.SolverError as exc:
+        assert "'x' alone satisfies [LongOnly()] and beats the risk-free rate" in str(exc)
+        assert isinstance(exc.__cause__, cx.InfeasibleError)
+    else:  # should OSQP ever solve it, the answer must be right
+        np.testing.assert_allclose(weights, _uncorrelated_tangency(returns), atol=1e-4)
+    # where the constraints do exclude the only asset that beats the rate, it is infeasible
+    excluded = cx.WeightBounds(upper={"x": 0.0})
+    for solver in ("OSQP", "CLARABEL"):
+        with pytest.raises(cx.InfeasibleError, match="no portfolio satisfying"):
+            cx.MaximumSharpeAllocator(constraints=[excluded], solver=solver).allocate(returns)
+
+
 # --- risk budgeting on a singular covariance -------------------------------------------------
 def _window(n_rows: int, n_assets: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
