@@ -26,7 +26,7 @@ from scipy.spatial.distance import squareform
 from cvxport.allocators.base import Allocator, is_per_asset_bound, per_asset_bounds
 from cvxport.allocators.risk_model import estimate_covariance
 from cvxport.constraints.base import Constraint
-from cvxport.errors import InvalidInputError
+from cvxport.errors import InfeasibleError, InvalidInputError
 from cvxport.estimation import CovarianceEstimator
 
 LINKAGE_METHODS = ("single", "complete", "average", "weighted", "centroid", "median", "ward")
@@ -83,6 +83,11 @@ def hrp_weights(
     n = len(covariance)
     lower = np.zeros(n) if lower is None else lower
     upper = np.ones(n) if upper is None else upper
+    if np.any(lower > upper) or lower.sum() > 1 + 1e-12 or upper.sum() < 1 - 1e-12:
+        # the clamps below would then return weights outside the bounds
+        raise InfeasibleError(
+            f"HRP bounds admit no weights summing to 1: lower {lower}, upper {upper}"
+        )
     weights = np.ones(n)
     stack = [quasi_diagonal_order(covariance, method, optimal_ordering)]
     while stack:

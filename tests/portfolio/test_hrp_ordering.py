@@ -12,6 +12,7 @@ from scipy.cluster.hierarchy import leaves_list, linkage, optimal_leaf_ordering
 from scipy.spatial.distance import squareform
 
 import cvxport as cx
+from cvxport.allocators.hrp import hrp_weights
 
 
 def _distances(returns: pd.DataFrame) -> np.ndarray:
@@ -84,3 +85,15 @@ def test_both_orderings_honour_bounds(window):
         weights = cx.HRPAllocator(constraints=[bounds], optimal_ordering=optimal).allocate(window)
         assert weights.sum() == pytest.approx(1.0, abs=1e-12)
         assert weights.min() >= 0.04 - 1e-12 and weights.max() <= 0.15 + 1e-12
+
+
+def test_hrp_weights_refuse_bounds_that_admit_no_portfolio(window):
+    # the bisection's clamps return weights outside crossed bounds; the function says so
+    covariance = window.cov().to_numpy()
+    n = len(covariance)
+    lower, upper = np.zeros(n), np.ones(n)
+    lower[0], upper[0] = 0.5, 0.3
+    with pytest.raises(cx.InfeasibleError, match="admit no weights summing to 1"):
+        hrp_weights(covariance, lower=lower, upper=upper)
+    with pytest.raises(cx.InfeasibleError, match="admit no weights summing to 1"):
+        hrp_weights(covariance, upper=np.full(n, 0.05))
