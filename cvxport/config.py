@@ -77,6 +77,10 @@ def _frequency(value: Any) -> str:
 
 
 def _constraints(value: Any) -> tuple[Constraint, ...]:
+    if not (value is None or isinstance(value, (Constraint, list, tuple))):
+        raise InvalidInputError(
+            f"PortfolioConfig.constraints must be a list of Constraint objects, got {value!r}"
+        )
     items = (value,) if isinstance(value, Constraint) else tuple(value or ())
     for item in items:
         if not isinstance(item, Constraint):

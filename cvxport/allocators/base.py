@@ -9,6 +9,8 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from cvxport.allocators.arguments import check_allocator_argument
+from cvxport.allocators.arguments import constraints as check_constraints_argument
 from cvxport.constraints.base import Constraint
 from cvxport.constraints.bound_conflicts import check_bound_objects
 from cvxport.constraints.costs import TransactionCost
@@ -27,7 +29,7 @@ def check_constraints(constraints: Sequence[Constraint] | None) -> tuple[Constra
         return ()
     if isinstance(constraints, Constraint):
         constraints = [constraints]
-    out = tuple(constraints)
+    out = tuple(check_constraints_argument(constraints, "constraints"))
     for c in out:
         if not isinstance(c, Constraint):
             raise InvalidInputError(
@@ -90,11 +92,14 @@ class Allocator(ABC):
     ) -> None:
         self.constraints = constraints
         self.solver = solver
-        self.fallback = tuple(fallback)
+        self.fallback = fallback  # checked and made a tuple by __setattr__
         self.long_only = long_only
         self.info_: SolveInfo | None = None
         self.build_count_ = 0
         self._problems: dict[tuple, ParametrizedProblem] = {}
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, check_allocator_argument(self, name, value))
 
     def allocate(
         self,

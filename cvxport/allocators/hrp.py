@@ -2,7 +2,10 @@
 
 1. Distance d_ij = sqrt((1 - rho_ij) / 2) from the correlation matrix.
 2. ``scipy.cluster.hierarchy.linkage`` (single by default, as in the original method) and
-   ``leaves_list`` give the quasi-diagonal order.
+   ``leaves_list`` give the quasi-diagonal order. With ``optimal_ordering=True`` (skfolio's
+   and Riskfolio-Lib's default; off by default as in the original method) the leaves are
+   reordered by ``optimal_leaf_ordering`` so that neighbours are as close as the tree allows,
+   which moves the bisection's halves and hence the weights.
 3. Recursive bisection of the ordered list into halves; the left half gets the share
    alpha = 1 - V_left / (V_left + V_right) of its parent, where V is the variance of the
    half's inverse-variance portfolio. With per-asset bounds, alpha is clamped so that each
@@ -17,16 +20,25 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy.cluster.hierarchy import leaves_list, linkage
+from scipy.cluster.hierarchy import leaves_list, linkage, optimal_leaf_ordering
 from scipy.spatial.distance import squareform
 
 from cvxport.allocators.base import Allocator, is_per_asset_bound, per_asset_bounds
 from cvxport.allocators.risk_model import estimate_covariance
 from cvxport.constraints.base import Constraint
-from cvxport.errors import InvalidInputError
+from cvxport.errors import InfeasibleError, InvalidInputError
 from cvxport.estimation import CovarianceEstimator
 
 LINKAGE_METHODS = ("single", "complete", "average", "weighted", "centroid", "median", "ward")
+
+
+def check_linkage_method(value: object) -> str:
+    """Return ``value`` if it is one of ``LINKAGE_METHODS``, else InvalidInputError."""
+    if value not in LINKAGE_METHODS:
+        raise InvalidInputError(
+            f"HRPAllocator.linkage_method {value!r} is not one of {LINKAGE_METHODS}"
+        )
+    return value
 
 
 def correlation_distance(covariance: np.ndarray) -> np.ndarray:
@@ -38,11 +50,17 @@ def correlation_distance(covariance: np.ndarray) -> np.ndarray:
     return 0.5 * (distance + distance.T)
 
 
-def quasi_diagonal_order(covariance: np.ndarray, method: str = "single") -> np.ndarray:
-    """Return the (n,) leaf order of the hierarchical clustering of assets."""
+def quasi_diagonal_order(
+    covariance: np.ndarray, method: str = "single", optimal_ordering: bool = False
+) -> np.ndarray:
+    """Return the (n,) leaf order of the hierarchical clustering of assets; with
+    ``optimal_ordering`` the order minimizing the sum of distances between neighbours."""
     if len(covariance) == 1:
         return np.array([0])
-    tree = linkage(squareform(correlation_distance(covariance), checks=False), method=method)
+    distances = squareform(correlation_distance(covariance), checks=False)
+    tree = linkage(distances, method=method)
+    if optimal_ordering:
+        tree = optimal_leaf_ordering(tree, distances)
     return leaves_list(tree)
 
 
@@ -59,13 +77,19 @@ def hrp_weights(
     method: str = "single",
     lower: np.ndarray | None = None,
     upper: np.ndarray | None = None,
+    optimal_ordering: bool = False,
 ) -> np.ndarray:
     """Return (n,) HRP weights for a covariance matrix, within optional per-asset bounds."""
     n = len(covariance)
     lower = np.zeros(n) if lower is None else lower
     upper = np.ones(n) if upper is None else upper
+    if np.any(lower > upper) or lower.sum() > 1 + 1e-12 or upper.sum() < 1 - 1e-12:
+        # the clamps below would then return weights outside the bounds
+        raise InfeasibleError(
+            f"HRP bounds admit no weights summing to 1: lower {lower}, upper {upper}"
+        )
     weights = np.ones(n)
-    stack = [quasi_diagonal_order(covariance, method)]
+    stack = [quasi_diagonal_order(covariance, method, optimal_ordering)]
     while stack:
         items = stack.pop()
         if len(items) < 2:
@@ -92,6 +116,8 @@ class HRPAllocator(Allocator):
         linkage_method: scipy linkage method (``'single'`` as in the original paper).
         covariance: estimator name or object for Sigma.
         constraints: only bound objects (``LongOnly``, ``WeightBounds``) are accepted.
+        optimal_ordering: reorder the tree's leaves optimally before the bisection
+            (``scipy.cluster.hierarchy.optimal_leaf_ordering``); off by default.
     """
 
     config_arguments: ClassVar[dict[str, str]] = {
@@ -104,10 +130,12 @@ class HRPAllocator(Allocator):
         linkage_method: str = "single",
         covariance: str | CovarianceEstimator = "sample",
         constraints: Sequence[Constraint] | None = None,
+        optimal_ordering: bool = False,
     ) -> None:
         super().__init__(constraints, long_only=True)
-        self.linkage_method = linkage_method
+        self.linkage_method = check_linkage_method(linkage_method)
         self.covariance = covariance
+        self.optimal_ordering = optimal_ordering  # checked by Allocator.__setattr__
 
     def _allocate(
         self,
@@ -116,10 +144,7 @@ class HRPAllocator(Allocator):
         solver: str,
         data: Mapping[str, Any],
     ) -> np.ndarray:
-        if self.linkage_method not in LINKAGE_METHODS:
-            raise InvalidInputError(
-                f"linkage_method {self.linkage_method!r} is not one of {LINKAGE_METHODS}"
-            )
+        check_linkage_method(self.linkage_method)
         bounds = per_asset_bounds(constraints, returns.columns, 0.0, 1.0)
         if bounds is None:
             refused = [c for c in constraints if not is_per_asset_bound(c)]
@@ -130,6 +155,7 @@ class HRPAllocator(Allocator):
         assets = returns.columns
         lower, upper = bounds
         covariance = estimate_covariance(returns, self.covariance)
-        self.order_ = assets[quasi_diagonal_order(covariance, self.linkage_method)]
+        ordering = self.optimal_ordering
+        self.order_ = assets[quasi_diagonal_order(covariance, self.linkage_method, ordering)]
         self.info_ = None
-        return hrp_weights(covariance, self.linkage_method, lower, upper)
+        return hrp_weights(covariance, self.linkage_method, lower, upper, ordering)

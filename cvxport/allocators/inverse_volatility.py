@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from cvxport.allocators.capping import check_capping
 from cvxport.allocators.risk_model import estimate_covariance
 from cvxport.allocators.target import TargetAllocator
 from cvxport.constraints.base import Constraint
@@ -15,7 +16,11 @@ from cvxport.estimation import CovarianceEstimator
 
 
 class InverseVolatilityAllocator(TargetAllocator):
-    """Weights inverse to each asset's volatility (from the covariance estimator's diagonal)."""
+    """Weights inverse to each asset's volatility (from the covariance estimator's diagonal).
+
+    Args:
+        capping: 'projection' (default) or 'proportional', as ``MarketCapAllocator``.
+    """
 
     config_arguments: ClassVar[dict[str, str]] = {
         "constraints": "constraints",
@@ -31,8 +36,10 @@ class InverseVolatilityAllocator(TargetAllocator):
         solver: str | None = None,
         fallback: Sequence[str] = (),
         long_only: bool = True,
+        capping: str = "projection",
     ) -> None:
         super().__init__(constraints, solver, fallback, long_only)
+        self.capping = check_capping(capping, "InverseVolatilityAllocator.capping")
         self.covariance = covariance
 
     def target(self, returns: pd.DataFrame, data: Mapping[str, Any]) -> np.ndarray:

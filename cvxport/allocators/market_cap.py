@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from cvxport.allocators.capping import check_capping
 from cvxport.allocators.symbol_data import positive_per_symbol
 from cvxport.allocators.target import TargetAllocator
 from cvxport.constraints.base import Constraint
@@ -69,12 +70,16 @@ def check_market_caps(market_caps: Mapping[str, float] | None, assets: pd.Index)
 
 
 class MarketCapAllocator(TargetAllocator):
-    """Weights proportional to market capitalization, projected onto any constraints given.
+    """Weights proportional to market capitalization, capped or projected onto the constraints.
 
     Args:
         market_caps: default symbol -> cap mapping, or a DataFrame of caps (dates x symbols)
             used point in time; ``allocate(..., market_caps=...)`` overrides.
         market_caps_as_of: the date of a snapshot mapping (a later rebalance date warns).
+        capping: how per-asset bounds cap the cap weights: 'projection' (the Euclidean
+            projection onto the constraints, the default) or 'proportional' (as capped
+            indices: excess handed to the uncapped names in proportion, their ratios kept;
+            per-asset bounds only).
     """
 
     config_arguments: ClassVar[dict[str, str]] = {
@@ -95,8 +100,10 @@ class MarketCapAllocator(TargetAllocator):
         fallback: Sequence[str] = (),
         long_only: bool = True,
         market_caps_as_of: str | pd.Timestamp | None = None,
+        capping: str = "projection",
     ) -> None:
         super().__init__(constraints, solver, fallback, long_only)
+        self.capping = check_capping(capping, "MarketCapAllocator.capping")
         self.market_caps = market_caps
         self.market_caps_as_of = market_caps_as_of
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from cvxport.allocators.base import Allocator, check_costs
 from cvxport.allocators.risk_model import estimate_covariance
+from cvxport.allocators.sharpe_checks import refuse_false_infeasibility
 from cvxport.constraints.base import Constraint
 from cvxport.constraints.costs import TransactionCost
 from cvxport.errors import InfeasibleError, InvalidInputError
@@ -169,6 +170,8 @@ class MaximumSharpeAllocator(Allocator):
         except InfeasibleError as exc:
             if exc.conflicting:
                 raise
+            if self.costs is None:  # net of costs the best asset alone may not beat rf
+                refuse_false_infeasibility(exc, constraints, returns.columns, excess, data)
             raise InfeasibleError(
                 f"no portfolio satisfying {list(constraints)} has an expected return"
                 f"{' net of ' + repr(self.costs) if self.costs else ''} above the "

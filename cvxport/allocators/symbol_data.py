@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 
 import numpy as np
@@ -25,6 +26,11 @@ def positive_per_symbol(
         InvalidInputError: a symbol of the universe is missing, a symbol is not in the
             universe, or a value is not a positive finite number; each names the symbols.
     """
+    if not isinstance(values, (Mapping, pd.Series)):
+        raise InvalidInputError(
+            f"{what} must be a mapping symbol -> value (e.g. {{'BTC/USDT': 0.5}}), got "
+            f"{type(values).__name__} {values!r}"
+        )
     given = dict(values.items())
     missing = [s for s in assets if s not in given]
     if missing:
@@ -32,6 +38,9 @@ def positive_per_symbol(
     unknown = [s for s in given if s not in assets]
     if unknown:
         raise InvalidInputError(f"{what} given for symbols not in the universe: {unknown}")
+    for symbol in assets:
+        if isinstance(given[symbol], bool) or not isinstance(given[symbol], numbers.Real):
+            raise InvalidInputError(f"{what} of {symbol!r} must be a number, got {given[symbol]!r}")
     out = np.array([float(given[s]) for s in assets])
     bad = np.nonzero(~np.isfinite(out) | (out <= 0))[0]
     if len(bad):

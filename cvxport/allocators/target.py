@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from cvxport.allocators.base import Allocator
+from cvxport.allocators.capping import capped_target
 from cvxport.constraints.base import Constraint
 from cvxport.constraints.weights import LongOnly
 from cvxport.problem import Formulation
@@ -34,7 +35,8 @@ class TargetAllocator(Allocator):
 
     With constraint objects beyond ``LongOnly``, the weights are the Euclidean projection of
     the target onto the feasible set (one cached problem, the target a Parameter), so the
-    spec's 5%-40% bounds hold for every method.
+    spec's 5%-40% bounds hold for every method; a subclass with ``capping='proportional'``
+    caps per-asset bounds the way capped indices do instead (``capping.py``, exact).
     """
 
     @abstractmethod
@@ -51,6 +53,8 @@ class TargetAllocator(Allocator):
         target = self.target(returns, data)
         self.target_ = pd.Series(target, index=returns.columns, name="target")
         self.info_ = None
+        if getattr(self, "capping", "projection") == "proportional":
+            return capped_target(target, constraints, returns.columns)
         if all(isinstance(c, LongOnly) for c in constraints):
             return target
         problem = self._problem(

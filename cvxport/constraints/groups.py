@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import cvxpy as cp
-import numpy as np
 import pandas as pd
 
+from cvxport.arguments import number, symbols, text
 from cvxport.constraints.base import Constraint, ProblemContext
 from cvxport.errors import InvalidInputError
 
@@ -30,15 +29,10 @@ class GroupLimits(Constraint):
     name: str = ""
 
     def __post_init__(self) -> None:
-        symbols = self.symbols
-        if isinstance(symbols, str) or not isinstance(symbols, Iterable):
-            raise InvalidInputError(f"GroupLimits.symbols must be a sequence, got {symbols!r}")
-        object.__setattr__(self, "symbols", tuple(symbols))
-        if not self.symbols:
-            raise InvalidInputError("GroupLimits.symbols is empty")
+        object.__setattr__(self, "symbols", symbols(self.symbols, "GroupLimits.symbols"))
         for name in ("lower", "upper"):
-            if not np.isfinite(getattr(self, name)):
-                raise InvalidInputError(f"GroupLimits.{name} must be finite")
+            object.__setattr__(self, name, number(getattr(self, name), f"GroupLimits.{name}"))
+        text(self.name, "GroupLimits.name", allow_empty=True)
         if self.lower > self.upper:
             raise InvalidInputError(
                 f"GroupLimits {self.name or self.symbols}: lower {self.lower} > upper {self.upper}"

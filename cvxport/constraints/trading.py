@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import cvxpy as cp
-import numpy as np
 import pandas as pd
 
+from cvxport.arguments import number
 from cvxport.constraints.base import Constraint, ProblemContext
+from cvxport.constraints.window import per_symbol
 from cvxport.errors import InvalidInputError
 
 
@@ -25,8 +26,7 @@ class TurnoverLimit(Constraint):
     limit: float
 
     def __post_init__(self) -> None:
-        if not np.isfinite(self.limit) or self.limit < 0:
-            raise InvalidInputError(f"TurnoverLimit.limit must be >= 0, got {self.limit!r}")
+        object.__setattr__(self, "limit", number(self.limit, "TurnoverLimit.limit", low=0.0))
 
     def build(self, ctx: ProblemContext) -> list[cp.Constraint]:
         """Return ``norm1(w - w_prev * scale) <= limit * scale``."""
@@ -40,17 +40,5 @@ class TurnoverLimit(Constraint):
             raise InvalidInputError(
                 f"{self!r} needs previous_weights=... (the weights held before this allocation)"
             )
-        if isinstance(previous, pd.Series):
-            unknown = [s for s in previous.index if s not in assets]
-            if unknown:
-                raise InvalidInputError(f"previous_weights has symbols not in universe: {unknown}")
-            values = previous.reindex(assets).fillna(0.0).to_numpy(dtype=float)
-        else:
-            values = np.asarray(previous, dtype=float)
-            if values.shape != (len(assets),):
-                raise InvalidInputError(
-                    f"previous_weights has shape {values.shape}, expected ({len(assets)},)"
-                )
-        if not np.all(np.isfinite(values)):
-            raise InvalidInputError("previous_weights contains NaN or inf")
+        values = per_symbol(previous, assets, "previous_weights", default=0.0)
         return {"previous_weights": values}

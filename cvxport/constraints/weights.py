@@ -9,6 +9,7 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
+from cvxport.arguments import number_or_mapping, text
 from cvxport.constraints.base import (
     Constraint,
     ProblemContext,
@@ -49,14 +50,10 @@ class WeightBounds(Constraint):
     upper: float | Mapping[str, float] = 1.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "lower", freeze_mapping(self.lower))
-        object.__setattr__(self, "upper", freeze_mapping(self.upper))
-        for name in ("lower", "upper"):
-            value = thaw_mapping(getattr(self, name))
-            values = value.values() if isinstance(value, dict) else [value]
-            for v in values:
-                if not np.isfinite(v):
-                    raise InvalidInputError(f"WeightBounds.{name} must be finite, got {v!r}")
+        for name in ("lower", "upper"):  # a number or a mapping symbol -> number, finite
+            value = thaw_mapping(getattr(self, name))  # a frozen mapping passed back in
+            value = number_or_mapping(value, f"WeightBounds.{name}")
+            object.__setattr__(self, name, freeze_mapping(value))
 
     def bounds(self, assets: pd.Index) -> tuple[np.ndarray, np.ndarray]:
         """Return (lower, upper) arrays of shape (n,), fractions of NAV."""
@@ -97,6 +94,10 @@ class WeightOrdering(Constraint):
 
     larger: str
     smaller: str
+
+    def __post_init__(self) -> None:
+        text(self.larger, "WeightOrdering.larger")
+        text(self.smaller, "WeightOrdering.smaller")
 
     def validate(self, assets: pd.Index) -> None:
         """Both symbols must be in the universe."""

@@ -3,6 +3,8 @@ or a correct answer, checked here against closed forms or independent computatio
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,6 +22,7 @@ from cvxport.constraints.bound_conflicts import check_bound_objects
 # KKT conditions separate per asset), whatever each asset's scale.
 VOLS = np.array([0.02, 0.03, 0.01])
 SCALES = np.array([1e-6, 1e3, 1.0])  # x in millionths, y in thousands, z as is
+FOUR = ["a", "b", "c", "d"]
 
 
 def _badly_scaled(means) -> pd.DataFrame:
@@ -51,14 +54,74 @@ def test_max_sharpe_badly_scaled_assets_exact_path(means):
     np.testing.assert_allclose(weights, _uncorrelated_tangency(returns), rtol=0, atol=1e-12)
 
 
+def _randomly_scaled(seed: int) -> pd.DataFrame:
+    """(200, 4) correlated daily returns, means of both signs, each asset scaled 1e-6..1e3."""
+    rng = np.random.default_rng(seed)
+    base = rng.normal(0, 0.02, (200, 4))
+    base -= base.mean(axis=0)
+    means = rng.choice([-1, 1], 4) * rng.uniform(0.2, 2, 4) * 1e-3
+    means[0] = abs(means[0]) if means.max() < 0 else means[0]
+    index = pd.date_range("2022-01-01", periods=200, freq="D", name="timestamp")
+    scales = 10.0 ** rng.uniform(-6, 3, 4)
+    return pd.DataFrame((base + means) * scales, index=index, columns=FOUR)
+
+
+@pytest.mark.parametrize("seed", [8, 11, 18, 22, 31])
+def test_max_sharpe_badly_scaled_correlated_assets_meet_the_kkt_conditions(seed):
+    # main fell back to Clarabel on these (the active set's pivots looked singular) and was
+    # 0.03 to 0.8 off. The tangency portfolio's KKT conditions, independent of any solver:
+    # with lam = mu'w / w'Sw, g = (mu - lam S w) / vol is 0 where w > 0 and <= 0 where w = 0
+    # (divided by each volatility: per-asset Sharpe units, comparable across scales).
+    returns = _randomly_scaled(seed)
+    allocator = cx.MaximumSharpeAllocator()
+    weights = allocator.allocate(returns).to_numpy()
+    assert allocator.info_.solver == "ACTIVE_SET"
+    covariance, mean = returns.cov().to_numpy(), returns.mean().to_numpy()
+    lam = (mean @ weights) / (weights @ covariance @ weights)
+    g = (mean - lam * covariance @ weights) / np.sqrt(np.diag(covariance))
+    held = weights > 0
+    assert weights.min() >= 0 and abs(weights.sum() - 1) < 1e-12
+    assert np.abs(g[held]).max() < 1e-12  # 2.5e-17 at worst here
+    assert np.all(g[~held] < 1e-12)
+
+
+def test_min_variance_badly_scaled_uncorrelated_assets_is_inverse_variance():
+    returns = _badly_scaled((1e-3, -1e-3, 5e-4))
+    allocator = cx.MinimumVarianceAllocator()
+    weights = allocator.allocate(returns)
+    inverse_variance = 1 / returns.var().to_numpy()
+    np.testing.assert_allclose(weights, inverse_variance / inverse_variance.sum(), atol=1e-12)
+    assert allocator.info_.solver == "ACTIVE_SET"
+
+
 def test_max_sharpe_badly_scaled_cvxpy_path_names_no_false_infeasibility():
-    # the cvxpy path once divided the excess means by max |excess| (y's loss, 1e3 scale): x's
+    # the Clarabel path once divided the excess means by max |excess| (y's loss, 1e3 scale): x's
     # excess became 1e-9 and Clarabel called the row infeasible. Now the best asset's is 1.
     returns = _badly_scaled((1e-3, -1e-3, -2e-3))
     weights = cx.MaximumSharpeAllocator(solver="CLARABEL").allocate(returns)
     np.testing.assert_allclose(
         weights, _uncorrelated_tangency(returns), rtol=0, atol=SOLVER_ATOL["CLARABEL"]
     )
+
+
+@pytest.mark.skipif("OSQP" not in cx.installed_solvers(), reason="OSQP not installed")
+def test_a_solver_that_loses_the_row_to_scaling_is_named_not_believed():
+    # OSQP calls this problem infeasible (excess means 1e9 apart after scaling); main then
+    # said "no portfolio ... has an expected return above the risk-free rate (best single
+    # asset: 'x' ...)". Holding 'x' alone is allowed and beats the rate: a solver failure.
+    returns = _badly_scaled((1e-3, -1e-3, -2e-3))
+    try:
+        weights = cx.MaximumSharpeAllocator(solver="OSQP").allocate(returns)
+    except cx.SolverError as exc:
+        assert "'x' alone satisfies [LongOnly()] and beats the risk-free rate" in str(exc)
+        assert isinstance(exc.__cause__, cx.InfeasibleError)
+    else:  # should OSQP ever solve it, the answer must be right
+        np.testing.assert_allclose(weights, _uncorrelated_tangency(returns), atol=1e-4)
+    # where the constraints do exclude the only asset that beats the rate, it is infeasible
+    excluded = cx.WeightBounds(upper={"x": 0.0})
+    for solver in ("OSQP", "CLARABEL"):
+        with pytest.raises(cx.InfeasibleError, match="no portfolio satisfying"):
+            cx.MaximumSharpeAllocator(constraints=[excluded], solver=solver).allocate(returns)
 
 
 # --- risk budgeting on a singular covariance -------------------------------------------------
@@ -79,9 +142,9 @@ def test_risk_parity_with_an_asset_and_its_exact_negative_names_them():
     # main raised numpy's bare LinAlgError (Newton) or "every solver failed" (cvxpy)
     returns = _window(100, 3, seed=1)
     returns["A3"] = -returns["A0"]
-    for method in (None, "CLARABEL"):
+    for solver in (None, "NEWTON", "CLARABEL"):
         with pytest.raises(cx.SingularCovarianceError) as caught:
-            cx.RiskParityAllocator(solver=method).allocate(returns)
+            cx.RiskParityAllocator(solver=solver).allocate(returns)
         message = str(caught.value)
         assert "'A0': 0.5" in message and "'A3': 0.5" in message
         assert "100 observations of 4 assets" in message and "ledoit_wolf" in message
@@ -99,9 +162,9 @@ def test_risk_budget_with_fewer_observations_than_assets_names_the_counts(crypto
     # risk shares from -0.52 to 2.72, cvxpy "every solver failed"
     returns = crypto_returns.iloc[500:503]
     budget = dict.fromkeys(returns.columns, 1 / 11)
-    for method in (None, "CLARABEL"):
+    for solver in (None, "CLARABEL"):
         with pytest.raises(cx.SingularCovarianceError, match=r"3 observations of 11 assets"):
-            cx.RiskBudgetAllocator(risk_budget=budget, solver=method).allocate(returns)
+            cx.RiskBudgetAllocator(risk_budget=budget, solver=solver).allocate(returns)
 
 
 @settings(max_examples=40, deadline=None)
@@ -125,7 +188,6 @@ def test_risk_parity_on_few_rows_is_right_or_refused(n_assets, extra_rows, seed)
 
 
 # --- bound objects that contradict each other ------------------------------------------------
-FOUR = ["a", "b", "c", "d"]
 CONFLICTS = [
     # (bound objects, what the message must say); each object alone is feasible over 4 assets
     ([cx.WeightBounds({"a": 0.5}), cx.WeightBounds(upper={"a": 0.3})], "for 'a' the lower"),
@@ -215,3 +277,124 @@ def test_allocators_refuse_unsorted_or_repeated_timestamps(method, crypto_2021):
     allocator.allocate(returns, **data)  # the same rows in order are fine
     with pytest.raises(cx.InvalidInputError, match="not in time order"):
         cx.EfficientFrontier(returns=returns.iloc[::-1]).calculate(n_points=3)
+
+
+# --- constructor arguments -------------------------------------------------------------------
+# (class, keyword, bad value, what the message must say after "Class.keyword")
+BAD_ARGUMENTS = [
+    (cx.WeightBounds, "lower", "0.3", "must be a number"),
+    (cx.WeightBounds, "upper", None, "must be a number"),
+    (cx.WeightBounds, "lower", [0.1, 0.2, 0.3], "mapping symbol -> number"),
+    (cx.WeightBounds, "upper", {"BTC/USDT": "0.5"}, "must be a number"),
+    (cx.WeightBounds, "lower", True, "must be a number"),
+    (cx.WeightBounds, "upper", float("nan"), "finite number"),
+    (cx.GroupLimits, "lower", "0.1", "must be a number"),
+    (cx.GroupLimits, "upper", None, "must be a number"),
+    (cx.GroupLimits, "symbols", "BTC/USDT", "list of symbols"),
+    (cx.GroupLimits, "symbols", [["BTC/USDT"]], "entry must be a non-empty string"),
+    (cx.GroupLimits, "name", ["majors"], "must be a string"),
+    (cx.TurnoverLimit, "limit", "0.2", "must be a number"),
+    (cx.TurnoverLimit, "limit", None, "must be a number"),
+    (cx.TurnoverLimit, "limit", -0.1, "a number >= 0, got -0.1"),
+    (cx.WeightOrdering, "larger", None, "non-empty string"),
+    (cx.WeightOrdering, "smaller", ["ETH/USDT"], "non-empty string"),
+    (cx.MinimumVarianceAllocator, "fallback", "OSQP", "list of solver names"),
+    (cx.MinimumVarianceAllocator, "fallback", 3, "list of solver names"),
+    (cx.MinimumVarianceAllocator, "long_only", "yes", "True or False"),
+    (cx.MinimumVarianceAllocator, "long_only", None, "True or False"),
+    (cx.MinimumVarianceAllocator, "constraints", 5, "list of Constraint objects"),
+    (cx.MinimumVarianceAllocator, "constraints", ["WeightBounds"], "is not a cvxport Constraint"),
+    (cx.MinimumVarianceAllocator, "covariance", "shrunk", "unknown covariance estimator"),
+    (cx.MinimumVarianceAllocator, "covariance", None, "has no estimate"),
+    (cx.MinimumVarianceAllocator, "solver", 3, "must be a non-empty string"),
+    (cx.MaximumSharpeAllocator, "periods_per_year", -5, "positive integer"),
+    (cx.MaximumSharpeAllocator, "periods_per_year", "365", "positive integer"),
+    (cx.MaximumSharpeAllocator, "periods_per_year", 252.5, "positive integer"),
+    (cx.MaximumSharpeAllocator, "risk_free_rate", "0.04", "must be a number"),
+    (cx.MaximumSharpeAllocator, "risk_free_rate", None, "must be a number"),
+    (cx.MaximumSharpeAllocator, "risk_free_rate", -1.5, "above -1"),
+    (cx.MaximumSharpeAllocator, "expected_returns", "median", "expected-returns estimator"),
+    (cx.RiskBudgetAllocator, "risk_budget", [0.5, 0.3, 0.2], "mapping symbol -> value"),
+    (cx.RiskBudgetAllocator, "risk_budget", "equal", "mapping symbol -> value"),
+    (cx.RiskParityAllocator, "fallback", None, None),  # None: no fallback, accepted
+    (cx.MarketCapAllocator, "market_caps", [8e11, 3e11, 5e10], "mapping symbol -> value"),
+    (cx.MarketCapAllocator, "market_caps_as_of", "garbage", "a date"),
+    (cx.MarketCapAllocator, "market_caps_as_of", 5, "a date"),
+    (cx.InverseVolatilityAllocator, "covariance", 0.5, "has no estimate"),
+    (cx.EqualWeightAllocator, "long_only", 1, "True or False"),
+    (cx.HRPAllocator, "covariance", "shrunk", "unknown covariance estimator"),
+    (cx.HRPAllocator, "constraints", cx.LongOnly, "list of Constraint objects"),
+]
+REQUIRED = {cx.GroupLimits: {"symbols": ["BTC/USDT"]}, cx.TurnoverLimit: {"limit": 0.2}}
+REQUIRED[cx.WeightOrdering] = {"larger": "BTC/USDT", "smaller": "ETH/USDT"}
+
+
+@pytest.mark.parametrize(("cls", "keyword", "bad", "says"), BAD_ARGUMENTS)
+def test_constructors_name_the_parameter_at_fault(cls, keyword, bad, says):
+    # main raised bare TypeError/ValueError/AttributeError, or stored the value as given
+    # (tuple('OSQP') became four fallback solvers, long_only='yes' was true)
+    arguments = {**REQUIRED.get(cls, {}), keyword: bad}
+    if says is None:
+        cls(**arguments)
+        return
+    with pytest.raises(
+        cx.InvalidInputError, match=rf"^{cls.__name__}\.{keyword}.*{re.escape(says)}"
+    ):
+        cls(**arguments)
+
+
+def test_allocator_arguments_are_checked_when_assigned_later():
+    allocator = cx.MaximumSharpeAllocator()
+    with pytest.raises(cx.InvalidInputError, match=r"MaximumSharpeAllocator\.periods_per_year"):
+        allocator.periods_per_year = -5
+    assert allocator.periods_per_year is None  # nothing changed
+    allocator.fallback = ["OSQP"]
+    assert allocator.fallback == ("OSQP",)
+
+
+@pytest.mark.parametrize(
+    ("field", "bad"),
+    [
+        ("constraints", 5),
+        ("constraints", "WeightBounds"),
+        ("periods_per_year", -5),
+        ("risk_budget", [0.5, 0.5]),
+        ("min_position_weight", "0.05"),
+        ("lookback", None),
+    ],
+)
+def test_portfolio_config_names_the_field(field, bad):
+    with pytest.raises(cx.InvalidInputError, match=rf"PortfolioConfig\.{field}"):
+        cx.PortfolioConfig(**{field: bad})
+
+
+@pytest.mark.parametrize(
+    ("allocator", "data", "says"),
+    [
+        (cx.RiskBudgetAllocator, {"risk_budget": [0.2, 0.3, 0.5]}, "risk budget must be a mapping"),
+        (cx.RiskBudgetAllocator, {"risk_budget": {"a": "0.2", "b": 0.3, "c": 0.5}}, "of 'a' must"),
+        (
+            cx.MarketCapAllocator,
+            {"market_caps": [8e11, 3e11, 5e10]},
+            "market cap must be a mapping",
+        ),
+        (cx.MarketCapAllocator, {"market_caps": 5}, "market cap must be a mapping"),
+    ],
+)
+def test_allocation_data_of_the_wrong_kind_is_named(allocator, data, says):
+    # main raised AttributeError: 'list' object has no attribute 'items', or used '0.2'
+    returns = _window(60, 3, seed=2).set_axis(["a", "b", "c"], axis=1)
+    with pytest.raises(cx.InvalidInputError, match=says):
+        allocator().allocate(returns, **data)
+    as_series = {key: pd.Series({"a": 0.2, "b": 0.3, "c": 0.5}) for key in data}
+    allocator().allocate(returns, **as_series)  # a Series by symbol is a mapping too
+
+
+def test_previous_weights_of_the_wrong_kind_are_named():
+    returns = _window(60, 3, seed=2).set_axis(["a", "b", "c"], axis=1)
+    allocator = cx.MinimumVarianceAllocator(constraints=[cx.TurnoverLimit(0.5)])
+    with pytest.raises(cx.InvalidInputError, match="previous_weights must be numbers"):
+        allocator.allocate(returns, previous_weights="abc")
+    by_dict = allocator.allocate(returns, previous_weights={"a": 0.5, "b": 0.5})
+    by_series = allocator.allocate(returns, previous_weights=pd.Series({"a": 0.5, "b": 0.5}))
+    pd.testing.assert_series_equal(by_dict, by_series)

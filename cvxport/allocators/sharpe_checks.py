@@ -1,0 +1,61 @@
+"""A solver's "infeasible" for maximum Sharpe checked against the best asset held alone.
+
+The Charnes-Cooper row (mu - rf)' y = 1 has a feasible point whenever one asset beats the
+risk-free rate and may be held alone: y = e_best / excess_best. A solver that still reports
+the problem infeasible has lost the row to scaling (asset variances spanning 1e18, the
+excess means 1e9 apart: OSQP does), and the message must say so instead of claiming that no
+portfolio beats the risk-free rate while naming one that does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import cvxpy as cp
+import numpy as np
+import pandas as pd
+
+from cvxport.constraints.base import Constraint, ProblemContext
+from cvxport.constraints.diagnose import is_feasible
+from cvxport.errors import CvxportError, SolverError
+
+
+@dataclass(frozen=True)
+class HeldAlone(Constraint):
+    """The whole portfolio in ``symbol`` (weight 1, every other weight 0)."""
+
+    symbol: str
+
+    def build(self, ctx: ProblemContext) -> list[cp.Constraint]:
+        """Return ``w == e_symbol * scale``."""
+        alone = np.zeros(ctx.n_assets)
+        alone[ctx.index_of(self.symbol)] = 1.0
+        return [ctx.weights == alone * ctx.scale]
+
+
+def refuse_false_infeasibility(
+    exc: Exception,
+    constraints: Sequence[Constraint],
+    assets: pd.Index,
+    excess: np.ndarray,
+    data: Mapping[str, Any],
+) -> None:
+    """Raise SolverError (from ``exc``) when the asset with the best excess mean (> 0, per
+    period) may be held alone under ``constraints``: a portfolio beating the risk-free rate
+    then exists, so the solver's infeasibility is a numerical failure, named as such."""
+    best = int(np.argmax(excess))
+    try:
+        alone_is_allowed = is_feasible([*constraints, HeldAlone(assets[best])], assets, data)
+    except (CvxportError, cp.error.CVXPYError, ValueError, TypeError):
+        return  # constraints that need the window's data: no claim either way
+    if not alone_is_allowed:
+        return
+    raise SolverError(
+        f"the solver reported the maximum Sharpe problem infeasible, yet {assets[best]!r} alone "
+        f"satisfies {list(constraints)} and beats the risk-free rate by {excess[best]:.6g} per "
+        "period: a numerical failure (asset scales differ widely?); use solver=None (the exact "
+        "active set) or 'CLARABEL'",
+        status="infeasible",
+    ) from exc
