@@ -25,7 +25,11 @@ Accuracy, on the first ``--check`` windows against plain cvxpy + Clarabel at 1e-
 problem on O(1)-scaled data): QP rows max |w - w_ref| (target 1e-6); LP rows, whose optimum
 need not be unique, the relative gap of the exact empirical CVaR / CDaR of the weights
 (target 1e-8). A cell over its target, or an answer breaking a constraint by more than 1e-6,
-is marked ``!`` and explained under the table. Every contender has one BLAS thread.
+is marked ``!`` and explained under the table. ``ref check``: the reference against the same
+problem solved by another solver (OSQP polished for QPs, HiGHS at 1e-10 for LPs, Clarabel at
+1e-12 for the TE row), the reference's own uncertainty. cvxport with OSQP is not run on the
+LP rows unless ``--osqp-lp`` (a first-order method on an LP). Every contender has one BLAS
+thread; a cell stops being timed after ``--budget`` seconds (the checked windows always run).
 
 Usage: ``python benchmarks/bench_composed.py [--sizes 100 500 1000] [--repeats 5] [--quick]``
 """
@@ -185,6 +189,10 @@ def summarize(n: int, p: Problem, setup: Setup, windows: list, cells: dict) -> d
         row[f"{name} gap"] = f"{worst:.1e}" + ("!" if marks else "")
         if marks:
             row["notes"].append(f"n={n} {p.key} {name}: {marks[0]}")
+    for name, solver in CVXPORT.items():
+        ran = set(cells[name].backends)
+        if solver and not cells[name].status and ran != {solver}:
+            row["notes"].append(f"n={n} {p.key} {name}: backend {sorted(map(str, ran))}")
     cell = cells["cvxport"]
     if not cell.status:
         row["first"] = 1e3 * cell.first if cell.first is not None else None

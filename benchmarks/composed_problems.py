@@ -4,8 +4,10 @@ Each problem is a risk objective plus constraint pieces. A piece gives its plain
 (homogeneous in a scale, 1 except under Charnes-Cooper) and how far a weight vector breaks it,
 so the reference, the feasibility check of every contender's answer and its notes come from
 one description. References: a fresh ``cp.Problem`` per window, data scaled to O(1) (the
-minimizer does not change), Clarabel at 1e-10. Objectives are evaluated exactly from the
-weights (variance, Sharpe ratio, empirical CVaR and CDaR), never taken from a solver.
+minimizer does not change), Clarabel at 1e-10; ``Problem.check`` solves the same problem
+again with another solver (OSQP polished, HiGHS, Clarabel at 1e-12) to show how far the
+reference itself can be trusted. Objectives are evaluated exactly from the weights (variance,
+Sharpe ratio, empirical CVaR and CDaR), never taken from a solver.
 """
 
 from __future__ import annotations
