@@ -17,6 +17,7 @@ from scipy.optimize import lsq_linear
 
 import cvxport as cx
 from cvxport.allocators.base import Allocator
+from cvxport.data import align_prices
 from cvxport.estimation import unit_scaled
 from cvxport.solvers.qp_kernel import DenseQP, solve_dense_qp
 
@@ -368,3 +369,37 @@ def test_config_long_short_and_cost_fields_are_validated_and_used():
     aware = cx.PortfolioManager(cx.PortfolioConfig(**plain, optimize_costs=True)).backtest(prices)
     assert aware.metrics["total_costs"] < costly.metrics["total_costs"]
     assert aware.metrics["turnover"] < costly.metrics["turnover"]
+
+
+def test_newton_reports_the_barrier_objective_and_hands_failures_to_the_chain(crypto_2021):
+    allocator = cx.RiskParityAllocator()
+    weights = allocator.allocate(crypto_2021)
+    assert allocator.info_.solver == "NEWTON"
+    named = cx.RiskParityAllocator(solver="CLARABEL")
+    reference = named.allocate(crypto_2021)
+    assert allocator.info_.objective == pytest.approx(named.info_.objective, rel=1e-9, abs=1e-9)
+    np.testing.assert_allclose(weights, reference, atol=SOLVER_ATOL["CLARABEL"], rtol=0)
+
+
+def test_a_backtest_with_a_group_limit_is_exact_built_once_and_matches_clarabel():
+    symbols = list(cx.BUNDLED_SYMBOLS)
+    prices = cx.load_bundled_prices(symbols, start="2022-01-01")
+    group = cx.GroupLimits(("BTC/USDT", "ETH/USDT"), lower=0.3, upper=0.6)
+    base = dict(
+        symbols=symbols,
+        allocation_method="minimum_variance",
+        max_position_weight=0.4,
+        constraints=(group,),
+        lookback=120,
+    )
+    fast = cx.PortfolioManager(cx.PortfolioConfig(**base)).backtest(prices)
+    slow = cx.PortfolioManager(cx.PortfolioConfig(**base, solver="CLARABEL")).backtest(prices)
+    gap = (fast.weights_history - slow.weights_history).abs().max().max()
+    assert gap <= 5e-6  # Clarabel's weight tolerance (SOLVER_ATOL) drifting through holdings
+    # the allocator the manager builds: one declared problem, solved exactly at every window
+    probe = cx.PortfolioManager(cx.PortfolioConfig(**base)).make_allocator()
+    returns = cx.prices_to_returns(align_prices(prices).prices)
+    for start in range(0, 600, 30):
+        probe.allocate(returns.iloc[start : start + 120])
+        assert probe.info_.solver == "ACTIVE_SET"
+    assert probe.build_count_ == 1
