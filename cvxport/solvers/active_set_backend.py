@@ -22,7 +22,7 @@ from cvxport.solvers.backend import Backend
 from cvxport.solvers.declared import QuadraticObjective
 from cvxport.solvers.linear_rows import RowReader, nonlinear_row
 from cvxport.solvers.qp_kernel import DenseQP, solve_dense_qp
-from cvxport.solvers.result import SolveInfo
+from cvxport.solvers.result import SolveInfo, exact_info
 
 if TYPE_CHECKING:
     from cvxport.problem import ParametrizedProblem
@@ -82,14 +82,8 @@ class ActiveSetBackend(Backend):
         x = solution.x
         scale = float(x.sum()) if reader.kappa is not None else 1.0
         elapsed = time.perf_counter() - start
-        info = SolveInfo(
-            solver=NAME,
-            status="optimal",
-            solve_time=elapsed,
-            total_time=elapsed,
-            iterations=solution.iterations,
-            objective=solution.objective,
-            kkt_residual=solution.kkt_residual,
+        info = exact_info(
+            NAME, elapsed, solution.iterations, solution.objective, solution.kkt_residual
         )
         return x, scale, info
 

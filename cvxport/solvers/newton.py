@@ -19,7 +19,7 @@ import numpy as np
 from cvxport.errors import SolverError
 from cvxport.solvers.backend import Backend
 from cvxport.solvers.declared import LogBarrierObjective
-from cvxport.solvers.result import SolveInfo
+from cvxport.solvers.result import SolveInfo, exact_info
 
 if TYPE_CHECKING:
     from cvxport.problem import ParametrizedProblem
@@ -100,12 +100,5 @@ class NewtonBackend(Backend):
         start = time.perf_counter()
         y, iterations = newton_risk_budget(covariance, budget)
         elapsed = time.perf_counter() - start
-        info = SolveInfo(
-            solver=NAME,
-            status="optimal",
-            solve_time=elapsed,
-            total_time=elapsed,
-            iterations=iterations,
-            objective=barrier_objective(covariance, budget, y),
-        )
+        info = exact_info(NAME, elapsed, iterations, barrier_objective(covariance, budget, y))
         return y, float(y.sum()), info

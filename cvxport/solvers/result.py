@@ -29,3 +29,22 @@ class SolveInfo:
     sum_error: float = 0.0
     fallback_from: list[tuple[str, str]] = field(default_factory=list)
     kkt_residual: float | None = None
+
+
+def exact_info(
+    solver: str,
+    seconds: float,
+    iterations: int,
+    objective: float,
+    kkt_residual: float | None = None,
+) -> SolveInfo:
+    """The record of an exact backend's optimal solve (its time is both solve and total)."""
+    return SolveInfo(
+        solver=solver,
+        status="optimal",
+        solve_time=seconds,
+        total_time=seconds,
+        iterations=iterations,
+        objective=objective,
+        kkt_residual=kkt_residual,
+    )
