@@ -9,9 +9,10 @@ once capped stays capped (the others only grow), so the rounds end at
 
 for one scalar lam > 0: uncapped names keep the target's ratios w_i / w_j = t_i / t_j. The
 sum is nondecreasing and piecewise linear in lam, with breakpoints lower_i / t_i and
-upper_i / t_i, so lam is found exactly by walking the sorted breakpoints (O(n log n), no
-solver). ``capping='projection'`` is the other choice: the Euclidean projection of the
-target onto the constraints, which shifts every uncapped name by the same amount instead.
+upper_i / t_i, so lam is found exactly by bisection over the sorted breakpoints and one
+linear equation on the segment found (O(n log n), no solver). ``capping='projection'`` is
+the other choice: the Euclidean projection of the target onto the constraints, which shifts
+every uncapped name by the same amount instead.
 """
 
 from __future__ import annotations
@@ -55,10 +56,16 @@ def proportional_capping(target: np.ndarray, lower: np.ndarray, upper: np.ndarra
     def total(lam: float) -> float:
         return float(np.clip(lam * target, lower, upper).sum())
 
-    # the first breakpoint where the sum reaches 1; lam lies in the segment before it, where
-    # the free names (strictly between their bounds) scale linearly
-    sums = np.array([total(p) for p in points])
-    k = int(np.searchsorted(sums, 1.0))
+    # the first breakpoint where the sum reaches 1 (bisection over the sorted breakpoints: the
+    # sum is nondecreasing); lam lies in the segment before it, where the free names (strictly
+    # between their bounds) scale linearly
+    low_k, k = -1, len(points)  # total(points[low_k]) < 1 <= total(points[k])
+    while k - low_k > 1:
+        middle_k = (low_k + k) // 2
+        if total(points[middle_k]) < 1.0:
+            low_k = middle_k
+        else:
+            k = middle_k
     if k == len(points):  # only where the upper bounds sum to 1 within the tolerance
         return np.clip(points[-1] * target, lower, upper)
     high = points[k]
