@@ -125,3 +125,18 @@ def test_proportional_capping_refuses_what_it_cannot_honour():
         cx.MarketCapAllocator(CAPS, capping="pro-rata")
     with pytest.raises(cx.InvalidInputError, match=r"InverseVolatilityAllocator\.capping"):
         cx.InverseVolatilityAllocator(capping=None)
+
+
+def test_the_manager_backtests_proportional_capping_under_the_config_bounds():
+    # the spec's caps (BTC 800bn, ETH 300bn, SOL 50bn) under max_position_weight=0.5: BTC's
+    # 800/1150 = 0.696 is capped at 0.5 and ETH and SOL share the other 0.5 in the ratio 6:1,
+    # ETH = 3/7 and SOL = 1/14 (the projection would give 0.359 and 0.141 instead)
+    symbols = ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
+    caps = {"BTC/USDT": 800e9, "ETH/USDT": 300e9, "SOL/USDT": 50e9}
+    allocator = cx.MarketCapAllocator(caps, capping="proportional")
+    config = cx.PortfolioConfig(
+        symbols=symbols, allocator=allocator, min_position_weight=0.05, max_position_weight=0.5
+    )
+    result = cx.PortfolioManager(config).backtest(cx.load_bundled_prices(symbols))
+    expected = np.tile([0.5, 3 / 7, 1 / 14], (len(result.allocation_history), 1))
+    np.testing.assert_allclose(result.allocation_history.to_numpy(), expected, atol=1e-12)
