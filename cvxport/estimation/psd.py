@@ -118,7 +118,8 @@ def check_no_zero_variance_portfolio(covariance: np.ndarray, returns: pd.DataFra
         else f"{n_rows} observations of {n_assets} assets (returns that cancel out exactly)"
     )
     raise SingularCovarianceError(
-        f"the covariance estimated from {counts} is singular: the long-only portfolio "
+        f"the covariance estimated from {counts} over {returns.index[0]} .. "
+        f"{returns.index[-1]} is singular: the long-only portfolio "
         f"{{{shown}{more}}} has zero variance, so no portfolio matches the risk budget; use "
         "more observations than assets or a shrinkage estimator such as "
         "covariance='ledoit_wolf'"

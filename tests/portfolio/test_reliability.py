@@ -163,8 +163,9 @@ def test_risk_budget_with_fewer_observations_than_assets_names_the_counts(crypto
     returns = crypto_returns.iloc[500:503]
     budget = dict.fromkeys(returns.columns, 1 / 11)
     for solver in (None, "CLARABEL"):
-        with pytest.raises(cx.SingularCovarianceError, match=r"3 observations of 11 assets"):
+        with pytest.raises(cx.SingularCovarianceError, match=r"3 observations of 11 assets") as e:
             cx.RiskBudgetAllocator(risk_budget=budget, solver=solver).allocate(returns)
+        assert f"over {returns.index[0]} .. {returns.index[-1]}" in str(e.value)
 
 
 @settings(max_examples=40, deadline=None)
