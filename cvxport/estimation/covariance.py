@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from sklearn.covariance import OAS, LedoitWolf
 
+from cvxport.arguments import number
 from cvxport.errors import InvalidInputError
 from cvxport.estimation.factor_models import PCAFactorModel
 
@@ -64,7 +65,7 @@ class EWMACovariance:
     halflife: float = 60.0
 
     def __post_init__(self) -> None:
-        if not np.isfinite(self.halflife) or self.halflife <= 0:
+        if number(self.halflife, "EWMACovariance.halflife") <= 0:  # a string, None, True: named
             raise InvalidInputError(f"EWMACovariance.halflife must be > 0, got {self.halflife!r}")
 
     def estimate(self, returns: pd.DataFrame) -> np.ndarray:

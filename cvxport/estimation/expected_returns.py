@@ -8,6 +8,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from cvxport.arguments import number
 from cvxport.errors import InvalidInputError
 
 
@@ -34,7 +35,7 @@ class EWMAMean:
     halflife: float = 60.0
 
     def __post_init__(self) -> None:
-        if not np.isfinite(self.halflife) or self.halflife <= 0:
+        if number(self.halflife, "EWMAMean.halflife") <= 0:  # a string, None, True: named
             raise InvalidInputError(f"EWMAMean.halflife must be > 0, got {self.halflife!r}")
 
     def estimate(self, returns: pd.DataFrame) -> np.ndarray:

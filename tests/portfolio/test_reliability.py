@@ -325,6 +325,10 @@ BAD_ARGUMENTS = [
     (cx.EqualWeightAllocator, "long_only", 1, "True or False"),
     (cx.HRPAllocator, "covariance", "shrunk", "unknown covariance estimator"),
     (cx.HRPAllocator, "constraints", cx.LongOnly, "list of Constraint objects"),
+    (cx.EWMACovariance, "halflife", "60", "must be a number"),
+    (cx.EWMACovariance, "halflife", None, "must be a number"),
+    (cx.EWMAMean, "halflife", True, "must be a number"),
+    (cx.EWMAMean, "halflife", 0, "must be > 0"),
 ]
 REQUIRED = {cx.GroupLimits: {"symbols": ["BTC/USDT"]}, cx.TurnoverLimit: {"limit": 0.2}}
 REQUIRED[cx.WeightOrdering] = {"larger": "BTC/USDT", "smaller": "ETH/USDT"}
