@@ -36,6 +36,7 @@ from cvxport.constraints import (
 )
 from cvxport.data import (
     BUNDLED_SYMBOLS,
+    add_cash_asset,
     align_prices,
     load_bundled_market_caps,
     load_bundled_market_caps_history,
@@ -131,6 +132,7 @@ __all__ = [
     "VolatilityTargetRebalancer",
     "WeightBounds",
     "WeightOrdering",
+    "add_cash_asset",
     "align_prices",
     "compare_solvers",
     "installed_solvers",

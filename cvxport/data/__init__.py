@@ -12,11 +12,13 @@ from cvxport.data.bundled import (
     load_bundled_market_caps_history,
     load_bundled_prices,
 )
+from cvxport.data.cash import add_cash_asset
 from cvxport.data.csv_files import read_price_csv, read_price_files
 
 __all__ = [
     "BUNDLED_SYMBOLS",
     "AlignedPrices",
+    "add_cash_asset",
     "align_prices",
     "load_bundled_market_caps",
     "load_bundled_market_caps_history",

@@ -403,3 +403,20 @@ def test_a_backtest_with_a_group_limit_is_exact_built_once_and_matches_clarabel(
         probe.allocate(returns.iloc[start : start + 120])
         assert probe.info_.solver == "ACTIVE_SET"
     assert probe.build_count_ == 1
+
+
+def test_cash_as_an_explicit_asset_takes_what_its_bound_allows():
+    symbols = ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
+    data = cx.add_cash_asset(cx.load_bundled_prices(symbols), annual_rate=0.04)
+    closes = cx.align_prices(data).prices
+    per_day = closes["CASH"].pct_change().dropna()
+    np.testing.assert_allclose(per_day, 1.04 ** (1 / 365) - 1, rtol=0, atol=1e-15)
+    returns = cx.prices_to_returns(closes).iloc[-365:]
+    allocator = cx.MinimumVarianceAllocator(constraints=[cx.WeightBounds(upper={"CASH": 0.3})])
+    weights = allocator.allocate(returns)
+    # cash has no variance: minimum variance fills its bound, the rest is the risky optimum
+    assert weights["CASH"] == pytest.approx(0.3, abs=1e-12)
+    risky = cx.MinimumVarianceAllocator().allocate(returns[symbols])
+    np.testing.assert_allclose(weights[symbols] / 0.7, risky, atol=1e-9)
+    with pytest.raises(cx.InvalidInputError, match="already a symbol"):
+        cx.add_cash_asset(data)

@@ -72,6 +72,7 @@ PUBLIC_API = {
         "VolatilityTargetRebalancer",
         "WeightBounds",
         "WeightOrdering",
+        "add_cash_asset",
         "align_prices",
         "compare_solvers",
         "installed_solvers",
