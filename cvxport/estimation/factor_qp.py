@@ -26,6 +26,7 @@ from cvxport.estimation.factor_solve import _primal_active_set
 from cvxport.solvers.active_set import CONDITION_FLOOR, ActiveSetError, _feasible_point
 from cvxport.solvers.qp_kernel import (
     BLOCK_ITERATIONS,
+    DenseQP,
     QPSolution,
     WorkingSet,
     _block_change,
@@ -34,6 +35,7 @@ from cvxport.solvers.qp_kernel import (
     _solution,
     _start,
     changes_gradient,
+    solve_dense_qp,
 )
 
 
@@ -178,3 +180,21 @@ def _primal_fallback(qp: FactorQP, iterations: int) -> QPSolution:
     working = WorkingSet(solution.at_lower, solution.at_upper, np.zeros(len(qp.h), bool))
     objective = qp.S.op.variance(x)
     return QPSolution(x, working, objective, solution.iterations, solution.kkt_residual)
+
+
+def solve_qp(
+    covariance: np.ndarray | FactorModel | CovarianceOperator,
+    c: np.ndarray,
+    E: np.ndarray,
+    e: np.ndarray,
+    G: np.ndarray,
+    h: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    start: WorkingSet | None = None,
+) -> QPSolution:
+    """Solve the QP of the module on an (n, n) array (``solve_dense_qp``) or in factor form
+    (``solve_factor_qp``): the one call an exact backend needs for either covariance."""
+    if isinstance(covariance, np.ndarray):
+        return solve_dense_qp(DenseQP(covariance, c, E, e, G, h, lower, upper), start)
+    return solve_factor_qp(FactorQP.build(covariance, c, E, e, G, h, lower, upper), start)

@@ -21,7 +21,7 @@ from cvxport.estimation.covariance_operator import (
     woodbury_solve,
 )
 from cvxport.estimation.factor_cvxpy import factor_variance
-from cvxport.estimation.factor_qp import FactorQP, solve_factor_qp
+from cvxport.estimation.factor_qp import FactorQP, solve_factor_qp, solve_qp
 from cvxport.estimation.factor_solve import (
     ActiveSetError,
     bounded_min_variance,
@@ -199,6 +199,9 @@ def test_factor_qp_with_group_rows_agrees_with_dense_kernel_and_clarabel(seed, l
     assert np.max(np.abs(w.value - fast.x)) <= CLARABEL_ATOL
     again = solve_factor_qp(qp, start=fast.working_set)
     assert again.iterations == 1 and np.max(np.abs(again.x - fast.x)) <= EXACT_ATOL
+    # one entry point for either covariance
+    assert np.array_equal(solve_qp(model, c, E, e, G, h, lower, upper).x, fast.x)
+    assert np.array_equal(solve_qp(dense, c, E, e, G, h, lower, upper).x, reference.x)
 
 
 def test_factor_qp_gives_up_where_the_dense_kernel_does():
