@@ -120,6 +120,19 @@ class FactorModel:
         average = float(np.mean(self.variances()))
         return self.scaled(1.0 / average) if average > 0 else self
 
+    def standardized(self) -> tuple[FactorModel, np.ndarray]:
+        """Return (the model of the correlation matrix, the (n,) volatilities): B and d divided
+        by each asset's volatility and variance, so that Sigma = diag(vol) C diag(vol)."""
+        vols = np.sqrt(self.variances())
+        model = FactorModel(
+            self.loadings / vols[:, None],
+            self.factor_covariance,
+            self.specific_variances / vols**2,
+            self.symbols,
+            self.factors,
+        )
+        return model, vols
+
     def variances(self) -> np.ndarray:
         """Return the (n,) diagonal of Sigma, O(n k)."""
         return np.einsum("ij,ij->i", self._root, self._root) + self.specific_variances

@@ -65,6 +65,9 @@ def test_factor_model_products_match_its_dense_matrix(n, k, seed):
     assert np.allclose(model.variances(), np.diag(dense), rtol=1e-12)
     assert np.allclose(model.scaled(2.5).dense(), 2.5 * dense, rtol=0, atol=3 * RTOL * scale)
     assert np.mean(model.unit_scaled().variances()) == pytest.approx(1.0, rel=1e-12)
+    correlation, vols = model.standardized()
+    assert np.allclose(correlation.dense(), dense / np.outer(vols, vols), rtol=0, atol=1e-12)
+    assert np.allclose(np.diag(correlation.dense()), 1.0, rtol=0, atol=1e-12)
     order = list(reversed(model.symbols))
     assert np.allclose(model.subset(order).dense(), dense[::-1, ::-1], rtol=0, atol=RTOL * scale)
 
