@@ -60,40 +60,44 @@ def true_exposures(n: int, seed: int) -> pd.DataFrame:
     return pd.DataFrame(np.c_[rng.normal(1.0, 0.3, n), rng.normal(0.0, 0.7, (n, k))])
 
 
-def peers(returns: pd.DataFrame, cap: float) -> dict:
-    """The peers' minimum-variance calls from the returns frame (None when not installed)."""
+def peers(returns: pd.DataFrame, cap: float, wanted: set[str]) -> dict:
+    """The ``wanted`` peers' minimum-variance calls from the returns frame (those installed;
+    imported only when wanted: Riskfolio-Lib's import alone takes seconds)."""
     out = {}
-    try:
-        from pypfopt import EfficientFrontier
+    if "pypfopt" in wanted:
+        try:
+            from pypfopt import EfficientFrontier
 
-        out["pypfopt"] = lambda: EfficientFrontier(
-            None, returns.cov(), weight_bounds=(0, cap)
-        ).min_volatility()
-    except ImportError:
-        pass
-    try:
-        from skfolio import RiskMeasure
-        from skfolio.optimization import MeanRisk, ObjectiveFunction
+            out["pypfopt"] = lambda: EfficientFrontier(
+                None, returns.cov(), weight_bounds=(0, cap)
+            ).min_volatility()
+        except ImportError:
+            pass
+    if "skfolio" in wanted:
+        try:
+            from skfolio import RiskMeasure
+            from skfolio.optimization import MeanRisk, ObjectiveFunction
 
-        out["skfolio"] = lambda: MeanRisk(
-            objective_function=ObjectiveFunction.MINIMIZE_RISK,
-            risk_measure=RiskMeasure.VARIANCE,
-            min_weights=0.0,
-            max_weights=cap,
-        ).fit(returns.to_numpy())
-    except ImportError:
-        pass
-    try:
-        import riskfolio as rp
+            out["skfolio"] = lambda: MeanRisk(
+                objective_function=ObjectiveFunction.MINIMIZE_RISK,
+                risk_measure=RiskMeasure.VARIANCE,
+                min_weights=0.0,
+                max_weights=cap,
+            ).fit(returns.to_numpy())
+        except ImportError:
+            pass
+    if "riskfolio" in wanted:
+        try:
+            import riskfolio as rp
 
-        def riskfolio_call():
-            port = rp.Portfolio(returns=returns, upperlng=cap)
-            port.assets_stats(method_mu="hist", method_cov="hist")
-            return port.optimization(model="Classic", rm="MV", obj="MinRisk", hist=True)
+            def riskfolio_call():
+                port = rp.Portfolio(returns=returns, upperlng=cap)
+                port.assets_stats(method_mu="hist", method_cov="hist")
+                return port.optimization(model="Classic", rm="MV", obj="MinRisk", hist=True)
 
-        out["riskfolio"] = riskfolio_call
-    except ImportError:
-        pass
+            out["riskfolio"] = riskfolio_call
+        except ImportError:
+            pass
     return out
 
 
@@ -146,10 +150,10 @@ def measure(n: int, windows: int, peer_limits: dict) -> dict:
         fast = bounded_min_variance(model, lower, upper).weights
         row["dw"] = float(np.max(np.abs(fast - exact.weights)))
     best = None
-    for name, call in peers(window, cap).items():
-        if n <= peer_limits.get(name, 0):
-            row[name] = median_ms(call, 1 if n >= 1000 else 3)[0]
-            best = row[name] if best is None else min(best, row[name])
+    wanted = {name for name, limit in peer_limits.items() if n <= limit}
+    for name, call in peers(window, cap, wanted).items():
+        row[name] = median_ms(call, 1 if n >= 1000 else 3)[0]
+        best = row[name] if best is None else min(best, row[name])
     row["peer/cvx"] = None if best is None else best / row["cvxport"]
     return row
 

@@ -137,18 +137,19 @@ def peers(window: pd.DataFrame, group: np.ndarray, limit: int) -> dict[str, floa
     except ImportError:
         pass
     try:
+        if n > limit:  # skfolio's import and solves are skipped together
+            raise ImportError
         from skfolio import RiskMeasure
         from skfolio.optimization import MeanRisk, ObjectiveFunction, RiskBudgeting
 
         x = window.to_numpy()
-        if n <= limit:
-            ratio = MeanRisk(
-                objective_function=ObjectiveFunction.MAXIMIZE_RATIO,
-                risk_measure=RiskMeasure.VARIANCE,
-            )
-            out["skfolio_sharpe"] = peer_ms(ratio.fit, x)
-            parity = RiskBudgeting(risk_measure=RiskMeasure.VARIANCE)
-            out["skfolio_parity"] = peer_ms(parity.fit, x)
+        ratio = MeanRisk(
+            objective_function=ObjectiveFunction.MAXIMIZE_RATIO,
+            risk_measure=RiskMeasure.VARIANCE,
+        )
+        out["skfolio_sharpe"] = peer_ms(ratio.fit, x)
+        parity = RiskBudgeting(risk_measure=RiskMeasure.VARIANCE)
+        out["skfolio_parity"] = peer_ms(parity.fit, x)
     except ImportError:
         pass
     return out
