@@ -347,3 +347,11 @@ def test_output_piped_to_a_reader_that_stops_early(tmp_path):
     finally:
         os.close(write)
     assert b"Traceback" not in run.stderr and run.returncode == 1, run.stderr[-500:]
+
+
+def test_rebalance_refuses_backtest_only_options(capsys):
+    for option in (["--progress"], ["--benchmark", "BTC/USDT"], ["--output", "x"]):
+        with pytest.raises(SystemExit) as info:
+            main(["rebalance", "--dry-run", *option])
+        assert info.value.code == 2
+        assert f"unrecognized arguments: {option[0]}" in capsys.readouterr().err
