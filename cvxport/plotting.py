@@ -161,6 +161,7 @@ def plot_equity_curve(
     else:
         ax.set_ylabel("Equity (quote currency)")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    ax.margins(x=0)  # the same date range as the drawdown and weights plots
     ax.set_xlabel("Date")
     ax.set_title("Equity curve")
     return ax
@@ -171,6 +172,7 @@ def plot_drawdown(equity: pd.Series, ax: Axes | None = None) -> Axes:
     series = drawdown(equity)
     ax = _axes(ax)
     ax.fill_between(series.index, series.to_numpy(), 0.0, color="tab:red", alpha=0.4)
+    ax.margins(x=0)
     ax.yaxis.set_major_formatter(_PERCENT)
     ax.set_xlabel("Date")
     ax.set_ylabel("Drawdown (%)")

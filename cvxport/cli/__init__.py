@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -88,6 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CvxportError as exc:
         print(f"cvxport: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped to a reader that closed early (``| head``)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return 1
 
 
 __all__ = ["COMMANDS", "build_parser", "main", "parse_args"]

@@ -142,7 +142,6 @@ def add_portfolio_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--cost", type=float, default=0.001, help="fraction of traded notional")
     group.add_argument("--capital", type=float, default=100_000.0, help="quote currency")
     group.add_argument("--lookback", type=int, default=60, help="bars of returns")
-    group.add_argument("--progress", action="store_true", help="show a progress bar")
 
 
 def add_benchmark_option(parser: argparse.ArgumentParser) -> None:
@@ -161,10 +160,12 @@ def add_output_options(parser: argparse.ArgumentParser, default: str = "cvxport-
 
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:
-    """Every option of a command that runs a backtest: data, bounds, portfolio, output."""
+    """Every option of a command that runs a backtest: data, bounds, portfolio, progress bar,
+    output."""
     add_data_options(parser)
     add_bounds_options(parser)
     add_portfolio_options(parser)
+    parser.add_argument("--progress", action="store_true", help="show the backtest's progress")
     add_output_options(parser)
 
 

@@ -150,6 +150,11 @@ def _weights_figure(result: PortfolioResult) -> str:
 def _risk_section(result: PortfolioResult, lookback: int | None) -> str:
     frame = tables.final_risk_contributions(result, lookback)
     window = f"the last {lookback} bars" if lookback else "the whole backtest"
+    if frame["risk_share"].isna().all():
+        return (
+            "<h2>Risk contributions</h2><p class='note'>The last target holds no risk (all "
+            "cash, or assets without variance): no risk contributions.</p>"
+        )
     uri = png_data_uri(
         functools.partial(plotting.plot_risk_contributions, frame["risk_share"]), (6, 3.6)
     )

@@ -123,7 +123,7 @@ def final_risk_contributions(result: PortfolioResult, window: int | None = None)
     """The last target's weights and shares of portfolio variance (fractions summing to 1).
 
     The covariance is the sample covariance of the last ``window`` bars of asset returns (the
-    whole backtest when None).
+    whole backtest when None). Without risk (all cash, or no variance) the shares are NaN.
     """
     returns = result.asset_returns.iloc[1:]
     if window is not None:
@@ -133,7 +133,11 @@ def final_risk_contributions(result: PortfolioResult, window: int | None = None)
         if len(result.allocation_history)
         else result.weights_history.iloc[-1]
     )
-    shares = risk_contributions(weights, returns.cov())
+    covariance = returns.cov()
+    if float(weights @ covariance @ weights) <= 0.0:
+        shares = pd.Series(float("nan"), index=weights.index)
+    else:
+        shares = risk_contributions(weights, covariance)
     return pd.DataFrame({"weight": weights, "risk_share": shares})
 
 

@@ -321,3 +321,37 @@ def test_benchmark_is_a_backtest_option_only(tmp_path, capsys):
             main([command, "--benchmark", "BTC/USDT", "--output", str(tmp_path / "out")])
         assert info.value.code == 2
     assert "unrecognized arguments: --benchmark" in capsys.readouterr().err
+
+
+def test_output_piped_to_a_reader_that_stops_early(tmp_path):
+    """``cvxport backtest ... | head -1``: no BrokenPipeError traceback."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    folder = write_prices(tmp_path / "in")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
+    }
+    command = [
+        sys.executable, "-m", "cvxport", "backtest", "--data", str(folder), "--lookback", "20",
+        "--method", "equal_weight", "--output", str(tmp_path / "out"),
+    ]  # fmt: skip
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before anything is written
+    try:
+        run = subprocess.run(command, stdout=write, stderr=subprocess.PIPE, env=env, timeout=120)
+    finally:
+        os.close(write)
+    assert b"Traceback" not in run.stderr and run.returncode == 1, run.stderr[-500:]
+
+
+def test_rebalance_refuses_backtest_only_options(capsys):
+    for option in (["--progress"], ["--benchmark", "BTC/USDT"], ["--output", "x"]):
+        with pytest.raises(SystemExit) as info:
+            main(["rebalance", "--dry-run", *option])
+        assert info.value.code == 2
+        assert f"unrecognized arguments: {option[0]}" in capsys.readouterr().err

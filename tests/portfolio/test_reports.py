@@ -311,3 +311,23 @@ def test_several_curves_plots(several):
     plt.close(ax.figure)
     with pytest.raises(InvalidInputError):
         plotting.plot_equity_curves({})
+
+
+def test_report_of_a_backtest_that_never_invested(tmp_path):
+    """Maximum Sharpe on falling prices holds every rebalance (all cash): the page still
+    renders, lists the held rebalances and says there is no risk to attribute."""
+    import warnings
+
+    rng = np.random.default_rng(0)
+    index = pd.date_range("2024-01-01", periods=80, freq="D")
+    data = {
+        s: pd.DataFrame({"close": 10 * np.cumprod(1 - 0.01 + rng.normal(0, 1e-3, 80))}, index=index)
+        for s in ("A", "B")
+    }
+    config = PortfolioConfig(symbols=["A", "B"], lookback=20, allocation_method="maximum_sharpe")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = PortfolioManager(config).backtest(data)
+    assert result.rebalance_dates == [] and result.skipped_rebalances
+    text = html_report(result, tmp_path / "cash.html", config=config).read_text()
+    assert "no risk contributions" in text and "Rebalances held (infeasible)" in text
