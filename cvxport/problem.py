@@ -85,6 +85,8 @@ class ParametrizedProblem:
         self.problem = cp.Problem(objective, rows)
         #: per-backend state kept between solves (warm starts, row readers), by backend name
         self.backend_state: dict[str, dict] = {}
+        #: method values not yet given to their Parameter (a factor model, for cvxpy: dense())
+        self.deferred: dict[str, Any] = {}
 
     @property
     def data_fields(self) -> list[str]:
@@ -132,8 +134,12 @@ class ParametrizedProblem:
             if returns is None:
                 raise InvalidInputError(f"window data {name!r} is used but no window was given")
             self.parameters[PREFIX + name].value = window_value(name, returns, data, known or {})
+        self.deferred = {}
         for name, value in values.items():
-            self.parameters[name].value = value
+            if isinstance(value, np.ndarray) or np.isscalar(value):
+                self.parameters[name].value = value
+            else:  # a structured covariance: exact backends use it as is, cvxpy its dense()
+                self.deferred[name] = value
         try:
             return solve_declared(self, values, solver, fallback)
         except UnsupportedProblemError:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from cvxport.allocators.base import Allocator, check_costs
-from cvxport.allocators.risk_model import estimate_covariance
+from cvxport.allocators.risk_model import estimate_risk_model, unit_scaled_model
 from cvxport.allocators.sharpe_checks import refuse_false_infeasibility
 from cvxport.constraints.base import Constraint
 from cvxport.constraints.costs import TransactionCost
@@ -29,7 +29,6 @@ from cvxport.estimation import (
     CovarianceEstimator,
     ExpectedReturnsEstimator,
     get_expected_returns_estimator,
-    unit_scaled,
 )
 from cvxport.periods import infer_periods_per_year
 from cvxport.problem import Formulation
@@ -153,7 +152,7 @@ class MaximumSharpeAllocator(Allocator):
                 f"{returns.columns[best]!r} with mean excess return {excess[best]:.6g} per period, "
                 "so the maximum Sharpe portfolio does not exist (try minimum variance)"
             )
-        covariance = unit_scaled(estimate_covariance(returns, self.covariance))
+        covariance = unit_scaled_model(estimate_risk_model(returns, self.covariance))
         # the best asset's excess becomes 1, so y = that asset alone meets the row at size 1;
         # dividing by max |excess| put it at 1e-9 beside a large-scale asset that lost money,
         # and the solver then called the row infeasible (tests/portfolio/test_reliability.py)

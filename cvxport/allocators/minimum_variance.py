@@ -17,10 +17,14 @@ import numpy as np
 import pandas as pd
 
 from cvxport.allocators.base import Allocator, check_costs
-from cvxport.allocators.risk_model import estimate_covariance
+from cvxport.allocators.risk_model import (
+    average_variance,
+    estimate_risk_model,
+    unit_scaled_model,
+)
 from cvxport.constraints.base import Constraint
 from cvxport.constraints.costs import TransactionCost
-from cvxport.estimation import CovarianceEstimator, unit_scale_factor, unit_scaled
+from cvxport.estimation import CovarianceEstimator
 from cvxport.problem import Formulation
 from cvxport.solvers.declared import QuadraticObjective
 
@@ -97,12 +101,13 @@ class MinimumVarianceAllocator(Allocator):
         solver: str | None,
         data: Mapping[str, Any],
     ) -> np.ndarray:
-        raw = estimate_covariance(returns, self.covariance)
+        raw = estimate_risk_model(returns, self.covariance)  # an array or a factor model
         formulate = functools.partial(minimum_variance_formulation, costs=self.costs)
         problem = self._problem(
             returns.columns, constraints, formulate, key=(self.costs,), n_periods=len(returns)
         )
-        values = {"covariance": unit_scaled(raw)}
+        values = {"covariance": unit_scaled_model(raw)}
         if self.costs is not None:
-            values["cost_scale"] = self.costs.cost_weight / unit_scale_factor(raw)
-        return self._solve(problem, values, data, solver, returns, {"covariance": raw})
+            values["cost_scale"] = self.costs.cost_weight / average_variance(raw)
+        known = {"covariance": raw} if isinstance(raw, np.ndarray) else {}
+        return self._solve(problem, values, data, solver, returns, known)

@@ -20,11 +20,11 @@ import numpy as np
 import pandas as pd
 
 from cvxport.allocators.base import Allocator
-from cvxport.allocators.risk_model import estimate_covariance
+from cvxport.allocators.risk_model import estimate_risk_model, marginal_risk, unit_scaled_model
 from cvxport.allocators.symbol_data import positive_per_symbol
 from cvxport.constraints.base import Constraint
 from cvxport.errors import InvalidInputError
-from cvxport.estimation import CovarianceEstimator, unit_scaled
+from cvxport.estimation import CovarianceEstimator, FactorModel
 from cvxport.estimation.psd import check_no_zero_variance_portfolio
 from cvxport.problem import Formulation
 from cvxport.solvers.declared import LogBarrierObjective
@@ -64,9 +64,9 @@ def check_risk_budget(risk_budget: Mapping[str, float] | None, assets: pd.Index)
     return values
 
 
-def risk_shares(weights: np.ndarray, covariance: np.ndarray) -> np.ndarray:
+def risk_shares(weights: np.ndarray, covariance: np.ndarray | FactorModel) -> np.ndarray:
     """Return (n,) shares of portfolio variance w_i (Sigma w)_i / (w' Sigma w)."""
-    marginal = covariance @ weights
+    marginal = marginal_risk(covariance, weights)
     return weights * marginal / (weights @ marginal)
 
 
@@ -113,8 +113,9 @@ class RiskBudgetAllocator(Allocator):
     ) -> np.ndarray:
         assets = returns.columns
         budget = self.budget(assets, data)
-        covariance = unit_scaled(estimate_covariance(returns, self.covariance))
-        check_no_zero_variance_portfolio(covariance, returns)
+        covariance = unit_scaled_model(estimate_risk_model(returns, self.covariance))
+        if isinstance(covariance, np.ndarray):  # a factor model's specific variances are > 0
+            check_no_zero_variance_portfolio(covariance, returns)
         problem = self._problem(
             assets, constraints, risk_budget_formulation, n_periods=len(returns)
         )

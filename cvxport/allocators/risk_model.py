@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 
 from cvxport.errors import InvalidInputError
-from cvxport.estimation import CovarianceEstimator, clip_to_psd, get_covariance_estimator
+from cvxport.estimation import (
+    CovarianceEstimator,
+    FactorModel,
+    clip_to_psd,
+    get_covariance_estimator,
+    unit_scale_factor,
+)
 
 
 def estimate_covariance(returns: pd.DataFrame, estimator: str | CovarianceEstimator) -> np.ndarray:
@@ -30,3 +36,37 @@ def estimate_covariance(returns: pd.DataFrame, estimator: str | CovarianceEstima
             f"{returns.index[0]} .. {returns.index[-1]}"
         )
     return clip_to_psd(covariance)
+
+
+def estimate_risk_model(
+    returns: pd.DataFrame, estimator: str | CovarianceEstimator
+) -> np.ndarray | FactorModel:
+    """Return the estimator's factor model (loadings, factor covariance, specific variances;
+    never the n x n matrix) when it has one (``factor_model``), else the checked (n, n)
+    covariance of :func:`estimate_covariance`; per-period units."""
+    model = get_covariance_estimator(estimator)
+    if hasattr(model, "factor_model"):
+        return model.factor_model(returns)
+    return estimate_covariance(returns, estimator)
+
+
+def average_variance(covariance: np.ndarray | FactorModel) -> float:
+    """The mean of the diagonal (per-period variance units), of an array or a factor model."""
+    if isinstance(covariance, FactorModel):
+        variances = covariance.variances()
+        return float(np.mean(variances)) if np.mean(variances) > 0 else 1.0
+    return unit_scale_factor(covariance)
+
+
+def unit_scaled_model(covariance: np.ndarray | FactorModel) -> np.ndarray | FactorModel:
+    """The covariance (array or factor model) divided by its average variance."""
+    if isinstance(covariance, FactorModel):
+        return covariance.unit_scaled()
+    return covariance / unit_scale_factor(covariance)
+
+
+def marginal_risk(covariance: np.ndarray | FactorModel, weights: np.ndarray) -> np.ndarray:
+    """(n,) Sigma w, of an array or a factor model (without forming n x n)."""
+    if isinstance(covariance, FactorModel):
+        return covariance.matvec(weights)
+    return covariance @ weights

@@ -22,19 +22,14 @@ from cvxport.estimation.covariance_operator import (
     as_operator,
 )
 from cvxport.estimation.factor import FactorModel
-from cvxport.estimation.factor_solve import _primal_active_set
+from cvxport.estimation.factor_solve import _primal_active_set, newton_risk_budget
 from cvxport.solvers.active_set import CONDITION_FLOOR, ActiveSetError, _feasible_point
+from cvxport.solvers.declared import register_covariance_form
 from cvxport.solvers.qp_kernel import (
-    BLOCK_ITERATIONS,
     DenseQP,
     QPSolution,
     WorkingSet,
-    _block_change,
-    _changes,
-    _single_changes,
-    _solution,
-    _start,
-    changes_gradient,
+    solve_active_set,
     solve_dense_qp,
 )
 
@@ -92,37 +87,7 @@ class FactorQP:
 def solve_factor_qp(qp: FactorQP, start: WorkingSet | None = None) -> QPSolution:
     """Return the exact optimum of ``qp`` (see the module); ActiveSetError when this method
     cannot settle it (the caller's next backend then solves the same problem)."""
-    n, mi = len(qp.c), len(qp.h)
-    if np.any(qp.lower > qp.upper):
-        raise ActiveSetError("a lower bound is above its upper bound")
-    sets = _start(qp, start, n, mi)
-    seen: set[bytes] = set()
-    single = False
-    candidates = iter(())
-    limit = BLOCK_ITERATIONS + 4 * (n + mi)
-    for iteration in range(1, limit + 1):
-        try:
-            x, mu = _solve_working(qp, *sets)
-        except ActiveSetError:
-            if start is not None and iteration == 1:
-                return solve_factor_qp(qp, None)
-            single = True
-            sets = next(candidates, None)
-            if sets is None:
-                return _primal_fallback(qp, iteration)
-            continue
-        changes = _changes(qp, sets, x, mu)
-        if changes is None:
-            return _solution(qp, x, changes_gradient(qp, sets, x, mu), mu, sets, iteration)
-        state = np.packbits(np.r_[sets[0], sets[1], sets[2]]).tobytes()
-        if state in seen and single:
-            break
-        if state in seen:
-            single = True
-        seen.add(state)
-        candidates = _single_changes(sets, changes)
-        sets = next(candidates) if single else _block_change(sets, changes)
-    return _primal_fallback(qp, iteration)
+    return solve_active_set(qp, start, _solve_working, _primal_fallback)
 
 
 def _solve_working(
@@ -198,3 +163,6 @@ def solve_qp(
     if isinstance(covariance, np.ndarray):
         return solve_dense_qp(DenseQP(covariance, c, E, e, G, h, lower, upper), start)
     return solve_factor_qp(FactorQP.build(covariance, c, E, e, G, h, lower, upper), start)
+
+
+register_covariance_form(FactorModel, qp=solve_qp, newton=newton_risk_budget)

@@ -19,7 +19,7 @@ import numpy as np
 from cvxport.errors import SolverError
 from cvxport.solvers.active_set import ActiveSetError
 from cvxport.solvers.backend import Backend
-from cvxport.solvers.declared import QuadraticObjective
+from cvxport.solvers.declared import QuadraticObjective, covariance_solve
 from cvxport.solvers.linear_rows import RowReader, nonlinear_row
 from cvxport.solvers.qp_kernel import DenseQP, solve_dense_qp
 from cvxport.solvers.result import SolveInfo, exact_info
@@ -57,15 +57,14 @@ class ActiveSetBackend(Backend):
             rows = reader.read()
         except ValueError as exc:
             raise SolverError(f"{NAME}: {exc}", solver=NAME) from exc
-        covariance = np.asarray(values[declared.covariance], dtype=float)
-        n = len(covariance)
+        covariance = values[declared.covariance]
+        n = len(rows.lower)
         linear = (
             np.zeros(n)
             if declared.linear is None
             else np.asarray(values[declared.linear], dtype=float)
         )
-        qp = DenseQP(
-            covariance,
+        data = (
             linear,
             rows.equalities,
             rows.equality_rhs,
@@ -74,8 +73,15 @@ class ActiveSetBackend(Backend):
             rows.lower,
             rows.upper,
         )
+        start_set = state.get("working_set")
         try:
-            solution = solve_dense_qp(qp, state.get("working_set"))
+            if isinstance(covariance, np.ndarray):
+                solution = solve_dense_qp(DenseQP(covariance, *data), start_set)
+            else:  # a registered form (the factor model): solved without forming n x n
+                solve = covariance_solve(covariance, "qp")
+                if solve is None:
+                    raise ActiveSetError(f"no exact QP solve for a {type(covariance).__name__}")
+                solution = solve(covariance, *data, start=start_set)
         except ActiveSetError as exc:
             raise SolverError(f"{NAME} could not settle the problem: {exc}", solver=NAME) from exc
         state["working_set"] = solution.working_set

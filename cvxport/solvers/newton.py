@@ -18,7 +18,7 @@ import numpy as np
 
 from cvxport.errors import SolverError
 from cvxport.solvers.backend import Backend
-from cvxport.solvers.declared import LogBarrierObjective
+from cvxport.solvers.declared import LogBarrierObjective, covariance_solve
 from cvxport.solvers.result import SolveInfo, exact_info
 
 if TYPE_CHECKING:
@@ -95,10 +95,20 @@ class NewtonBackend(Backend):
     ) -> tuple[np.ndarray, float, SolveInfo]:
         """Return (y, sum(y), info) of the barrier problem's minimizer."""
         declared: LogBarrierObjective = problem.formulation.declared
-        covariance = np.asarray(values[declared.covariance], dtype=float)
+        covariance = values[declared.covariance]
         budget = np.asarray(values[declared.budget], dtype=float)
         start = time.perf_counter()
-        y, iterations = newton_risk_budget(covariance, budget)
+        if isinstance(covariance, np.ndarray):
+            y, iterations = newton_risk_budget(covariance, budget)
+            objective = barrier_objective(covariance, budget, y)
+        else:  # a registered form (the factor model): Newton steps by Woodbury
+            solve = covariance_solve(covariance, "newton")
+            if solve is None:
+                raise SolverError(f"{NAME}: no solve for a {type(covariance).__name__}", NAME)
+            weights, iterations = solve(covariance, budget)
+            variance = float(covariance.variance(weights))
+            y = weights / np.sqrt(variance)  # the barrier's minimizer: t^2 = sum(b) / w'Sw
+            objective = float(0.5 * covariance.variance(y) - budget @ np.log(y))
         elapsed = time.perf_counter() - start
-        info = exact_info(NAME, elapsed, iterations, barrier_objective(covariance, budget, y))
+        info = exact_info(NAME, elapsed, iterations, objective)
         return y, float(y.sum()), info

@@ -76,7 +76,15 @@ class QPSolution:
 
 def solve_dense_qp(qp: DenseQP, start: WorkingSet | None = None) -> QPSolution:
     """Return the exact optimum of ``qp`` (see the module); ActiveSetError when this method
-    cannot settle it.
+    cannot settle it."""
+    return solve_active_set(qp, start, _solve_working, _primal_fallback)
+
+
+def solve_active_set(qp, start: WorkingSet | None, solve_working, primal_fallback) -> QPSolution:
+    """The working-set iterations over any QP record with S, c, E, e, G, h, lower, upper:
+    ``solve_working(qp, at_lower, at_upper, rows) -> (x, mu)`` solves one working set's KKT
+    system (dense Cholesky here; Woodbury in ``estimation.factor_qp``) and
+    ``primal_fallback(qp, iterations)`` finishes where the updates cycle.
 
     Block updates change every wrong entry at once; where they repeat a working set or reach
     one whose system is singular, the method goes back to the last solvable working set and
@@ -92,14 +100,14 @@ def solve_dense_qp(qp: DenseQP, start: WorkingSet | None = None) -> QPSolution:
     limit = BLOCK_ITERATIONS + 4 * (n + mi)
     for iteration in range(1, limit + 1):
         try:
-            x, mu = _solve_working(qp, *sets)
+            x, mu = solve_working(qp, *sets)
         except ActiveSetError:
-            if start is not None and iteration == 1:
-                return solve_dense_qp(qp, None)  # a stale warm start: begin cold
+            if start is not None and iteration == 1:  # a stale warm start: begin cold
+                return solve_active_set(qp, None, solve_working, primal_fallback)
             single = True
             sets = next(candidates, None)
             if sets is None:
-                return _primal_fallback(qp, iteration)
+                return primal_fallback(qp, iteration)
             continue
         changes = _changes(qp, sets, x, mu)
         if changes is None:
@@ -112,7 +120,7 @@ def solve_dense_qp(qp: DenseQP, start: WorkingSet | None = None) -> QPSolution:
         seen.add(state)
         candidates = _single_changes(sets, changes)
         sets = next(candidates) if single else _block_change(sets, changes)
-    return _primal_fallback(qp, iteration)
+    return primal_fallback(qp, iteration)
 
 
 def changes_gradient(qp: DenseQP, sets, x: np.ndarray, mu: np.ndarray) -> np.ndarray:

@@ -420,3 +420,62 @@ def test_cash_as_an_explicit_asset_takes_what_its_bound_allows():
     np.testing.assert_allclose(weights[symbols] / 0.7, risky, atol=1e-9)
     with pytest.raises(cx.InvalidInputError, match="already a symbol"):
         cx.add_cash_asset(data)
+
+
+# --- factor form through the backends ---------------------------------------------------
+
+
+class DenseOf:
+    """The dense n x n matrix of a factor model estimator (the same covariance, dense path)."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+
+    def estimate(self, returns):
+        return self.model.factor_model(returns).dense()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda cov: cx.MinimumVarianceAllocator(
+            covariance=cov, constraints=[cx.WeightBounds(0, 0.02), FACTOR_GROUP]
+        ),
+        lambda cov: cx.MaximumSharpeAllocator(
+            covariance=cov, constraints=[cx.WeightBounds(0, 0.05)]
+        ),
+        lambda cov: cx.RiskParityAllocator(covariance=cov),
+    ],
+    ids=["min_variance_group", "max_sharpe_bounds", "risk_parity"],
+)
+def test_factor_form_and_dense_form_agree_through_the_backends(make):
+    from cvxport.estimation import PCAFactorModel
+
+    rng = np.random.default_rng(7)
+    n, periods = 300, 400
+    loadings = rng.normal(size=(n, 4)) * 0.01
+    data = rng.normal(size=(periods, 4)) @ loadings.T + rng.normal(size=(periods, n)) * 0.01
+    data += 0.0005 * rng.uniform(0, 1, n)  # some positive means, for maximum Sharpe
+    index = pd.date_range("2021-01-01", periods=periods)
+    returns = pd.DataFrame(data, index=index, columns=[f"A{i}" for i in range(n)])
+    model = PCAFactorModel(n_factors=4)
+    factor = make(model)
+    dense = make(DenseOf(model))
+    w_factor, w_dense = factor.allocate(returns), dense.allocate(returns)
+    assert factor.info_.solver == dense.info_.solver  # the same exact backend, two forms
+    assert factor.info_.solver in ("ACTIVE_SET", "NEWTON")
+    np.testing.assert_allclose(w_factor, w_dense, atol=1e-9, rtol=0)
+
+
+FACTOR_GROUP = cx.GroupLimits(tuple(f"A{i}" for i in range(30)), lower=0.1, upper=0.3)
+
+
+def test_a_named_cvxpy_solver_takes_a_factor_model_through_its_dense_matrix(crypto_2021):
+    from cvxport.estimation import PCAFactorModel
+
+    model = PCAFactorModel(n_factors=3)
+    exact = cx.MinimumVarianceAllocator(covariance=model)
+    named = cx.MinimumVarianceAllocator(covariance=model, solver="CLARABEL")
+    w_exact, w_named = exact.allocate(crypto_2021), named.allocate(crypto_2021)
+    assert exact.info_.solver == "ACTIVE_SET" and named.info_.solver == "CLARABEL"
+    np.testing.assert_allclose(w_exact, w_named, atol=SOLVER_ATOL["CLARABEL"], rtol=0)
