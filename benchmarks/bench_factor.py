@@ -22,9 +22,9 @@ Per size, medians over the windows:
 - ``peer/cvx``: the fastest peer over ``cvxport``.
 
 Every contender runs with one BLAS thread (threadpoolctl), on a shared machine: read ratios.
-The factor-form solver functions are benchmarked directly (the allocators' wiring to them is
-the solver-layer issue's); the backtest runs ``cvxport.backtest.engine.run_backtest`` with an
-allocate function made of them.
+The factor-form solver functions are benchmarked directly; the backtest runs the whole path
+through ``PortfolioManager.backtest`` (``covariance=PCAFactorModel()``: the ACTIVE_SET backend
+takes the factor model as loadings and specific variances).
 
 Usage: ``python benchmarks/bench_factor.py [--sizes 500 1000] [--windows 5] [--quick]``
 """
@@ -40,13 +40,12 @@ import common
 import numpy as np
 import pandas as pd
 
-from cvxport.backtest.engine import run_backtest
+from cvxport import PortfolioConfig, PortfolioManager
 from cvxport.estimation import (
     ExposureFactorModel,
     PCAFactorModel,
 )
 from cvxport.estimation.factor_solve import bounded_min_variance
-from cvxport.rebalancing.calendar import CalendarRebalancer
 from cvxport.solvers.active_set import bounded_min_variance as dense_min_variance
 
 ROWS, STEP = 500, 21
@@ -166,41 +165,39 @@ def growth(rows: list[dict], key: str) -> float:
 
 
 def backtest(n: int, years: int) -> dict:
-    """A daily backtest of n assets with monthly rebalances, minimum variance with
-    0 <= w <= 10 / n on a PCA factor model of the last 252 days (warm-started active sets)."""
+    """A daily backtest of n assets with monthly rebalances through the manager: minimum
+    variance with 0 <= w <= 10 / n on a PCA factor model of the last 252 days (the ACTIVE_SET
+    backend in factor form, warm-started)."""
     rows = 252 * years + 252
     returns = common.factor_returns(n, rows, seed=7)
     returns.index = pd.bdate_range("2014-01-01", periods=rows, name="timestamp")  # 252 a year
     prices = 100.0 * (1.0 + returns).cumprod()
-    lower, upper = np.zeros(n), np.full(n, 10.0 / n)
-    state: dict = {"start": None, "solves": 0, "seconds": 0.0}
-
-    def allocate(window: pd.DataFrame, current: np.ndarray) -> np.ndarray:
-        begin = time.perf_counter()
-        model = PCAFactorModel().factor_model(window).unit_scaled()
-        solution = bounded_min_variance(model, lower, upper, state["start"])
-        state["start"] = (solution.at_lower, solution.at_upper)
-        state["solves"] += 1
-        state["seconds"] += time.perf_counter() - begin
-        return solution.weights
-
+    config = PortfolioConfig(
+        symbols=list(prices.columns),
+        allocation_method="minimum_variance",
+        covariance=PCAFactorModel(),
+        max_position_weight=10.0 / n,
+        lookback=252,
+        periods_per_year=252,
+        initial_capital=1e6,
+    )
+    manager = PortfolioManager(config)  # the whole path: estimation, ACTIVE_SET in factor form
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     tracemalloc.start()
     begin = time.perf_counter()
-    run = run_backtest(prices, allocate, CalendarRebalancer("monthly"), 252, 0.001, 1e6, 252)
+    result = manager.backtest(prices, progress=False)
     elapsed = time.perf_counter() - begin
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return {
         "assets": n,
         "bars": len(prices),
-        "rebalances": state["solves"],
+        "rebalances": int(result.metrics["n_rebalances"]),
         "total s": elapsed,
-        "allocate s": state["seconds"],
         "traced peak MiB": peak / 2**20,
         "process peak MiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rss before MiB": rss_before,
-        "final equity": float(run.equity[-1]),
+        "final equity": float(result.equity_curve.iloc[-1]),
     }
 
 
@@ -221,7 +218,7 @@ def main() -> None:
     print(f"# factor-form minimum variance; {common.machine()}; one BLAS thread")
     # the backtest first: the process peak RSS is then its own (plus imports)
     result = backtest(args.backtest_assets, args.backtest_years)
-    print("\n## backtest (run_backtest + PCA factor model + factor-form active set)\n")
+    print("\n## backtest (PortfolioManager, PCA factor model, ACTIVE_SET in factor form)\n")
     print(common.table([result], [(k, ".1f" if isinstance(v, float) else "d")
                                   for k, v in result.items()]))  # fmt: skip
     rows = [measure(n, args.windows, limits) for n in args.sizes]
