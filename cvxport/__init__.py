@@ -24,6 +24,7 @@ from cvxport.backtest import PortfolioResult
 from cvxport.config import PortfolioConfig
 from cvxport.constraints import (
     Constraint,
+    FactorExposureLimits,
     GrossExposure,
     GroupLimits,
     LongOnly,
@@ -58,12 +59,20 @@ from cvxport.errors import (
     UnsupportedProblemError,
 )
 from cvxport.estimation import (
+    BlackLitterman,
+    BlackLittermanCovariance,
     EWMACovariance,
     EWMAMean,
+    ExposureFactorModel,
+    FactorModel,
     LedoitWolfCovariance,
     OASCovariance,
+    PCAFactorModel,
     SampleCovariance,
     SampleMean,
+    View,
+    absolute_view,
+    relative_view,
 )
 from cvxport.manager import PortfolioManager
 from cvxport.methods import AllocationMethod
@@ -85,6 +94,8 @@ __all__ = [
     "AllocationMethod",
     "Allocator",
     "AttributionAnalyzer",
+    "BlackLitterman",
+    "BlackLittermanCovariance",
     "CalendarRebalancer",
     "Constraint",
     "CvxportError",
@@ -94,6 +105,9 @@ __all__ = [
     "EqualWeightAllocator",
     "EquityDepletedError",
     "ExecutionError",
+    "ExposureFactorModel",
+    "FactorExposureLimits",
+    "FactorModel",
     "GrossExposure",
     "GroupLimits",
     "HRPAllocator",
@@ -110,6 +124,7 @@ __all__ = [
     "MissingAssetReturnsError",
     "NetExposure",
     "OASCovariance",
+    "PCAFactorModel",
     "PortfolioConfig",
     "PortfolioManager",
     "PortfolioMetrics",
@@ -129,9 +144,11 @@ __all__ = [
     "TransactionCost",
     "TurnoverLimit",
     "UnsupportedProblemError",
+    "View",
     "VolatilityTargetRebalancer",
     "WeightBounds",
     "WeightOrdering",
+    "absolute_view",
     "add_cash_asset",
     "align_prices",
     "compare_solvers",
@@ -141,6 +158,7 @@ __all__ = [
     "load_bundled_prices",
     "prices_to_returns",
     "register_allocator",
+    "relative_view",
 ]
 
 # Live trading: its errors and the trade sizer's market rules (brokers: cvxport.broker_bridge).
