@@ -26,11 +26,11 @@ from tqdm import tqdm
 
 from cvxport.config import PortfolioConfig
 from cvxport.errors import InvalidInputError
-from cvxport.research.grid import Grid, expand_grid
+from cvxport.research.grid import Grid, expand_grid, param_label
 from cvxport.research.runner import STATUS_COLUMNS, run_chunk
 
 BACKENDS = ("serial", "joblib", "dask")
-CHUNKS_PER_WORKER = 4  # tasks per worker: load balance against per-task overhead
+CHUNKS_PER_WORKER = 8  # tasks per worker: load balance against per-task overhead
 
 
 def run_sweep(
@@ -61,7 +61,8 @@ def run_sweep(
 
     Returns:
         A DataFrame indexed by ``run`` (0..N-1, the grid's order): the parameters (one
-        column per varied field), ``status`` ('ok' or 'error'), ``error`` (the exception's
+        column per varied field; the base config's value where a run does not set it),
+        ``status`` ('ok' or 'error'), ``error`` (the exception's
         class and message, '' when ok), ``outcome`` ('completed', 'ruined'), ``n_warnings``
         and every metric of ``PortfolioResult.metrics`` (report units; NaN for failed runs).
 
@@ -84,7 +85,7 @@ def run_sweep(
             rows = _dask(runs, base, data, market_caps, client, bar)
     finally:
         bar.close()
-    return _table(rows, [list(params) for _, params in runs])
+    return _table(rows, [list(params) for _, params in runs], base)
 
 
 def _chunks(runs: list, n_chunks: int) -> list[list]:
@@ -144,12 +145,17 @@ def _dask(runs, base, data, caps, client, bar) -> list[dict]:
             dask_client.close()
 
 
-def _table(rows: list[dict], param_keys: list[list[str]]) -> pd.DataFrame:
-    """Rows in run order; columns: parameters, status columns, then metrics by first use."""
+def _table(rows: list[dict], param_keys: list[list[str]], base: PortfolioConfig) -> pd.DataFrame:
+    """Rows in run order; columns: parameters (a run that does not set one shows the base
+    config's value), status columns, then metrics by first use."""
     rows = sorted(rows, key=lambda row: row["run"])
     params: list[str] = []
     for keys in param_keys:
         params += [k for k in keys if k not in params]
+    for row in rows:
+        for key in params:
+            if key not in row:
+                row[key] = param_label(getattr(base, key))
     metrics: list[str] = []
     fixed = {"run", *params, *STATUS_COLUMNS}
     for row in rows:

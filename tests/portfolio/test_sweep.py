@@ -19,14 +19,14 @@ METHODS = ["equal_weight", "inverse_volatility", "minimum_variance", "risk_parit
 
 @pytest.fixture(scope="module")
 def client():
-    """One two-worker cluster (processes, loopback, no dashboard) for the whole module."""
+    """One two-worker cluster (processes, loopback, any free port) for the whole module."""
     with (
         LocalCluster(
             n_workers=2,
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",
         ) as cluster,  # fmt: skip
         Client(cluster) as dask_client,
     ):
