@@ -20,7 +20,6 @@ CELLS = [
     ),
     code(
         """
-        import itertools
         import warnings
 
         import matplotlib.pyplot as plt
@@ -28,17 +27,24 @@ CELLS = [
 
         from cvxport import PortfolioConfig, PortfolioManager, load_bundled_prices
         from cvxport.plotting import plot_sweep
-        from cvxport.research import configure, run_sweep, walk_forward
+        from cvxport.research import configure, expand_grid, run_sweep, walk_forward
 
         SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "BNB/USDT", "XRP/USDT"]
         data = load_bundled_prices(SYMBOLS, start="2023-01-01", end="2025-12-31")
         base = PortfolioConfig(
-            symbols=SYMBOLS, transaction_cost=0.001, min_position_weight=0.05,
+            symbols=SYMBOLS,
+            transaction_cost=0.001,
+            min_position_weight=0.05,
             max_position_weight=0.5,
         )
         grid = {
-            "allocation_method": ["equal_weight", "inverse_volatility", "minimum_variance",
-                                  "risk_parity", "hrp"],
+            "allocation_method": [
+                "equal_weight",
+                "inverse_volatility",
+                "minimum_variance",
+                "risk_parity",
+                "hrp",
+            ],
             "lookback": [30, 180],
             "rebalance_frequency": ["weekly", "monthly"],
         }
@@ -55,16 +61,26 @@ CELLS = [
     ),
     code(
         """
-        runs = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
+        runs = expand_grid(grid)  # one dict per combination, the first key varying slowest
         runs.append({"allocation_method": "minimum_variance", "max_position_weight": 0.1})
         table = run_sweep(base, runs, data, progress=False)
         failed = table[table["status"] == "error"]
-        display(Markdown(
-            f"{len(table)} runs, {int((table['status'] == 'ok').sum())} ok, {len(failed)} "
-            f"failed: run {failed.index[0]} says `{failed['error'].iloc[0]}`"
-        ))
-        columns = ["allocation_method", "lookback", "rebalance_frequency", "sharpe_ratio",
-                   "annualized_return", "volatility", "max_drawdown", "turnover"]
+        display(
+            Markdown(
+                f"{len(table)} runs, {int((table['status'] == 'ok').sum())} ok, {len(failed)} "
+                f"failed: run {failed.index[0]} says `{failed['error'].iloc[0]}`"
+            )
+        )
+        columns = [
+            "allocation_method",
+            "lookback",
+            "rebalance_frequency",
+            "sharpe_ratio",
+            "annualized_return",
+            "volatility",
+            "max_drawdown",
+            "turnover",
+        ]
         table.sort_values("sharpe_ratio", ascending=False)[columns].head(8).round(2)
         """
     ),
@@ -90,13 +106,13 @@ CELLS = [
     ),
     code(
         """
-        candidates = {"allocation_method": ["minimum_variance", "risk_parity"],
-                      "lookback": [30, 180]}
-        wf = walk_forward(base, candidates, data, train=365, test=180, metric="sharpe_ratio",
-                          progress=False)
-        wf.folds[["test_start", "test_end", "allocation_method", "lookback", "score"]].round(
-            {"score": 2}
+        methods = ["minimum_variance", "risk_parity"]
+        candidates = {"allocation_method": methods, "lookback": [30, 180]}
+        wf = walk_forward(
+            base, candidates, data, train=365, test=180, metric="sharpe_ratio", progress=False
         )
+        shown = ["test_start", "test_end", "allocation_method", "lookback", "score"]
+        wf.folds[shown].round({"score": 2})
         """
     ),
     code(
@@ -111,19 +127,25 @@ CELLS = [
         full = full.loc[oos_start:] / full.loc[oos_start:].iloc[0] * wf.equity.iloc[0]
         fig, ax = plt.subplots(figsize=(9, 4.5))
         ax.plot(wf.equity, label="walk-forward (out of sample)")
-        ax.plot(full, label=f"best in hindsight: {hindsight['allocation_method']}, "
-                            f"{hindsight['lookback']}, {hindsight['rebalance_frequency']}")
+        ax.plot(
+            full,
+            label=f"best in hindsight: {hindsight['allocation_method']}, "
+            f"{hindsight['lookback']}, {hindsight['rebalance_frequency']}",
+        )
         ax.set_yscale("log")
         ax.set_ylabel("equity (USDT)")
         ax.legend()
         plt.show()
-        display(Markdown(
-            f"Walk-forward Sharpe ratio {wf.metrics['sharpe_ratio']:.2f} and total return "
-            f"{wf.metrics['total_return']:.1f}% from {oos_start.date()} to {oos_end.date()}, "
-            f"over {len(wf.folds)} folds and {wf.folds['run'].nunique()} distinct configs; "
-            f"the config that was best over the whole sweep period had "
-            f"{table.loc[best, 'sharpe_ratio']:.2f} there, a number no one could have traded on."
-        ))
+        display(
+            Markdown(
+                f"Walk-forward Sharpe ratio {wf.metrics['sharpe_ratio']:.2f} and total return "
+                f"{wf.metrics['total_return']:.1f}% from {oos_start.date()} to {oos_end.date()}, "
+                f"over {len(wf.folds)} folds and {wf.folds['run'].nunique()} distinct configs; "
+                f"the config that was best over the whole sweep period had "
+                f"{table.loc[best, 'sharpe_ratio']:.2f} there, "
+                "a number no one could have traded on."
+            )
+        )
         """
     ),
 ]
