@@ -9,7 +9,9 @@ and threadpoolctl inside each backtest). Workers are started and warmed up (cvxp
 imported) before the clock starts, as is one serial warm-up; start-up times are printed
 apart. The sweep runs in rounds (interleaved slices of the grid, each backend in turn, the
 order rotating) so that a shared machine's changing load falls on every contender alike;
-each round's tables are checked identical across backends, bit for bit.
+each round's tables are checked identical across backends, bit for bit. Besides wall time,
+the CPU time of this process and its worker processes (psutil) is summed per backend: on a
+busy shared machine it shows whether the parallel runs cost more CPU per backtest.
 
 Usage: ``python benchmarks/bench_sweep.py [--quick] [--workers 2]``; ``--quick`` (the CI
 smoke run) sweeps 8 backtests over one year.
@@ -23,6 +25,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS
     os.environ[_var] = "1"  # before numpy: one BLAS thread here and in every worker
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import logging  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -57,11 +60,24 @@ def make_grid(n_universes: int, methods: list[str], lookbacks: tuple[int, ...]) 
     return runs
 
 
-def timed(label: str, results: dict, fn) -> pd.DataFrame:
-    """Call ``fn``; add its wall time to ``results[label]``; return its table."""
-    start = time.perf_counter()
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process and every live descendant (the workers)."""
+    import psutil  # a dependency of dask.distributed
+
+    me = psutil.Process()
+    total = sum(me.cpu_times()[:2])
+    for child in me.children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):  # a worker that just exited
+            total += sum(child.cpu_times()[:2])
+    return total
+
+
+def timed(label: str, results: dict, cpu: dict, fn) -> pd.DataFrame:
+    """Call ``fn``; add its wall and CPU time to ``results`` and ``cpu``; return its table."""
+    start, start_cpu = time.perf_counter(), cpu_seconds()
     table = fn()
     results[label] += time.perf_counter() - start
+    cpu[label] += cpu_seconds() - start_cpu
     return table
 
 
@@ -116,12 +132,12 @@ def main() -> None:
         }
         # rounds of interleaved slices, the order rotating: a shared machine's load changes
         # over minutes, and every contender then sees about the same load
-        seconds = dict.fromkeys(contenders, 0.0)
+        seconds, cpu = dict.fromkeys(contenders, 0.0), dict.fromkeys(contenders, 0.0)
         rounds = 2 if args.quick else 6
         for r in range(rounds):
             part = grid[r::rounds]
             names = list(contenders)[r % 3 :] + list(contenders)[: r % 3]
-            tables = {name: timed(name, seconds, lambda o=contenders[name], p=part: run_sweep(
+            tables = {name: timed(name, seconds, cpu, lambda o=contenders[name], p=part: run_sweep(
                 base, p, data, **o, **common_args)) for name in names}  # fmt: skip
             for name in ("joblib", "dask"):
                 pd.testing.assert_frame_equal(tables[name], tables["serial"], check_exact=True)
@@ -131,11 +147,18 @@ def main() -> None:
     print(f"load average at the end (1, 5, 15 min): {load} on {os.cpu_count()} cores")
     print(f"worker start-up (off the clock): joblib {joblib_start:.1f} s, "
           f"Dask LocalCluster {dask_start:.1f} s")  # fmt: skip
-    print(f"{'backend':<10}{'seconds':>10}{'backtests/s':>14}{'speed-up':>10}{'efficiency':>12}")
+    print(f"{'backend':<10}{'seconds':>10}{'backtests/s':>14}{'speed-up':>10}{'efficiency':>12}"
+          f"{'CPU ms/run':>12}{'CPU-bound':>11}")  # fmt: skip
     for name, wall in seconds.items():
         speedup = seconds["serial"] / wall
         used = 1 if name == "serial" else workers
-        print(f"{name:<10}{wall:>10.1f}{n / wall:>14.2f}{speedup:>9.2f}x{speedup / used:>11.0%}")
+        # on an otherwise idle machine: workers x (serial CPU per run / this CPU per run)
+        bound = used * cpu["serial"] / cpu[name]
+        print(f"{name:<10}{wall:>10.1f}{n / wall:>14.2f}{speedup:>9.2f}x{speedup / used:>11.0%}"
+              f"{1000 * cpu[name] / n:>12.0f}{bound:>10.2f}x")  # fmt: skip
+    print("speed-up and efficiency: wall clock against serial in the same run (efficiency =")
+    print("speed-up / workers); CPU-bound: the speed-up the CPU spent per backtest allows when")
+    print("the cores are free (workers x serial CPU per run / this backend's CPU per run).")
 
 
 if __name__ == "__main__":
