@@ -286,6 +286,7 @@ def plot_risk_return(
     ax.set_xlabel("Volatility (annualized, %)")
     ax.set_ylabel("Return (annualized, %)")
     ax.set_title("Risk and return")
+    return ax
 
 
 def plot_sweep(
