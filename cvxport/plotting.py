@@ -287,3 +287,38 @@ def plot_risk_return(
     ax.set_ylabel("Return (annualized, %)")
     ax.set_title("Risk and return")
     return ax
+
+
+def plot_sweep(
+    table: pd.DataFrame,
+    x: str = "volatility",
+    y: str = "annualized_return",
+    hue: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Scatter the successful runs of a sweep table (``cvxport.research.run_sweep``).
+
+    Args:
+        table: one row per run, with a ``status`` column and the metric columns ``x`` and
+            ``y`` (report units: percent for returns and volatility).
+        x, y: metric columns on the axes.
+        hue: a parameter column coloring the points (default: the first parameter column).
+    """
+    for column in (x, y, "status"):
+        if column not in table.columns:
+            raise InvalidInputError(f"the sweep table has no column {column!r}")
+    ax = _axes(ax)
+    ok = table[table["status"] == "ok"]
+    if hue is None:
+        hue = next(iter(table.columns[: list(table.columns).index("status")]), None)
+    groups = [(None, ok)] if hue is None else list(ok.groupby(hue, sort=True))
+    for color, (label, group) in zip(distinct_colors(len(groups)), groups, strict=True):
+        ax.scatter(group[x], group[y], s=18, color=color, label=label, alpha=0.8)
+    ax.set_xlabel(x.replace("_", " ") + (" (%)" if x in ("volatility", "max_drawdown") else ""))
+    ax.set_ylabel(y.replace("_", " ") + (" (%)" if "return" in y else ""))
+    failed = len(table) - len(ok)
+    ax.set_title(f"{len(ok)} runs" + (f" ({failed} failed, not shown)" if failed else ""))
+    if hue is not None:
+        ax.legend(title=hue, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    ax.grid(alpha=0.3)
+    return ax

@@ -73,3 +73,14 @@ class PortfolioResult:
         """Return the trades as a DataFrame (one row per fill)."""
         columns = ["timestamp", "symbol", "action", "quantity", "price", "value", "cost"]
         return pd.DataFrame(self.trades, columns=columns)
+
+    @property
+    def benchmark(self) -> pd.Series | None:
+        """(T,) the benchmark's value, starting at the initial equity (quote currency), from
+        ``benchmark_returns`` (its first row is not earned); None without a benchmark."""
+        if self.benchmark_returns is None or self.equity_curve.empty:
+            return None
+        growth = (1.0 + self.benchmark_returns.iloc[1:]).cumprod()
+        start = float(self.equity_curve.iloc[0])
+        values = pd.concat([pd.Series([1.0], index=self.benchmark_returns.index[:1]), growth])
+        return (start * values).rename("Benchmark")

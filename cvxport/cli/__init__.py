@@ -25,6 +25,7 @@ COMMANDS = [
     "frontier",
     "stress",
     "rebalance",
+    "sweep",
 ]
 
 

@@ -61,6 +61,10 @@ DATA_KEYS: dict[str, tuple[str, tuple[type, ...]]] = {
 }
 
 
+# tables of the sweep command's file, skipped here (cvxport.cli.sweep reads them)
+SWEEP_SECTIONS = ("grid", "sweep")
+
+
 def read_config_file(path: str | Path) -> dict[str, Any]:
     """Read and validate a TOML config; return ``{option dest: value}`` for ``set_defaults``.
 
@@ -82,6 +86,8 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise InvalidInputError(f"{path}: not valid TOML: {exc}") from None
     data = table.pop("data", {})
+    for section in SWEEP_SECTIONS:  # read by the sweep command (cvxport.cli.sweep)
+        table.pop(section, None)
     config = PortfolioConfig()
     for key, value in table.items():
         try:

@@ -84,6 +84,11 @@ def test_benchmark_metrics_follow_empyrical_definitions(rf):
     result = manager.backtest(prices)
     expected_returns = bench.pct_change().loc[result.equity_curve.index].fillna(0.0)
     pd.testing.assert_series_equal(result.benchmark_returns, expected_returns, check_names=False)
+    # the benchmark's value for plots: the initial equity grown by its returns after row 0
+    closes = bench.loc[result.equity_curve.index]
+    np.testing.assert_allclose(
+        result.benchmark, CAPITAL * closes / closes.iloc[0], rtol=1e-12
+    )  # fmt: skip
     p = result.returns.tolist()
     b = result.benchmark_returns.iloc[1:].tolist()
     expected = empyrical_like(p, b, rf, result.periods_per_year)
