@@ -2,7 +2,8 @@
 
 A term asks the context for ``ctx.returns`` (T, n scenario returns), ``ctx.mean`` (n,),
 ``ctx.covariance`` (n, n), ``ctx.benchmark_weights`` (n,), ``ctx.benchmark_returns`` (T,),
-``ctx.previous_weights`` (n,) or ``ctx.prices`` (n,): each is a Parameter owned by the problem,
+``ctx.previous_weights`` (n,), ``ctx.prices`` (n,) or ``ctx.data("covariance_factor")`` (n, n
+F with F' F = covariance, for DPP norms): each is a Parameter owned by the problem,
 created on first use, and given its value from the allocation window before every solve. All
 are per-period fractions in the data's own units (not the unit-scaled covariance of the
 methods); weights are fractions of NAV; prices are in the quote currency.
@@ -27,6 +28,7 @@ WINDOW_FIELDS = (
     "benchmark_returns",
     "previous_weights",
     "prices",
+    "covariance_factor",
 )
 GIVEN_FIELDS = ("benchmark_weights", "benchmark_returns", "previous_weights", "prices")
 PREFIX = "data:"
@@ -42,6 +44,7 @@ def field_shape(name: str, n_assets: int, n_periods: int) -> tuple[int, ...]:
         "benchmark_returns": (n_periods,),
         "previous_weights": (n_assets,),
         "prices": (n_assets,),
+        "covariance_factor": (n_assets, n_assets),
     }[name]
 
 
@@ -90,6 +93,13 @@ def window_value(
         return returns.mean().to_numpy(dtype=float)
     if name == "covariance":
         return np.cov(returns.to_numpy(dtype=float), rowvar=False).reshape(len(assets), -1)
+    if name == "covariance_factor":
+        return covariance_factor(window_value("covariance", returns, data, known))
+    given_weights = data.get("benchmark_weights") is not None
+    if name == "benchmark_returns" and data.get(name) is None and given_weights:
+        # R @ b computed here: Parameter @ Parameter is not DPP
+        weights = per_symbol(data["benchmark_weights"], assets, "benchmark_weights", None)
+        return returns.to_numpy(dtype=float) @ weights
     if data.get(name) is None:
         raise InvalidInputError(
             f"a constraint or term uses ctx.{name}: pass {name}=... to allocate() "
@@ -118,3 +128,9 @@ def benchmark_returns_for(value: Any, returns: pd.DataFrame) -> np.ndarray:
     if not np.all(np.isfinite(out)):
         raise InvalidInputError("benchmark_returns contains NaN or inf")
     return out
+
+
+def covariance_factor(covariance: np.ndarray) -> np.ndarray:
+    """(n, n) F with F' F = covariance (eigh, negative eigenvalues clipped to 0)."""
+    values, vectors = np.linalg.eigh((covariance + covariance.T) / 2)
+    return np.sqrt(np.clip(values, 0.0, None))[:, None] * vectors.T
