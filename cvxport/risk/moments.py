@@ -32,11 +32,25 @@ def _weights(weights: Any, returns: Any) -> np.ndarray:
     return np.asarray(weights, dtype=float)
 
 
-def centered_returns(ctx: ProblemContext, owner: RiskMeasure) -> cp.Expression:
-    """(T,) portfolio returns minus their window mean, an affine expression of the weights."""
+def centered(
+    values: cp.Expression, periods: int, name: str
+) -> tuple[cp.Expression, list[cp.Constraint]]:
+    """(T,) ``values`` minus their mean, through one auxiliary variable m with T m = sum(values).
+
+    Subtracting ``cp.sum(values) / T`` directly makes every coefficient depend on the whole
+    window: cvxpy's DPP compile then builds a T x T x n tensor (1.9 s at T = 300, n = 8,
+    against 0.06 s this way).
+    """
+    mean = cp.Variable(name=f"{name}_mean")
+    return values - mean, [periods * mean == cp.sum(values)]
+
+
+def centered_returns(
+    ctx: ProblemContext, owner: RiskMeasure
+) -> tuple[cp.Expression, list[cp.Constraint]]:
+    """(T,) portfolio returns minus their window mean (affine in the weights), with its rows."""
     periods = need_periods(owner, ctx, least=2)
-    returns = ctx.returns @ ctx.weights
-    return returns - cp.sum(returns) / periods
+    return centered(ctx.returns @ ctx.weights, periods, "portfolio")
 
 
 @dataclass(frozen=True)
@@ -102,18 +116,18 @@ class SemiDeviation(RiskMeasure):
     def __post_init__(self) -> None:
         _check_target("SemiDeviation", self.target)
 
-    def _downside(self, ctx: ProblemContext) -> tuple[cp.Expression, int]:
+    def _downside(self, ctx: ProblemContext) -> tuple[cp.Expression, int, list[cp.Constraint]]:
         periods = need_periods(self, ctx, least=2)
         if self.target is None:
-            shortfall = -centered_returns(ctx, self)
+            deviation, rows = centered_returns(ctx, self)
         else:
-            shortfall = self.target * ctx.scale - ctx.returns @ ctx.weights
-        return cp.pos(shortfall), periods
+            deviation, rows = ctx.returns @ ctx.weights - self.target * ctx.scale, []
+        return cp.pos(-deviation), periods, rows
 
     def expression(self, ctx: ProblemContext) -> tuple[cp.Expression, list[cp.Constraint]]:
         """Return ``norm2(pos(m - r)) / sqrt(T - 1)`` (m scaled by ``ctx.scale``)."""
-        downside, periods = self._downside(ctx)
-        return cp.norm(downside, 2) / math.sqrt(periods - 1), []
+        downside, periods, rows = self._downside(ctx)
+        return cp.norm(downside, 2) / math.sqrt(periods - 1), rows
 
     def value(self, weights: Any, returns: Any, **data: Any) -> float:
         """Return the semi-deviation of the portfolio's returns on the window."""
@@ -135,8 +149,8 @@ class SemiVariance(RiskMeasure):
 
     def expression(self, ctx: ProblemContext) -> tuple[cp.Expression, list[cp.Constraint]]:
         """Return ``sum_squares(pos(m - r)) / (T - 1)``."""
-        downside, periods = SemiDeviation(self.target)._downside(ctx)
-        return cp.sum_squares(downside) / (periods - 1), []
+        downside, periods, rows = SemiDeviation(self.target)._downside(ctx)
+        return cp.sum_squares(downside) / (periods - 1), rows
 
     def value(self, weights: Any, returns: Any, **data: Any) -> float:
         """Return the semi-variance of the portfolio's returns on the window."""
@@ -155,7 +169,8 @@ class MeanAbsoluteDeviation(RiskMeasure):
 
     def expression(self, ctx: ProblemContext) -> tuple[cp.Expression, list[cp.Constraint]]:
         """Return ``norm1(r - mean(r)) / T``."""
-        return cp.norm1(centered_returns(ctx, self)) / ctx.n_periods, []
+        deviation, rows = centered_returns(ctx, self)
+        return cp.norm1(deviation) / ctx.n_periods, rows
 
     def value(self, weights: Any, returns: Any, **data: Any) -> float:
         """Return the mean absolute deviation of the portfolio's returns on the window."""

@@ -15,6 +15,7 @@ from cvxport.constraints.window import benchmark_returns_for, per_symbol
 from cvxport.errors import InvalidInputError
 from cvxport.periods import validate_periods_per_year
 from cvxport.risk.base import RiskMeasure, need_periods, portfolio_returns
+from cvxport.risk.moments import centered
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,8 @@ class TrackingError(RiskMeasure):
             weights = as_vector(thaw_mapping(self.benchmark_weights), ctx.assets, 0.0, repr(self))
             benchmark = ctx.returns @ weights
         active = ctx.returns @ ctx.weights - ctx.scale * benchmark
-        centered = active - cp.sum(active) / periods
-        return cp.norm(centered, 2) * (self.factor / math.sqrt(periods - 1)), []
+        deviation, rows = centered(active, periods, "active")
+        return cp.norm(deviation, 2) * (self.factor / math.sqrt(periods - 1)), rows
 
     def value(self, weights: Any, returns: Any, **data: Any) -> float:
         """Return the tracking error of ``weights`` (benchmark as in ``expression``, or
