@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -81,6 +81,21 @@ class MeanRiskAllocator(Allocator):
     After ``allocate``: ``weights_``, ``info_``, ``risk_`` (the measure of the weights on the
     window, None for a measure without ``value``) and ``expected_return_`` (mu' w per period).
     """
+
+    config_arguments: ClassVar[dict[str, str]] = {
+        "constraints": "constraints",
+        "solver": "solver",
+        "long_only": "long_only",
+        "covariance": "covariance",
+        "expected_returns": "expected_returns",
+        "risk_free_rate": "risk_free_rate",
+        "periods_per_year": "periods_per_year",
+        "risk": "risk_measure",
+        "objective": "mean_risk_objective",
+        "target_return": "target_return",
+        "max_risk": "max_risk",
+        "risk_aversion": "risk_aversion",
+    }
 
     def __init__(
         self,
