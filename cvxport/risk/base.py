@@ -134,6 +134,11 @@ def measure_expression(
         raise InvalidInputError(f"{measure!r} gave an expression of shape {expression.shape}")
     if not expression.is_convex():
         raise InvalidInputError(f"{measure!r} gave an expression that is not convex (DCP)")
+    if expression.parameters() and not expression.is_dcp(dpp=True):
+        raise InvalidInputError(
+            f"{measure!r} gave an expression that is not DPP in its Parameters (e.g. a "
+            "Parameter times a Parameter): cvxpy would recompile it at every solve"
+        )
     for row in rows:
         if not isinstance(row, cp.constraints.constraint.Constraint):
             raise InvalidInputError(f"{measure!r} returned {row!r}, not a cvxpy constraint")

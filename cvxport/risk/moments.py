@@ -64,8 +64,9 @@ class Variance(RiskMeasure):
     covariance_form: ClassVar[str | None] = "variance"
 
     def expression(self, ctx: ProblemContext) -> tuple[cp.Expression, list[cp.Constraint]]:
-        """Return quad_form(w, Sigma) (not DPP: use it as an objective, limits use the root)."""
-        return cp.quad_form(ctx.weights, cp.psd_wrap(ctx.covariance)), []
+        """Return ``sum_squares(F @ w)``, F' F = Sigma (DPP). ``MeanRiskAllocator`` solves a
+        variance objective as the exact QP over ``quad_form`` instead (declared quadratic)."""
+        return cp.sum_squares(ctx.data("covariance_factor") @ ctx.weights), []
 
     def value(self, weights: Any, returns: Any, **data: Any) -> float:
         """Return w' Sigma w (``covariance=`` if given, else the sample covariance, ddof 1)."""

@@ -327,3 +327,29 @@ def test_config_fields_reach_the_allocator():
     config.max_risk = None
     with pytest.raises(InvalidInputError, match=r"'max_return' needs PortfolioConfig\.max_risk"):
         config.validate()
+
+
+def test_user_measure_as_the_limit_of_max_return_backtested(crypto_returns):
+    prices = (1 + crypto_returns.iloc[-200:, :4]).cumprod() * 100
+    config = PortfolioConfig(
+        symbols=list(prices.columns),
+        allocation_method="mean_risk",
+        risk_measure=WorstLoss(),
+        mean_risk_objective="max_return",
+        max_risk=0.09,
+        lookback=60,
+        max_position_weight=0.6,
+    )
+    # two windows cannot meet the limit within the bounds: held, naming the user's measure
+    with pytest.warns(UserWarning, match=r"WeightBounds\(lower=0.0, upper=0.6\) and RiskLimit\("):
+        result = PortfolioManager(config).backtest(prices, progress=False)
+    returns = prices / prices.shift(1) - 1
+    skipped = {when for when, _ in result.skipped_rebalances}
+    assert len(skipped) == 2
+    solved = [d for d in result.allocation_history.index if d not in skipped]
+    assert len(solved) >= 4
+    for date in solved:
+        target = result.allocation_history.loc[date].to_numpy()
+        window = returns.loc[:date].iloc[-60:]
+        assert WorstLoss().value(target, window) <= 0.09 * (1 + OBJECTIVE_RTOL)
+        assert target.max() <= 0.6 + 1e-9

@@ -279,6 +279,12 @@ class Concave(RiskMeasure):
         return cp.min(ctx.returns @ ctx.weights), []
 
 
+@dataclass(frozen=True)
+class NotDPP(RiskMeasure):
+    def expression(self, ctx):
+        return cp.norm(ctx.returns @ (ctx.covariance @ ctx.weights)), []
+
+
 def test_user_measures_are_checked_by_name():
     returns = synthetic_returns(8, n_assets=4, n_periods=60)
     least = WorstLoss().value(MeanRiskAllocator(WorstLoss()).allocate(returns), returns)
@@ -291,3 +297,5 @@ def test_user_measures_are_checked_by_name():
         MaximumSharpeAllocator(constraints=[RiskLimit(SquaredLoss(), 2.0)]).allocate(returns)
     with pytest.raises(InvalidInputError, match=r"Concave\(\) gave an expression that is not"):
         MinimumVarianceAllocator(constraints=[RiskLimit(Concave(), 1.0)]).allocate(returns)
+    with pytest.raises(InvalidInputError, match=r"NotDPP\(\) gave an expression that is not DPP"):
+        MeanRiskAllocator(NotDPP()).allocate(returns)
