@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from cvxport.allocators.base import Allocator
+from cvxport.allocators.base import Allocator, check_costs
 from cvxport.allocators.maximum_sharpe import MAX_GROSS_EXPOSURE, per_period_rate
 from cvxport.allocators.mean_risk_forms import (
     OBJECTIVES,
@@ -27,6 +27,7 @@ from cvxport.allocators.mean_risk_forms import (
 )
 from cvxport.allocators.risk_model import estimate_covariance
 from cvxport.constraints.base import Constraint
+from cvxport.constraints.costs import TransactionCost
 from cvxport.errors import InfeasibleError, InvalidInputError
 from cvxport.estimation import (
     CovarianceEstimator,
@@ -77,6 +78,10 @@ class MeanRiskAllocator(Allocator):
         risk_free_rate: annual fraction, for 'ratio' (compounded to a per-period rate).
         periods_per_year: bars per year for the risk-free rate; inferred when None.
         expected_returns, covariance: estimator names or objects (per-period).
+        costs: a ``TransactionCost`` on the trade from ``previous_weights``: added to the
+            risk (times ``cost_weight``) for 'min_risk', subtracted from the expected return
+            (times ``cost_weight``) for 'utility' and 'max_return', and from the excess return
+            of the 'ratio' (net of costs, as ``MaximumSharpeAllocator``).
 
     After ``allocate``: ``weights_``, ``info_``, ``risk_`` (the measure of the weights on the
     window, None for a measure without ``value``) and ``expected_return_`` (mu' w per period).
@@ -95,6 +100,7 @@ class MeanRiskAllocator(Allocator):
         "target_return": "target_return",
         "max_risk": "max_risk",
         "risk_aversion": "risk_aversion",
+        "costs": "costs",
     }
 
     def __init__(
@@ -112,8 +118,10 @@ class MeanRiskAllocator(Allocator):
         solver: str | None = None,
         fallback: Sequence[str] = (),
         long_only: bool = True,
+        costs: TransactionCost | None = None,
     ) -> None:
         super().__init__(constraints, solver, fallback, long_only)
+        self.costs = check_costs(costs)
         self.risk = risk
         self.objective = objective
         self.target_return = target_return
@@ -173,7 +181,7 @@ class MeanRiskAllocator(Allocator):
         if kind == "ratio":
             values["excess_mean"] = self._scaled_excess(mean, returns)
         form = measure.covariance_form
-        quadratic = (
+        quadratic = self.costs is None and (
             (kind == "min_risk" and form is not None)
             or (kind == "utility" and form == "variance")
             or (kind == "ratio" and form == "deviation")
@@ -186,8 +194,10 @@ class MeanRiskAllocator(Allocator):
             key: tuple = ("quadratic", kind, has_target)
         else:
             term = None if kind == "max_return" else measure
-            formulate = partial(measure_formulation, measure=term, ratio=ratio, target=has_target)
-            key = ("measure", kind, term, has_target)
+            formulate = partial(
+                measure_formulation, measure=term, ratio=ratio, target=has_target, costs=self.costs
+            )
+            key = ("measure", kind, term, has_target, self.costs)
         problem = self._problem(
             returns.columns, constraints, formulate, key=key, n_periods=len(returns)
         )
@@ -205,10 +215,17 @@ class MeanRiskAllocator(Allocator):
             reference = risk_reference(returns, measure.degree)
             if kind == "max_return":
                 values.update(risk_weight=0.0, mean_term=mean / mean_scale)
+                divisor = mean_scale
             elif kind == "utility":
                 values.update(risk_weight=aversion / reference, mean_term=mean / reference)
+                divisor = reference
             else:
                 values.update(risk_weight=1.0 / reference, mean_term=np.zeros(len(mean)))
+                divisor = reference
+            if self.costs is not None:
+                # the ratio's row: excess / excess[best] - cost / excess[best] >= 1
+                cost_scale = 1.0 / self._best_excess if ratio else self.costs.cost_weight / divisor
+                values["cost_scale"] = cost_scale
         weights = self._solve_named(problem, values, data, solver, returns, known, target)
         self._report(measure, weights, returns, data, known)
         return weights
@@ -224,6 +241,7 @@ class MeanRiskAllocator(Allocator):
                 f"{returns.columns[best]!r} at {excess[best]:.6g} per period): the return/risk "
                 "ratio has no positive maximum"
             )
+        self._best_excess = float(excess[best])
         return excess / excess[best]
 
     def _solve_named(self, problem, values, data, solver, returns, known, target) -> np.ndarray:

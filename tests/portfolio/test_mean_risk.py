@@ -43,6 +43,7 @@ from cvxport import (
     Variance,
     WeightBounds,
 )
+from cvxport.constraints.costs import TransactionCost
 from cvxport.solvers import SOLVER_OPTIONS
 
 OBJECTIVE_RTOL = 1e-7
@@ -353,3 +354,60 @@ def test_user_measure_as_the_limit_of_max_return_backtested(crypto_returns):
         window = returns.loc[:date].iloc[-60:]
         assert WorstLoss().value(target, window) <= 0.09 * (1 + OBJECTIVE_RTOL)
         assert target.max() <= 0.6 + 1e-9
+
+
+@pytest.mark.parametrize("kind", ["min_risk", "utility", "max_return", "ratio"])
+def test_costs_against_plain_cvxpy(returns, kind):
+    R, mu, beta = returns.to_numpy(), returns.mean().to_numpy(), 0.9
+    previous = np.array([0.4, 0.0, 0.0, 0.2, 0.4, 0.0])
+    costs = TransactionCost(rate=0.002, impact=0.01, cost_weight=2.0)
+
+    def cost_of(w, scale=1.0):
+        trade = w - previous * scale
+        impact = (
+            cp.sum_squares(trade) if isinstance(scale, float) else cp.quad_over_lin(trade, scale)
+        )
+        return 0.002 * cp.norm1(trade) + 0.01 * impact
+
+    least = bounded(CVaR(beta))
+    least.allocate(returns)
+    limit = 1.3 * least.risk_
+    allocator = bounded(CVaR(beta), kind, costs=costs, risk_aversion=0.5)
+    if kind == "max_return":
+        allocator.max_risk = limit
+    weights = allocator.allocate(returns, previous_weights=previous).to_numpy()
+    trade = weights - previous
+    paid = 0.002 * np.abs(trade).sum() + 0.01 * (trade**2).sum()
+    risk = CVaR(beta).value(weights, returns)
+    if kind == "ratio":
+        y, kappa = cp.Variable(6), cp.Variable(nonneg=True)
+        risk_y, rows = cvar_of(y, R, beta)
+        problem = cp.Problem(
+            cp.Minimize(risk_y),
+            [
+                mu @ y - cost_of(y, kappa) >= 1,
+                cp.sum(y) == kappa,
+                y >= 0,
+                y <= UPPER * kappa,
+                *rows,
+            ],
+        )
+        problem.solve(solver="CLARABEL", **SOLVER_OPTIONS["CLARABEL"])
+        assert (mu @ weights - paid) / risk == pytest.approx(1 / problem.value, rel=1e-6)
+        return
+
+    def goal(w):
+        risk_w, rows = cvar_of(w, R, beta)
+        if kind == "min_risk":
+            return cp.Minimize(risk_w + 2.0 * cost_of(w)), rows
+        if kind == "utility":
+            return cp.Maximize(mu @ w - 0.5 * risk_w - 2.0 * cost_of(w)), rows
+        return cp.Maximize(mu @ w - 2.0 * cost_of(w)), [*rows, risk_w <= limit]
+
+    best = reference(goal, lambda w: [], 6)[1]
+    ours = {
+        "min_risk": risk + 2.0 * paid,
+        "utility": mu @ weights - 0.5 * risk - 2.0 * paid,
+        "max_return": mu @ weights - 2.0 * paid,
+    }[kind]
+    assert ours == pytest.approx(best, rel=OBJECTIVE_RTOL)
