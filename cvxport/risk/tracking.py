@@ -14,8 +14,7 @@ from cvxport.constraints.base import ProblemContext, as_vector, freeze_mapping, 
 from cvxport.constraints.window import benchmark_returns_for, per_symbol
 from cvxport.errors import InvalidInputError
 from cvxport.periods import validate_periods_per_year
-from cvxport.risk.base import RiskMeasure, need_periods, portfolio_returns
-from cvxport.risk.moments import centered
+from cvxport.risk.base import RiskMeasure, portfolio_returns
 
 
 @dataclass(frozen=True)
@@ -26,7 +25,7 @@ class TrackingError(RiskMeasure):
     NAV, missing symbols 0; r_b = returns @ b, usable in a backtest), else the window's
     ``ctx.benchmark_returns``, which ``allocate(..., benchmark_returns=...)`` or
     ``allocate(..., benchmark_weights=...)`` provides. Written homogeneous in ``ctx.scale``:
-    active returns R y - scale * r_b.
+    active returns R y - scale * r_b, through the factor of their sample covariance.
 
     Args:
         benchmark_weights: fixed benchmark weights by symbol, or None (the window's data).
@@ -58,16 +57,18 @@ class TrackingError(RiskMeasure):
         return math.sqrt(self.periods_per_year or 1)
 
     def expression(self, ctx: ProblemContext) -> tuple[cp.Expression, list[cp.Constraint]]:
-        """Return ``norm2(a - mean(a)) / sqrt(T - 1)`` with a = R y - scale * r_b."""
-        periods = need_periods(self, ctx, least=2)
+        """Return ``norm2(G @ [y; -scale])``, G' G the sample covariance of [R, r_b] (the
+        window's ``tracking_factor``; with fixed weights b, ``returns_factor`` @ (y - scale b)):
+        exactly the standard deviation of R w - r_b, a cone of dimension n + 1, not T."""
         if self.benchmark_weights is None:
-            benchmark = ctx.benchmark_returns
+            factor = ctx.data("tracking_factor")
+            n = ctx.n_assets
+            active = factor[:, :n] @ ctx.weights - factor[:, n] * ctx.scale
         else:
             weights = as_vector(thaw_mapping(self.benchmark_weights), ctx.assets, 0.0, repr(self))
-            benchmark = ctx.returns @ weights
-        active = ctx.returns @ ctx.weights - ctx.scale * benchmark
-        deviation, rows = centered(active, periods, "active")
-        return cp.norm(deviation, 2) * (self.factor / math.sqrt(periods - 1)), rows
+            factor = ctx.data("returns_factor")
+            active = factor @ ctx.weights - (factor @ weights) * ctx.scale
+        return cp.norm(active, 2) * self.factor, []
 
     def value(self, weights: Any, returns: Any, **data: Any) -> float:
         """Return the tracking error of ``weights`` (benchmark as in ``expression``, or

@@ -27,6 +27,7 @@ from cvxport import (
     MeanRiskAllocator,
     MinimumVarianceAllocator,
     RiskParityAllocator,
+    WeightBounds,
 )
 from cvxport.constraints.base import ProblemContext
 from cvxport.constraints.window import PREFIX, window_value
@@ -299,3 +300,13 @@ def test_user_measures_are_checked_by_name():
         MinimumVarianceAllocator(constraints=[RiskLimit(Concave(), 1.0)]).allocate(returns)
     with pytest.raises(InvalidInputError, match=r"NotDPP\(\) gave an expression that is not DPP"):
         MeanRiskAllocator(NotDPP()).allocate(returns)
+
+
+def test_impossible_tracking_error_limit_is_named():
+    returns = synthetic_returns(9, n_assets=4, n_periods=60)
+    limit = RiskLimit(TrackingError(), 1e-6)  # a benchmark outside the bounds cannot be tracked
+    bounds = WeightBounds(0.0, 0.3)
+    with pytest.raises(InfeasibleError, match=r"WeightBounds.*and RiskLimit\(measure=Tracking"):
+        MinimumVarianceAllocator(constraints=[bounds, limit]).allocate(
+            returns, benchmark_weights=pd.Series([0.7, 0.1, 0.1, 0.1], index=returns.columns)
+        )
