@@ -206,9 +206,10 @@ def _risk_measure(value: Any) -> Any:
     from cvxport.risk.names import risk_measure  # local: the risk package imports constraints
 
     try:
-        return risk_measure(value)
+        risk_measure(value)  # checked; kept as given (a name stays a name, as in TOML files)
     except InvalidInputError as exc:
         raise InvalidInputError(f"PortfolioConfig.risk_measure: {exc}") from None
+    return value
 
 
 def _mean_risk_objective(value: Any) -> str:

@@ -319,7 +319,8 @@ def test_config_fields_reach_the_allocator():
     )
     allocator = PortfolioManager(config).make_allocator()
     assert isinstance(allocator, MeanRiskAllocator)
-    assert allocator.risk == CDaR(0.95) and allocator.objective == "max_return"
+    assert allocator.risk == "cdar" and allocator.objective == "max_return"
+    assert allocator.settings()[0] == CDaR(0.95)
     assert (allocator.max_risk, allocator.target_return, allocator.risk_aversion) == (
         0.1,
         0.001,
@@ -411,3 +412,18 @@ def test_costs_against_plain_cvxpy(returns, kind):
         "max_return": mu @ weights - 2.0 * paid,
     }[kind]
     assert ours == pytest.approx(best, rel=OBJECTIVE_RTOL)
+
+
+def test_mean_risk_fields_in_a_toml_config(tmp_path):
+    from cvxport.cli.config_file import read_config_file
+
+    path = tmp_path / "portfolio.toml"
+    path.write_text(
+        'allocation_method = "mean_risk"\nrisk_measure = "cvar"\n'
+        'mean_risk_objective = "max_return"\nmax_risk = 0.05\n'
+    )
+    fields = read_config_file(path)["config_fields"]
+    assert fields["risk_measure"] == "cvar" and fields["max_risk"] == 0.05
+    path.write_text('risk_measure = "vol"\n')
+    with pytest.raises(InvalidInputError, match=r"PortfolioConfig\.risk_measure: unknown risk"):
+        read_config_file(path)
