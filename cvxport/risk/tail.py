@@ -87,6 +87,8 @@ class CDaR(RiskMeasure):
     def expression(self, ctx: ProblemContext) -> tuple[cp.Expression, list[cp.Constraint]]:
         """Return the CDaR LP expression and its rows."""
         periods = need_periods(self, ctx)
+        # cp.cumsum keeps the LP sparse (T difference rows): a Parameter holding cumsum(R)
+        # instead made Clarabel 8-10x slower at n = 100, T = 1000 (19 s against 2.2 s a solve)
         cumulative = cp.cumsum(ctx.returns @ ctx.weights)
         peaks = cp.Variable(periods, nonneg=True, name="cdar_peaks")
         rows = [peaks >= cumulative]
