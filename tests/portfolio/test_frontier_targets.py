@@ -86,3 +86,23 @@ def test_named_errors(pair):
         frontier.portfolio_for_return("10%")
     with pytest.raises(InvalidInputError, match="volatility must be a finite annual"):
         frontier.portfolio_for_risk(float("nan"))
+
+
+def test_mean_risk_frontier_over_cvar():
+    from cvxport import CVaR, MeanRiskAllocator
+    from cvxport.analysis import mean_risk_frontier
+
+    returns = synthetic_returns(33, n_assets=5, n_periods=120)
+    bounds = [WeightBounds(0, 0.5)]
+    frontier = mean_risk_frontier(returns, CVaR(0.9), n_points=5, constraints=bounds)
+    assert list(frontier.columns[:3]) == ["target_return", "expected_return", "risk"]
+    weights = frontier[list(returns.columns)].to_numpy()
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-9)
+    assert (frontier["expected_return"] >= frontier["target_return"] - 1e-9).all()
+    risks = frontier["risk"].to_numpy()
+    assert np.all(np.diff(risks) >= -1e-7 * risks[:-1])  # more return costs risk
+    least = MeanRiskAllocator(CVaR(0.9), constraints=bounds)
+    least.allocate(returns)
+    assert risks[0] == pytest.approx(least.risk_, rel=1e-7)
+    for row, w in zip(frontier.itertuples(), weights, strict=True):  # each risk is the measure's
+        assert row.risk == pytest.approx(CVaR(0.9).value(w, returns), rel=1e-12)
