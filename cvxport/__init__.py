@@ -8,6 +8,7 @@ from cvxport.allocators import (
     InverseVolatilityAllocator,
     MarketCapAllocator,
     MaximumSharpeAllocator,
+    MeanRiskAllocator,
     MinimumVarianceAllocator,
     RiskBudgetAllocator,
     RiskParityAllocator,
@@ -81,6 +82,18 @@ from cvxport.rebalancing import (
     Rebalancer,
     ThresholdRebalancer,
     VolatilityTargetRebalancer,
+)
+from cvxport.risk import (
+    CDaR,
+    CVaR,
+    MeanAbsoluteDeviation,
+    RiskLimit,
+    RiskMeasure,
+    SemiDeviation,
+    SemiVariance,
+    StandardDeviation,
+    TrackingError,
+    Variance,
 )
 from cvxport.solvers import SOLVER_OPTIONS, installed_solvers
 from cvxport.state import PortfolioState
@@ -180,4 +193,19 @@ __all__ += [
     "RebalanceInProgressError",
     "ReconciliationError",
     "RetryableError",
+]
+
+# Risk measures (objective terms and limits) and the mean-risk allocator.
+__all__ += [
+    "CDaR",
+    "CVaR",
+    "MeanAbsoluteDeviation",
+    "MeanRiskAllocator",
+    "RiskLimit",
+    "RiskMeasure",
+    "SemiDeviation",
+    "SemiVariance",
+    "StandardDeviation",
+    "TrackingError",
+    "Variance",
 ]

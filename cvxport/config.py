@@ -202,6 +202,22 @@ def _path(name: str) -> Callable:
     return check
 
 
+def _risk_measure(value: Any) -> Any:
+    from cvxport.risk.names import risk_measure  # local: the risk package imports constraints
+
+    try:
+        risk_measure(value)  # checked; kept as given (a name stays a name, as in TOML files)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"PortfolioConfig.risk_measure: {exc}") from None
+    return value
+
+
+def _mean_risk_objective(value: Any) -> str:
+    from cvxport.allocators.mean_risk_forms import OBJECTIVES
+
+    return _choice("mean_risk_objective", OBJECTIVES)(value)
+
+
 _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "initial_capital": _number("initial_capital", 0.0, math.inf, low_open=True),
     "symbols": _symbols,
@@ -231,6 +247,11 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "allow_short": _flag("allow_short"),
     "max_gross_exposure": _optional_number("max_gross_exposure", 1.0, 100.0),
     "optimize_costs": _flag("optimize_costs"),
+    "risk_measure": _risk_measure,
+    "mean_risk_objective": _mean_risk_objective,
+    "target_return": _optional_number("target_return", -1.0, 10.0),
+    "max_risk": _optional_number("max_risk", 0.0, math.inf),
+    "risk_aversion": _number("risk_aversion", 0.0, math.inf),
 }
 
 
@@ -286,6 +307,13 @@ class PortfolioConfig:
         optimize_costs: add ``TransactionCost(transaction_cost)`` to the objective of the
             methods that take one (minimum variance, maximum Sharpe), trading expected benefit
             against the cost of the trade from the current weights.
+        risk_measure: for ``AllocationMethod.MEAN_RISK``: a name ('variance', 'cvar', 'cdar',
+            'mad', 'semi_deviation', 'tracking_error'...) or a ``RiskMeasure`` object.
+        mean_risk_objective: 'min_risk', 'max_return', 'utility' or 'ratio'
+            (see ``MeanRiskAllocator``).
+        target_return: per-period expected return the mean-risk portfolio must reach, or None.
+        max_risk: limit on the risk measure, in its per-period units, or None.
+        risk_aversion: lambda >= 0 of the mean-risk utility.
     """
 
     initial_capital: float = 100_000.0
@@ -316,6 +344,11 @@ class PortfolioConfig:
     allow_short: bool = False
     max_gross_exposure: float | None = None
     optimize_costs: bool = False
+    risk_measure: Any = "variance"
+    mean_risk_objective: str = "min_risk"
+    target_return: float | None = None
+    max_risk: float | None = None
+    risk_aversion: float = 1.0
 
     def __setattr__(self, name: str, value: Any) -> None:
         validator = _VALIDATORS.get(name)
@@ -363,6 +396,11 @@ class PortfolioConfig:
             raise InfeasibleError(
                 f"PortfolioConfig bounds [{low}, {high}] cannot sum to 1 over {n} symbols "
                 "(min_position_weight * n must be <= 1 <= max_position_weight * n)"
+            )
+        mean_risk = self.allocation_method == AllocationMethod.MEAN_RISK
+        if mean_risk and self.mean_risk_objective == "max_return" and self.max_risk is None:
+            raise InvalidInputError(
+                "PortfolioConfig.mean_risk_objective 'max_return' needs PortfolioConfig.max_risk"
             )
 
     def weight_bounds(self) -> WeightBounds:

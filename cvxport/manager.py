@@ -200,6 +200,12 @@ class PortfolioManager:
             "market_caps_as_of": self.market_caps_as_of,
             "risk_budget": config.risk_budget,
             "costs": costs,
+            # MeanRiskAllocator
+            "risk_measure": config.risk_measure,
+            "mean_risk_objective": config.mean_risk_objective,
+            "target_return": config.target_return,
+            "max_risk": config.max_risk,
+            "risk_aversion": config.risk_aversion,
         }
 
     def make_allocator(self, method: AllocationMethod | str | None = None) -> Allocator:

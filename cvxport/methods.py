@@ -18,6 +18,7 @@ class AllocationMethod(str, Enum):
     RISK_PARITY = "risk_parity"
     RISK_BUDGETING = "risk_budgeting"
     HRP = "hrp"
+    MEAN_RISK = "mean_risk"
 
     @classmethod
     def parse(cls, value: AllocationMethod | str) -> AllocationMethod:

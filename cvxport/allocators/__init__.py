@@ -7,6 +7,7 @@ from cvxport.allocators.hrp import HRPAllocator
 from cvxport.allocators.inverse_volatility import InverseVolatilityAllocator
 from cvxport.allocators.market_cap import MarketCapAllocator
 from cvxport.allocators.maximum_sharpe import MaximumSharpeAllocator
+from cvxport.allocators.mean_risk import MeanRiskAllocator
 from cvxport.allocators.minimum_variance import MinimumVarianceAllocator
 from cvxport.allocators.registry import ALLOCATORS, allocator_class, register_allocator
 from cvxport.allocators.risk_budget import RiskBudgetAllocator, RiskParityAllocator
@@ -20,6 +21,7 @@ __all__ = [
     "InverseVolatilityAllocator",
     "MarketCapAllocator",
     "MaximumSharpeAllocator",
+    "MeanRiskAllocator",
     "MinimumVarianceAllocator",
     "RiskBudgetAllocator",
     "RiskParityAllocator",

@@ -8,6 +8,7 @@ from cvxport.allocators.hrp import HRPAllocator
 from cvxport.allocators.inverse_volatility import InverseVolatilityAllocator
 from cvxport.allocators.market_cap import MarketCapAllocator
 from cvxport.allocators.maximum_sharpe import MaximumSharpeAllocator
+from cvxport.allocators.mean_risk import MeanRiskAllocator
 from cvxport.allocators.minimum_variance import MinimumVarianceAllocator
 from cvxport.allocators.risk_budget import RiskBudgetAllocator, RiskParityAllocator
 from cvxport.errors import InvalidInputError
@@ -22,6 +23,7 @@ ALLOCATORS: dict[AllocationMethod, type[Allocator]] = {
     AllocationMethod.RISK_PARITY: RiskParityAllocator,
     AllocationMethod.RISK_BUDGETING: RiskBudgetAllocator,
     AllocationMethod.HRP: HRPAllocator,
+    AllocationMethod.MEAN_RISK: MeanRiskAllocator,
 }
 
 

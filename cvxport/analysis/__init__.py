@@ -2,6 +2,7 @@
 
 from cvxport.analysis.attribution import AttributionAnalyzer, carino_factors
 from cvxport.analysis.frontier import EfficientFrontier
+from cvxport.analysis.mean_risk_frontier import mean_risk_frontier
 from cvxport.analysis.portfolio_metrics import PortfolioMetrics
 from cvxport.analysis.stress import (
     PortfolioStressTester,
@@ -20,6 +21,7 @@ __all__ = [
     "blend_correlation",
     "carino_factors",
     "component_var",
+    "mean_risk_frontier",
     "parametric_var_es",
     "stress_covariance",
     "stress_scenario",

@@ -35,6 +35,7 @@ import pandas as pd
 from cvxport.allocators.base import merge_constraints
 from cvxport.allocators.maximum_sharpe import maximum_sharpe_formulation, per_period_rate
 from cvxport.allocators.risk_model import estimate_covariance
+from cvxport.analysis.frontier_targets import TargetPortfolios
 from cvxport.constraints.base import Constraint
 from cvxport.errors import InfeasibleError, InvalidInputError, SolverError
 from cvxport.estimation import (
@@ -57,7 +58,7 @@ that far above the true maximum makes the QP infeasible; 1e-8 of the largest mea
 """
 
 
-class EfficientFrontier:
+class EfficientFrontier(TargetPortfolios):
     """Mean-variance frontier of ``returns`` under constraint objects.
 
     Args:
@@ -72,7 +73,9 @@ class EfficientFrontier:
 
     After use: ``expected_returns_`` (n,) and ``covariance_`` (n, n) per period,
     ``periods_per_year_``, ``frontier_`` (the last ``calculate``), ``build_count_`` (cvxpy
-    problems built: 1 for every frontier point and both bounds, +1 for maximum Sharpe).
+    problems built: 1 for every frontier point and both bounds, +1 for maximum Sharpe, +1
+    for ``portfolio_for_risk``). ``portfolio_for_return`` and ``portfolio_for_risk`` give the
+    efficient portfolio for a target return or volatility (``frontier_targets``).
     """
 
     def __init__(

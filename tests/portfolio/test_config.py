@@ -115,6 +115,13 @@ BAD_VALUES = [
     ("allow_short", 1),
     ("max_gross_exposure", 0.5),
     ("optimize_costs", "yes"),
+    ("risk_measure", "vol"),
+    ("risk_measure", 3),
+    ("mean_risk_objective", "max"),
+    ("target_return", "1%"),
+    ("max_risk", -0.1),
+    ("risk_aversion", -1.0),
+    ("risk_aversion", None),
 ]
 
 

@@ -1,0 +1,277 @@
+"""Mean-risk allocation over any risk measure: minimize risk, maximize return under a risk
+limit, minimize risk for a target return, maximize utility, maximize the return/risk ratio.
+
+Units: expected returns, ``target_return`` and the risk figures (``max_risk``, ``risk_``) are
+per-period fractions of the returns' own period (a variance in squared fractions). Problems
+(``mean_risk_forms``): the variance as the objective of minimum risk or utility, and the
+standard deviation as that of minimum risk or the ratio, are the exact QP declared quadratic
+(ACTIVE_SET solves it when every row is linear); everything else goes to cvxpy's solvers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from functools import partial
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from cvxport.allocators.base import Allocator, check_costs
+from cvxport.allocators.maximum_sharpe import MAX_GROSS_EXPOSURE, per_period_rate
+from cvxport.allocators.mean_risk_forms import (
+    OBJECTIVES,
+    measure_formulation,
+    quadratic_formulation,
+)
+from cvxport.allocators.risk_model import estimate_covariance
+from cvxport.constraints.base import Constraint
+from cvxport.constraints.costs import TransactionCost
+from cvxport.errors import InfeasibleError, InvalidInputError
+from cvxport.estimation import (
+    CovarianceEstimator,
+    ExpectedReturnsEstimator,
+    get_expected_returns_estimator,
+    unit_scale_factor,
+)
+from cvxport.periods import infer_periods_per_year
+from cvxport.risk.base import RiskMeasure
+from cvxport.risk.limit import RiskLimit
+from cvxport.risk.moments import Variance
+from cvxport.risk.names import risk_measure
+
+VARIANCE = Variance()
+
+
+def _optional_number(name: str, value: Any, low: float | None = None) -> float | None:
+    if value is None:
+        return None
+    bad = isinstance(value, bool) or not isinstance(value, (int, float))
+    if bad or not math.isfinite(value) or (low is not None and value < low):
+        rule = "a finite number" + ("" if low is None else f" >= {low}")
+        raise InvalidInputError(f"MeanRiskAllocator.{name} must be {rule}, got {value!r}")
+    return float(value)
+
+
+def risk_reference(returns: pd.DataFrame, degree: int | None) -> float:
+    """The average asset standard deviation per period, to the measure's degree: divides the
+    risk term so the solver sees O(1) data (no minimizer changes)."""
+    scale = float(np.mean(returns.std(ddof=1).to_numpy()))
+    scale = scale if scale > 0 and math.isfinite(scale) else 1.0
+    return scale ** (degree or 1)
+
+
+class MeanRiskAllocator(Allocator):
+    """Mean-risk portfolios over a risk measure (a ``cvxport.risk`` object or its name).
+
+    Args:
+        risk: the measure (``Variance()``, ``CVaR(0.95)``, ``TrackingError(...)``, a name
+            such as 'cvar', or your own ``RiskMeasure``).
+        objective: 'min_risk' (minimize risk; with ``target_return``: for that return),
+            'max_return' (maximize mu' w subject to risk <= ``max_risk``), 'utility'
+            (maximize mu' w - risk_aversion * risk(w)), 'ratio' (maximize (mu - rf)' w /
+            risk(w) by Charnes-Cooper; the measure must be positively homogeneous).
+        target_return: per-period expected return the portfolio must reach (mu' w >= it).
+        max_risk: limit on the measure, its units (any objective; required by 'max_return').
+        risk_aversion: lambda >= 0 of the utility, per unit of the measure.
+        risk_free_rate: annual fraction, for 'ratio' (compounded to a per-period rate).
+        periods_per_year: bars per year for the risk-free rate; inferred when None.
+        expected_returns, covariance: estimator names or objects (per-period).
+        costs: a ``TransactionCost`` on the trade from ``previous_weights``: added to the
+            risk (times ``cost_weight``) for 'min_risk', subtracted from the expected return
+            (times ``cost_weight``) for 'utility' and 'max_return', and from the excess return
+            of the 'ratio' (net of costs, as ``MaximumSharpeAllocator``).
+
+    After ``allocate``: ``weights_``, ``info_``, ``risk_`` (the measure of the weights on the
+    window, None for a measure without ``value``) and ``expected_return_`` (mu' w per period).
+    """
+
+    config_arguments: ClassVar[dict[str, str]] = {
+        "constraints": "constraints",
+        "solver": "solver",
+        "long_only": "long_only",
+        "covariance": "covariance",
+        "expected_returns": "expected_returns",
+        "risk_free_rate": "risk_free_rate",
+        "periods_per_year": "periods_per_year",
+        "risk": "risk_measure",
+        "objective": "mean_risk_objective",
+        "target_return": "target_return",
+        "max_risk": "max_risk",
+        "risk_aversion": "risk_aversion",
+        "costs": "costs",
+    }
+
+    def __init__(
+        self,
+        risk: RiskMeasure | str = VARIANCE,
+        objective: str = "min_risk",
+        target_return: float | None = None,
+        max_risk: float | None = None,
+        risk_aversion: float = 1.0,
+        risk_free_rate: float = 0.0,
+        periods_per_year: int | None = None,
+        expected_returns: str | ExpectedReturnsEstimator = "sample",
+        covariance: str | CovarianceEstimator = "sample",
+        constraints: Sequence[Constraint] | None = None,
+        solver: str | None = None,
+        fallback: Sequence[str] = (),
+        long_only: bool = True,
+        costs: TransactionCost | None = None,
+    ) -> None:
+        super().__init__(constraints, solver, fallback, long_only)
+        self.costs = check_costs(costs)
+        self.risk = risk
+        self.objective = objective
+        self.target_return = target_return
+        self.max_risk = max_risk
+        self.risk_aversion = risk_aversion
+        self.risk_free_rate = risk_free_rate
+        self.periods_per_year = periods_per_year
+        self.expected_returns = expected_returns
+        self.covariance = covariance
+
+    def settings(self) -> tuple[RiskMeasure, str, float | None, float | None, float]:
+        """Return (measure, objective, target_return, max_risk, risk_aversion), checked."""
+        measure = risk_measure(self.risk)
+        kind = self.objective
+        if kind not in OBJECTIVES:
+            raise InvalidInputError(
+                f"MeanRiskAllocator.objective must be one of {OBJECTIVES}, got {kind!r}"
+            )
+        target = _optional_number("target_return", self.target_return)
+        max_risk = _optional_number("max_risk", self.max_risk, low=0.0)
+        aversion = _optional_number("risk_aversion", self.risk_aversion, low=0.0)
+        if aversion is None:
+            raise InvalidInputError("MeanRiskAllocator.risk_aversion must be a number >= 0")
+        if kind == "max_return" and max_risk is None:
+            raise InvalidInputError(
+                "MeanRiskAllocator objective 'max_return' needs max_risk (a limit on "
+                f"{measure!r}); without it the answer is the single best asset"
+            )
+        if kind == "ratio" and measure.degree != 1:
+            root = measure.root()
+            hint = f"; use {root!r}" if root is not None else ""
+            raise InvalidInputError(
+                f"MeanRiskAllocator objective 'ratio' needs a positively homogeneous measure "
+                f"(degree 1): {measure!r} has degree {measure.degree}{hint}"
+            )
+        return measure, kind, target, max_risk, aversion
+
+    def _allocate(
+        self,
+        returns: pd.DataFrame,
+        constraints: tuple[Constraint, ...],
+        solver: str | None,
+        data: Mapping[str, Any],
+    ) -> np.ndarray:
+        measure, kind, target, max_risk, aversion = self.settings()
+        if kind == "utility" and aversion == 0.0:
+            kind = "max_return"  # no risk term: the LP of the highest expected return
+        if max_risk is not None:
+            constraints = (*constraints, RiskLimit(measure, max_risk))
+        mean = np.asarray(
+            get_expected_returns_estimator(self.expected_returns).estimate(returns), dtype=float
+        )
+        mean_scale = float(np.max(np.abs(mean))) or 1.0
+        values: dict[str, Any] = {}
+        if target is not None:
+            values.update(target_mean=mean / mean_scale, target_return=target / mean_scale)
+        if kind == "ratio":
+            values["excess_mean"] = self._scaled_excess(mean, returns)
+        form = measure.covariance_form
+        quadratic = self.costs is None and (
+            (kind == "min_risk" and form is not None)
+            or (kind == "utility" and form == "variance")
+            or (kind == "ratio" and form == "deviation")
+        )
+        ratio, has_target = kind == "ratio", target is not None
+        if quadratic:
+            formulate = partial(
+                quadratic_formulation, utility=kind == "utility", ratio=ratio, target=has_target
+            )
+            key: tuple = ("quadratic", kind, has_target)
+        else:
+            term = None if kind == "max_return" else measure
+            formulate = partial(
+                measure_formulation, measure=term, ratio=ratio, target=has_target, costs=self.costs
+            )
+            key = ("measure", kind, term, has_target, self.costs)
+        problem = self._problem(
+            returns.columns, constraints, formulate, key=key, n_periods=len(returns)
+        )
+        known: dict[str, Any] = {"mean": mean}
+        if quadratic or {"covariance", "covariance_factor"} & set(problem.data_fields):
+            known["covariance"] = estimate_covariance(returns, self.covariance)
+        if quadratic:
+            raw = known["covariance"]
+            factor = unit_scale_factor(raw)
+            weight = aversion if kind == "utility" else 1.0
+            values["covariance"] = weight * raw / factor
+            if kind == "utility":
+                values["linear"] = -mean / factor
+        else:
+            reference = risk_reference(returns, measure.degree)
+            if kind == "max_return":
+                values.update(risk_weight=0.0, mean_term=mean / mean_scale)
+                divisor = mean_scale
+            elif kind == "utility":
+                values.update(risk_weight=aversion / reference, mean_term=mean / reference)
+                divisor = reference
+            else:
+                values.update(risk_weight=1.0 / reference, mean_term=np.zeros(len(mean)))
+                divisor = reference
+            if self.costs is not None:
+                # the ratio's row: excess / excess[best] - cost / excess[best] >= 1
+                cost_scale = 1.0 / self._best_excess if ratio else self.costs.cost_weight / divisor
+                values["cost_scale"] = cost_scale
+        weights = self._solve_named(problem, values, data, solver, returns, known, target)
+        self._report(measure, weights, returns, data, known)
+        return weights
+
+    def _scaled_excess(self, mean: np.ndarray, returns: pd.DataFrame) -> np.ndarray:
+        rf = _optional_number("risk_free_rate", self.risk_free_rate, low=-0.99) or 0.0
+        ppy = self.periods_per_year or infer_periods_per_year(returns.index)
+        excess = mean - (per_period_rate(rf, ppy) if rf else 0.0)
+        best = int(np.argmax(excess))
+        if excess[best] <= 0:
+            raise InfeasibleError(
+                f"no asset's expected return beats the risk-free rate (best: "
+                f"{returns.columns[best]!r} at {excess[best]:.6g} per period): the return/risk "
+                "ratio has no positive maximum"
+            )
+        self._best_excess = float(excess[best])
+        return excess / excess[best]
+
+    def _solve_named(self, problem, values, data, solver, returns, known, target) -> np.ndarray:
+        try:
+            weights = self._solve(problem, values, data, solver, returns, known)
+        except InfeasibleError as exc:
+            if exc.conflicting or target is None:
+                raise
+            best = float(np.max(known["mean"]))
+            raise InfeasibleError(
+                f"no portfolio under {list(problem.constraints)} reaches target_return="
+                f"{target:.6g} per period (the best single asset expects {best:.6g}): {exc}",
+                conflicting=(),
+            ) from exc
+        gross = float(np.abs(weights).sum())
+        if gross > MAX_GROSS_EXPOSURE:
+            raise InfeasibleError(
+                f"the return/risk ratio is not attained by a fully invested portfolio under "
+                f"{list(problem.constraints)} (gross exposure {gross:.3g} x NAV); add LongOnly()"
+                " or WeightBounds",
+                conflicting=(),
+            )
+        return weights
+
+    def _report(self, measure, weights, returns, data, known) -> None:
+        value_data = {k: v for k, v in data.items() if k.startswith("benchmark")}
+        if "covariance" in known:
+            value_data["covariance"] = known["covariance"]
+        try:
+            self.risk_: float | None = float(measure.value(weights, returns, **value_data))
+        except NotImplementedError:
+            self.risk_ = None
+        self.expected_return_ = float(known["mean"] @ weights)

@@ -1,0 +1,55 @@
+"""``RiskLimit``: any risk measure as a constraint object, homogeneous in ``ctx.scale``."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cvxpy as cp
+
+from cvxport.constraints.base import Constraint, ProblemContext
+from cvxport.errors import InvalidInputError
+from cvxport.risk.base import RiskMeasure, measure_expression
+
+
+@dataclass(frozen=True)
+class RiskLimit(Constraint):
+    """``measure(w) <= limit``, the limit in the measure's units (per-period fractions; a
+    variance in squared fractions).
+
+    Degree-1 measures add ``risk(y) <= limit * ctx.scale``; degree-2 measures (variance,
+    semi-variance) are limited through their root, ``root(y) <= sqrt(limit) * ctx.scale``, so
+    one object works in minimum variance (scale 1), maximum Sharpe (Charnes-Cooper, scale kappa)
+    and risk parity (log barrier, scale sum(y)). A measure that is not homogeneous
+    (``degree = None``) is refused by name where the scale is not 1.
+    """
+
+    measure: RiskMeasure
+    limit: float
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.measure, RiskMeasure):
+            raise InvalidInputError(
+                f"RiskLimit.measure must be a RiskMeasure (e.g. CVaR(0.95)), got {self.measure!r}"
+            )
+        limit = self.limit
+        if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not limit >= 0:
+            raise InvalidInputError(f"RiskLimit.limit must be a number >= 0, got {limit!r}")
+        if not math.isfinite(limit):
+            raise InvalidInputError(f"RiskLimit.limit must be finite, got {limit!r}")
+
+    def build(self, ctx: ProblemContext) -> list[cp.Constraint]:
+        """Return the measure's rows plus ``risk <= limit * ctx.scale``."""
+        measure, limit = self.measure, float(self.limit)
+        if measure.degree == 2:
+            measure, limit = measure.root(), math.sqrt(limit)
+        elif measure.degree != 1 and not (
+            isinstance(ctx.scale, (int, float)) and float(ctx.scale) == 1.0
+        ):
+            raise InvalidInputError(
+                f"{self!r}: {self.measure!r} is not positively homogeneous (degree "
+                f"{self.measure.degree}), so it cannot be limited over scaled weights "
+                "(maximum Sharpe, risk parity); use it with minimum variance or MeanRiskAllocator"
+            )
+        expression, rows = measure_expression(measure, ctx)
+        return [*rows, expression <= limit * ctx.scale]
