@@ -26,10 +26,11 @@ problem on O(1)-scaled data): QP rows max |w - w_ref| (target 1e-6); LP rows, wh
 need not be unique, the relative gap of the exact empirical CVaR / CDaR of the weights
 (target 1e-8). A cell over its target, or an answer breaking a constraint by more than 1e-6,
 is marked ``!`` and explained under the table. ``ref check``: the reference against the same
-problem solved by another solver (OSQP polished for QPs, HiGHS at 1e-10 for LPs, Clarabel at
-1e-12 for the TE row), the reference's own uncertainty. cvxport with OSQP is not run on the
-LP rows unless ``--osqp-lp`` (a first-order method on an LP). Every contender has one BLAS
-thread; a cell stops being timed after ``--budget`` seconds (the checked windows always run).
+problem solved by another solver (OSQP at 1e-8 polished for QPs, HiGHS at 1e-10 for LPs,
+Clarabel at 1e-12 for the TE row), the reference's own uncertainty. cvxport with OSQP is not
+run on the LP rows unless ``--osqp-lp`` (a first-order method on an LP). Every contender has
+one BLAS thread; a cell stops being timed after ``--budget`` seconds (checked windows always
+run).
 
 Usage: ``python benchmarks/bench_composed.py [--sizes 100 500 1000] [--repeats 5] [--quick]``
 """
