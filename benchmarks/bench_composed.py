@@ -301,12 +301,13 @@ def main(argv: list[str] | None = None) -> None:
     print(f"# {common.versions()}, Riskfolio-Lib {riskfolio_version()}")
     print(f"# {common.machine()}; BLAS threads: {args.blas_threads or 'default'}")
     rows = []
-    for n in args.sizes:
-        rows += bench_size(n, args, problems, peers, absent)
-    print("\n## Milliseconds per re-solve (median)\n")
-    print(common.table(rows, TIME_COLUMNS))
-    print("\n## Accuracy against plain cvxpy + Clarabel at 1e-10 (`!`: see the notes)\n")
-    print(common.table(rows, GAP_COLUMNS))
+    for n in args.sizes:  # each size's tables as soon as it is done
+        done = bench_size(n, args, problems, peers, absent)
+        print(f"\n## n = {n}: milliseconds per re-solve (median)\n")
+        print(common.table(done, TIME_COLUMNS))
+        print(f"\n## n = {n}: accuracy against plain cvxpy + Clarabel at 1e-10 (`!`: notes)\n")
+        print(common.table(done, GAP_COLUMNS), flush=True)
+        rows += done
     notes = list(dict.fromkeys(note for r in rows for note in r["notes"]))
     if notes:
         print("\nNotes:\n" + "\n".join(f"- {note}" for note in notes))
