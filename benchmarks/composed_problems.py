@@ -191,7 +191,7 @@ OBJECTIVES: dict[str, Callable[[np.ndarray, Window], float]] = {  # lower is bet
 
 #: a second, independent solve of each reference problem: how far the reference can be trusted
 CHECK_SOLVERS = {
-    "QP": ("OSQP", {"eps_abs": 1e-10, "eps_rel": 1e-10, "max_iter": 10**6, "polishing": True}),
+    "QP": ("OSQP", {"eps_abs": 1e-8, "eps_rel": 1e-8, "max_iter": 10**6, "polishing": True}),
     "LP": (  # a vertex (crossover), objectives compared; 1e-7 tolerances by default
         "HIGHS",
         {
