@@ -5,6 +5,11 @@ Charnes-Cooper QP of maximum Sharpe, mean-variance utility) and whose rows, the 
 every constraint object's, are linear in the weights (bounds, group limits, a user's own
 linear rule, net exposure). Rows are read from the declared cvxpy problem (``linear_rows``);
 the working set of the last solve on the same problem starts the next one.
+
+At scale 1 (minimum variance, utility) it also accepts ONE constraint object declaring an L1
+row ``sum |w - center| <= limit`` through ``l1_row(ctx)`` (``TurnoverLimit``,
+``GrossExposure``): that object's cvxpy row is replaced by the declaration and solved exactly
+by ``l1_kernel``; the other rows are read from cvxpy as before.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from cvxport.errors import SolverError
 from cvxport.solvers.active_set import ActiveSetError
 from cvxport.solvers.backend import Backend
 from cvxport.solvers.declared import QuadraticObjective
+from cvxport.solvers.l1_kernel import L1Row, solve_l1_qp
 from cvxport.solvers.linear_rows import RowReader, nonlinear_row
 from cvxport.solvers.qp_kernel import DenseQP, solve_dense_qp
 from cvxport.solvers.result import SolveInfo, exact_info
@@ -49,9 +55,12 @@ class ActiveSetBackend(Backend):
         start = time.perf_counter()
         state = problem.backend_state[NAME]
         declared: QuadraticObjective = problem.formulation.declared
+        l1_object = l1_constraint(problem)
         reader: RowReader = state.setdefault(
             "reader",
-            RowReader(problem.formulation.variable, problem.formulation.scale, problem.rows),
+            RowReader(
+                problem.formulation.variable, problem.formulation.scale, _rows(problem, l1_object)
+            ),
         )
         try:
             rows = reader.read()
@@ -75,7 +84,12 @@ class ActiveSetBackend(Backend):
             rows.upper,
         )
         try:
-            solution = solve_dense_qp(qp, state.get("working_set"))
+            if l1_object is None:
+                solution = solve_dense_qp(qp, state.get("working_set"))
+            else:
+                center, limit = l1_object.l1_row(problem.context)
+                l1 = L1Row(np.asarray(center, dtype=float), float(limit))
+                solution = solve_l1_qp(qp, l1, state.get("working_set"))
         except ActiveSetError as exc:
             raise SolverError(f"{NAME} could not settle the problem: {exc}", solver=NAME) from exc
         state["working_set"] = solution.working_set
@@ -88,6 +102,30 @@ class ActiveSetBackend(Backend):
         return x, scale, info
 
 
+def l1_constraint(problem: ParametrizedProblem) -> Any | None:
+    """The constraint object of ``problem`` declaring an L1 row (``l1_row``), or None."""
+    found = [c for c in problem.constraints if declares_l1_row(c)]
+    return found[0] if found else None
+
+
+def declares_l1_row(constraint: Any) -> bool:
+    """True when ``constraint`` declares its L1 row by ``l1_row`` from the class that builds
+    it (a subclass changing ``build`` alone no longer matches its declaration)."""
+    if not callable(getattr(constraint, "l1_row", None)):
+        return False
+    mro = type(constraint).__mro__
+    owner = next((k for k in mro if "l1_row" in vars(k)), None)
+    return owner is next((k for k in mro if "build" in vars(k)), None)
+
+
+def _rows(problem: ParametrizedProblem, l1_object: Any | None) -> list[cp.Constraint]:
+    """Every row of ``problem`` but those of the L1 object (solved from its declaration)."""
+    if l1_object is None:
+        return list(problem.rows)
+    skip = {id(row) for row in problem.rows_by_constraint[l1_object]}
+    return [row for row in problem.rows if id(row) not in skip]
+
+
 def _refusal(problem: ParametrizedProblem) -> str | None:
     formulation = problem.formulation
     if not isinstance(formulation.declared, QuadraticObjective):
@@ -97,11 +135,24 @@ def _refusal(problem: ParametrizedProblem) -> str | None:
         return "the problem's scale is neither 1 nor a Charnes-Cooper variable"
     if nonlinear_row(list(formulation.constraints)) is not None:
         return "the method's own rows are not linear"
+    l1_objects = [c for c in problem.constraints if declares_l1_row(c)]
+    if len(l1_objects) > 1:
+        return (
+            f"{l1_objects[0]!r} and {l1_objects[1]!r} each add an L1 row; ACTIVE_SET solves "
+            "at most one"
+        )
+    if l1_objects and (isinstance(scale, cp.Variable) or float(scale) != 1.0):
+        return (
+            f"{l1_objects[0]!r} adds an L1 row, which ACTIVE_SET solves only at scale 1 "
+            "(minimum variance, utility), not under the Charnes-Cooper scale of maximum Sharpe"
+        )
     for constraint, rows in problem.rows_by_constraint.items():
+        if constraint in l1_objects:
+            continue
         if nonlinear_row(rows) is not None:
             return f"{constraint!r} adds a row that is not linear in the weights"
     allowed = {formulation.variable.id} | ({scale.id} if isinstance(scale, cp.Variable) else set())
-    for row in problem.rows:
+    for row in _rows(problem, l1_objects[0] if l1_objects else None):
         extra = {v.id for v in row.variables()} - allowed
         if extra:
             return f"the row {row} uses variables other than the weights"
