@@ -20,7 +20,7 @@ import cvxport as cx
 from cvxport.allocators.risk_model import estimate_covariance
 from cvxport.data import BUNDLED_SYMBOLS, load_bundled_prices
 from cvxport.estimation import unit_scaled
-from cvxport.solvers import SOLVER_OPTIONS
+from cvxport.solvers import SOLVER_OPTIONS, active_set_backend
 from cvxport.solvers.l1_kernel import L1Row, solve_l1_qp
 from cvxport.solvers.qp_kernel import DenseQP
 
@@ -279,7 +279,15 @@ def test_gross_exposure_refuses_a_limit_that_is_not_a_positive_number(limit):
 
 
 # --------------------------------------------------------------------------- a backtest
-def test_a_turnover_limited_backtest_matches_the_clarabel_backtest():
+def test_a_turnover_limited_backtest_matches_the_clarabel_backtest(monkeypatch):
+    calls = []
+    real = active_set_backend.solve_l1_qp
+
+    def counted(*args, **kwargs):  # a spy: the real solve, counted
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(active_set_backend, "solve_l1_qp", counted)
     frames = load_bundled_prices(list(BUNDLED_SYMBOLS))
     settings = {
         "initial_capital": 100_000,
@@ -294,6 +302,8 @@ def test_a_turnover_limited_backtest_matches_the_clarabel_backtest():
     reference = cx.PortfolioManager(cx.PortfolioConfig(**settings, solver="CLARABEL")).backtest(
         frames
     )
+    rebalances = len(exact.allocation_history)
+    assert len(calls) == rebalances  # every exact rebalance solved by the L1 kernel
     gap = (exact.allocation_history - reference.allocation_history).abs().to_numpy().max()
     assert gap <= ATOL
     traded = exact.allocation_history.diff().abs().sum(axis=1).iloc[1:]

@@ -267,8 +267,8 @@ def test_an_exact_backend_that_cannot_take_the_problem_is_named(crypto_2021):
         cx.RiskParityAllocator(constraints=[group], solver="NEWTON").allocate(crypto_2021)
     with pytest.raises(cx.UnsupportedProblemError, match="ACTIVE_SET does not accept"):
         cx.RiskParityAllocator(solver="ACTIVE_SET").allocate(crypto_2021)
-    with pytest.raises(cx.UnsupportedProblemError, match=r"TurnoverLimit.*not linear"):
-        cx.MinimumVarianceAllocator(
+    with pytest.raises(cx.UnsupportedProblemError, match=r"TurnoverLimit.*Charnes-Cooper"):
+        cx.MaximumSharpeAllocator(
             constraints=[cx.TurnoverLimit(0.5)], solver="ACTIVE_SET"
         ).allocate(
             crypto_2021,
