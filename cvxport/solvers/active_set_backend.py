@@ -56,12 +56,11 @@ class ActiveSetBackend(Backend):
         state = problem.backend_state[NAME]
         declared: QuadraticObjective = problem.formulation.declared
         l1_object = l1_constraint(problem)
-        reader: RowReader = state.setdefault(
-            "reader",
-            RowReader(
+        if "reader" not in state:  # built once per problem (a cvxpy Problem of the rows)
+            state["reader"] = RowReader(
                 problem.formulation.variable, problem.formulation.scale, _rows(problem, l1_object)
-            ),
-        )
+            )
+        reader: RowReader = state["reader"]
         try:
             rows = reader.read()
         except ValueError as exc:
