@@ -46,7 +46,7 @@ class GrossExposure(Constraint):
         return [cp.norm1(ctx.weights) <= self.limit * ctx.scale]
 
     def l1_row(self, ctx: ProblemContext) -> tuple[np.ndarray, float]:
-        """Return the row ``sum |w - center| <= limit`` at scale 1 as (center (n,) = 0,
+        """Return ``sum |w - center| <= limit`` (weight units, at scale 1) as (center (n,) = 0,
         limit), for exact backends (``l1_kernel``)."""
         return np.zeros(ctx.n_assets), float(self.limit)
 

@@ -35,8 +35,9 @@ class TurnoverLimit(Constraint):
         return [cp.norm1(ctx.weights - previous * ctx.scale) <= self.limit * ctx.scale]
 
     def l1_row(self, ctx: ProblemContext) -> tuple[np.ndarray, float]:
-        """Return the row ``sum |w - center| <= limit`` at scale 1 as (center (n,), limit):
-        the previous weights at their current value, for exact backends (``l1_kernel``)."""
+        """Return ``sum |w - center| <= limit`` (weight units, at scale 1) as (center (n,),
+        limit): the previous weights at their current value, for exact backends
+        (``l1_kernel``; under Charnes-Cooper they scale both by kappa)."""
         previous = ctx.parameter("previous_weights", (ctx.n_assets,)).value
         return np.asarray(previous, dtype=float), float(self.limit)
 

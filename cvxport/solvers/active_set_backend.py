@@ -6,10 +6,11 @@ every constraint object's, are linear in the weights (bounds, group limits, a us
 linear rule, net exposure). Rows are read from the declared cvxpy problem (``linear_rows``);
 the working set of the last solve on the same problem starts the next one.
 
-At scale 1 (minimum variance, utility) it also accepts ONE constraint object declaring an L1
-row ``sum |w - center| <= limit`` through ``l1_row(ctx)`` (``TurnoverLimit``,
-``GrossExposure``): that object's cvxpy row is replaced by the declaration and solved exactly
-by ``l1_kernel``; the other rows are read from cvxpy as before.
+It also accepts ONE constraint object declaring an L1 row ``sum |w - center| <= limit``
+through ``l1_row(ctx)`` (``TurnoverLimit``, ``GrossExposure``): that object's cvxpy row is
+replaced by the declaration (under Charnes-Cooper ``sum |y - center kappa| <= limit kappa``
+with kappa = sum(y)) and solved exactly by ``l1_kernel``; the other rows are read from cvxpy
+as before.
 """
 
 from __future__ import annotations
@@ -87,7 +88,8 @@ class ActiveSetBackend(Backend):
                 solution = solve_dense_qp(qp, state.get("working_set"))
             else:
                 center, limit = l1_object.l1_row(problem.context)
-                l1 = L1Row(np.asarray(center, dtype=float), float(limit))
+                cc = reader.kappa is not None  # sum|y - center kappa| <= limit kappa
+                l1 = L1Row(np.asarray(center, dtype=float), float(limit), homogeneous=cc)
                 solution = solve_l1_qp(qp, l1, state.get("working_set"))
         except ActiveSetError as exc:
             raise SolverError(f"{NAME} could not settle the problem: {exc}", solver=NAME) from exc
@@ -138,13 +140,10 @@ def _refusal(problem: ParametrizedProblem) -> str | None:
     if len(l1_objects) > 1:
         return (
             f"{l1_objects[0]!r} and {l1_objects[1]!r} each add an L1 row; ACTIVE_SET solves "
-            "at most one"
+            "at most one L1 row"
         )
-    if l1_objects and (isinstance(scale, cp.Variable) or float(scale) != 1.0):
-        return (
-            f"{l1_objects[0]!r} adds an L1 row, which ACTIVE_SET solves only at scale 1 "
-            "(minimum variance, utility), not under the Charnes-Cooper scale of maximum Sharpe"
-        )
+    if l1_objects and not isinstance(scale, cp.Variable) and float(scale) != 1.0:
+        return f"{l1_objects[0]!r} adds an L1 row at a constant scale other than 1"
     for constraint, rows in problem.rows_by_constraint.items():
         if constraint in l1_objects:
             continue

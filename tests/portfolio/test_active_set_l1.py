@@ -21,6 +21,7 @@ from cvxport.allocators.risk_model import estimate_covariance
 from cvxport.data import BUNDLED_SYMBOLS, load_bundled_prices
 from cvxport.estimation import unit_scaled
 from cvxport.solvers import SOLVER_OPTIONS, active_set_backend
+from cvxport.solvers.active_set import ActiveSetError
 from cvxport.solvers.l1_kernel import L1Row, solve_l1_qp
 from cvxport.solvers.qp_kernel import DenseQP
 
@@ -31,18 +32,24 @@ ACTIVE = 1e-9  # a bound, row or breakpoint counts as held within this (weight u
 CERTIFICATE_ATOL = 1e-8
 
 
-def certificate(qp: DenseQP, center: np.ndarray, limit: float, x: np.ndarray) -> float:
+def certificate(
+    qp: DenseQP, center: np.ndarray, limit: float, x: np.ndarray, homogeneous: bool = False
+) -> float:
     """The smallest max |stationarity residual| over multipliers with the KKT signs, found by
     an LP from x alone (n,): E rows free, held G rows >= 0, bounds >= 0 on the held side, the
     L1 row's nu >= 0 (only if the row is tight) and, at a breakpoint, -nu <= eta_i <= nu
-    (the subgradient nu * [-1, 1]); elsewhere nu * sign(x_i - center_i). Also checks the
-    primal conditions (AssertionError)."""
+    (the subgradient nu * [-1, 1]); elsewhere nu * sign(z_i). The terms are z = x - center,
+    or z = x - center sum(x) with the limit times sum(x) when ``homogeneous`` (Charnes-
+    Cooper). Also checks the primal conditions (AssertionError)."""
     n = len(x)
+    kappa = x.sum() if homogeneous else 1.0
+    terms = np.eye(n) - (np.outer(np.ones(n), center) if homogeneous else 0.0)  # column i: dz_i
+    z = x - center * kappa
     assert np.all(x >= qp.lower - ACTIVE) and np.all(x <= qp.upper + ACTIVE)
     assert np.allclose(qp.E @ x, qp.e, atol=ACTIVE, rtol=0)
     assert np.all(qp.G @ x <= qp.h + ACTIVE)
-    traded = np.abs(x - center).sum()
-    assert traded <= limit + ACTIVE
+    traded = np.abs(z).sum()
+    assert traded <= limit * kappa + ACTIVE
     gradient = 2.0 * qp.S @ x + qp.c
     columns, bounds = [], []  # stationarity: gradient + sum_k column_k * multiplier_k = 0
     for row in qp.E:
@@ -55,14 +62,15 @@ def certificate(qp: DenseQP, center: np.ndarray, limit: float, x: np.ndarray) ->
             columns.append(-np.eye(n)[i]), bounds.append((0, None))
         if x[i] >= qp.upper[i] - ACTIVE:
             columns.append(np.eye(n)[i]), bounds.append((0, None))
-    at_break = np.abs(x - center) <= ACTIVE
-    tight = traded >= limit - ACTIVE
-    sign = np.where(at_break, 0.0, np.sign(x - center))
-    columns.append(sign), bounds.append((0, None if tight else 0))  # nu
+    at_break = np.abs(z) <= ACTIVE
+    tight = traded >= limit * kappa - ACTIVE
+    sign = np.where(at_break, 0.0, np.sign(z))
+    nu_column = terms @ sign - (limit * np.ones(n) if homogeneous else 0.0)
+    columns.append(nu_column), bounds.append((0, None if tight else 0))
     n_mult = len(columns)
     breaks = np.flatnonzero(at_break) if tight else []
     for i in breaks:
-        columns.append(np.eye(n)[i]), bounds.append((None, None))  # eta_i
+        columns.append(terms[:, i]), bounds.append((None, None))  # eta_i
     A = np.column_stack(columns)
     m = A.shape[1]
     # variables: multipliers (m), residual bound t; minimize t
@@ -86,10 +94,14 @@ def certificate(qp: DenseQP, center: np.ndarray, limit: float, x: np.ndarray) ->
     return float(result.fun)
 
 
-def clarabel(qp: DenseQP, center: np.ndarray, limit: float) -> np.ndarray:
+def clarabel(
+    qp: DenseQP, center: np.ndarray, limit: float, homogeneous: bool = False
+) -> np.ndarray | None:
     """The same problem through cvxpy and Clarabel at the library's tight options."""
     x = cp.Variable(len(qp.c))
-    rows = [qp.E @ x == qp.e, x >= qp.lower, x <= qp.upper, cp.norm1(x - center) <= limit]
+    kappa = cp.sum(x) if homogeneous else 1.0
+    rows = [qp.E @ x == qp.e, x >= qp.lower, x <= qp.upper]
+    rows.append(cp.norm1(x - center * kappa) <= limit * kappa)
     if len(qp.h):
         rows.append(qp.G @ x <= qp.h)
     objective = cp.Minimize(cp.quad_form(x, cp.psd_wrap(qp.S)) + qp.c @ x)
@@ -157,6 +169,77 @@ def test_a_tight_limit_holds_entries_at_their_breakpoints():
     assert solution.nu > 0
     assert np.max(np.abs(solution.x - clarabel(qp, center, 0.05))) <= ATOL
     assert certificate(qp, center, 0.05, solution.x) <= CERTIFICATE_ATOL
+
+
+@st.composite
+def charnes_cooper_problems(draw):
+    """The Charnes-Cooper QP of maximum Sharpe over y (kappa = sum(y)): mu'y = 1, kappa >= 0,
+    homogeneous caps as rows (y_i <= u kappa, y_i >= l kappa), and the homogeneous L1 row:
+    turnover long-only (capped or not) or gross exposure long/short."""
+    n = draw(st.integers(3, 20))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    kind = draw(st.sampled_from(["turnover", "turnover capped", "gross long/short"]))
+    factor = rng.normal(size=(n + 5, n))
+    S = factor.T @ factor / (n + 5) + 0.01 * np.eye(n)
+    S /= np.mean(np.diag(S))
+    mean = rng.normal(0.5, 1.0, size=n)
+    mean /= mean.max()
+    one, eye = np.ones(n), np.eye(n)
+    rows = [-one[None, :]]  # kappa >= 0
+    lower = np.zeros(n)
+    if kind == "turnover capped":
+        rows.append(eye - rng.uniform(1.5 / n, 1.0) * one[None, :])
+    if kind == "gross long/short":
+        lower = np.full(n, -np.inf)
+        rows += [eye - 0.4 * one[None, :], -0.3 * one[None, :] - eye]
+        center, limit = np.zeros(n), rng.uniform(1.0, 3.0)
+    else:
+        center, limit = rng.dirichlet(np.ones(n)), rng.uniform(0.02, 1.5)
+    G = np.vstack(rows)
+    qp = DenseQP(S, np.zeros(n), mean[None, :], np.ones(1), G, np.zeros(len(G)), lower,
+                 np.full(n, np.inf))  # fmt: skip
+    return qp, center, limit
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(charnes_cooper_problems())
+def test_the_charnes_cooper_l1_row_is_exact_where_the_kernel_settles_it(case):
+    """Where the kernel cannot settle a working set it raises ActiveSetError (the backend then
+    hands the problem to cvxpy); every answer it gives is the optimum."""
+    qp, center, limit = case
+    reference = clarabel(qp, center, limit, homogeneous=True)
+    if reference is None:
+        return
+    try:
+        solution = solve_l1_qp(qp, L1Row(center, limit, homogeneous=True))
+    except ActiveSetError:
+        return
+    weights, expected = solution.x / solution.x.sum(), reference / reference.sum()
+    assert np.max(np.abs(weights - expected)) <= ATOL
+    assert solution.kkt_residual <= 1e-9
+    assert certificate(qp, center, limit, solution.x, homogeneous=True) <= CERTIFICATE_ATOL
+    warm = solve_l1_qp(qp, L1Row(center, limit, homogeneous=True), solution.working_set)
+    assert warm.iterations == 1
+
+
+def test_long_only_charnes_cooper_turnover_settles_on_random_problems():
+    """Long-only turnover without caps (the common maximum Sharpe case): measured 38 of 38
+    settled; here 30 seeded problems must all be."""
+    rng = np.random.default_rng(7)
+    for _ in range(30):
+        n = int(rng.integers(3, 25))
+        factor = rng.normal(size=(n + 5, n))
+        S = factor.T @ factor / (n + 5) + 0.01 * np.eye(n)
+        mean = rng.normal(0.5, 1.0, size=n)
+        mean /= mean.max()
+        center, limit = rng.dirichlet(np.ones(n)), rng.uniform(0.02, 1.5)
+        qp = DenseQP(S, np.zeros(n), mean[None, :], np.ones(1), -np.ones((1, n)), np.zeros(1),
+                     np.zeros(n), np.full(n, np.inf))  # fmt: skip
+        solution = solve_l1_qp(qp, L1Row(center, limit, homogeneous=True))
+        reference = clarabel(qp, center, limit, homogeneous=True)
+        gap = np.abs(solution.x / solution.x.sum() - reference / reference.sum())
+        assert np.max(gap) <= ATOL
+        assert certificate(qp, center, limit, solution.x, homogeneous=True) <= CERTIFICATE_ATOL
 
 
 # --------------------------------------------------------------------------- the allocators
@@ -241,15 +324,9 @@ def test_warm_starts_through_the_allocator_give_the_cold_answers(crypto_returns)
 
 
 # --------------------------------------------------------------------------- refusals
-def test_what_active_set_refuses_is_named_and_solved_by_cvxpy(crypto_2021):
+def test_two_l1_rows_are_refused_by_name_and_solved_by_cvxpy(crypto_2021):
     n = crypto_2021.shape[1]
     previous = np.full(n, 1.0 / n)
-    sharpe = cx.MaximumSharpeAllocator(constraints=[cx.TurnoverLimit(0.5)], solver="ACTIVE_SET")
-    with pytest.raises(cx.UnsupportedProblemError, match=r"TurnoverLimit.*Charnes-Cooper"):
-        sharpe.allocate(crypto_2021, previous_weights=previous)
-    default = cx.MaximumSharpeAllocator(constraints=[cx.TurnoverLimit(0.5)])
-    default.allocate(crypto_2021, previous_weights=previous)
-    assert default.info_.solver == "CLARABEL"
     both = [cx.TurnoverLimit(0.5), cx.GrossExposure(1.0)]
     with pytest.raises(
         cx.UnsupportedProblemError, match=r"TurnoverLimit.*GrossExposure.*at most one"
@@ -257,6 +334,27 @@ def test_what_active_set_refuses_is_named_and_solved_by_cvxpy(crypto_2021):
         cx.MinimumVarianceAllocator(constraints=both, solver="ACTIVE_SET").allocate(
             crypto_2021, previous_weights=previous
         )
+    default = cx.MinimumVarianceAllocator(constraints=both)
+    default.allocate(crypto_2021, previous_weights=previous)
+    assert default.info_.solver == "CLARABEL"
+
+
+@pytest.mark.parametrize("year", ["2021", "2023", "2024"])
+@pytest.mark.parametrize("limit", [0.1, 0.4, 1.9])
+def test_maximum_sharpe_with_a_turnover_limit_matches_clarabel(year, limit, crypto_returns):
+    returns = crypto_returns.loc[year]
+    n = returns.shape[1]
+    previous = np.full(n, 1.0 / n)
+    group = cx.GroupLimits(("BTC/USDT", "ETH/USDT"), upper=0.3)
+    constraints = [cx.TurnoverLimit(limit), group]
+    exact = cx.MaximumSharpeAllocator(constraints=constraints, solver="ACTIVE_SET")
+    weights = exact.allocate(returns, previous_weights=previous).to_numpy()
+    assert exact.info_.kkt_residual <= 1e-9
+    reference = cx.MaximumSharpeAllocator(constraints=constraints, solver="CLARABEL").allocate(
+        returns, previous_weights=previous
+    )
+    assert np.max(np.abs(weights - reference.to_numpy())) <= ATOL
+    assert np.abs(weights - previous).sum() <= limit + 1e-12
 
 
 def test_a_subclass_changing_build_alone_is_not_solved_from_the_declaration(crypto_2021):
