@@ -1,7 +1,8 @@
-"""Minimum variance with one L1 row: ACTIVE_SET (exact, l1_kernel) against Clarabel and OSQP.
+"""One L1 row: ACTIVE_SET (exact, l1_kernel) against Clarabel and OSQP.
 
-Rows: a turnover limit (long-only, per-asset cap, previous weights = the last answer of the
-rolling run) and a gross-exposure limit (long/short bounds). Each contender is one allocator
+Rows: minimum variance with a turnover limit (long-only, per-asset cap, previous weights =
+the last answer of the rolling run) or a gross-exposure limit (long/short bounds), and
+maximum Sharpe (Charnes-Cooper) with a turnover limit. Each contender is one allocator
 re-solving the same rolling windows with the same previous weights, interleaved window by
 window, one BLAS thread for all. Prints median milliseconds per allocate (estimation included,
 the same for all) and the largest weight gap to Clarabel at ``SOLVER_OPTIONS``.
@@ -24,11 +25,13 @@ CONTENDERS = ("ACTIVE_SET", "CLARABEL", "OSQP")
 
 
 def rows_for(n: int) -> dict:
-    """(constraints, long_only) of each benchmarked row at n assets."""
+    """(allocator class, constraints, long_only) of each benchmarked row at n assets."""
     cap = max(0.1, 3.0 / n)
+    mv, ms = cx.MinimumVarianceAllocator, cx.MaximumSharpeAllocator
     return {
-        "turnover 0.2": ([cx.TurnoverLimit(0.2), cx.WeightBounds(0.0, cap)], True),
-        "gross 1.5": ([cx.GrossExposure(1.5), cx.WeightBounds(-cap, cap)], False),
+        "min var, turnover 0.2": (mv, [cx.TurnoverLimit(0.2), cx.WeightBounds(0.0, cap)], True),
+        "min var, gross 1.5": (mv, [cx.GrossExposure(1.5), cx.WeightBounds(-cap, cap)], False),
+        "max Sharpe, turnover 0.2": (ms, [cx.TurnoverLimit(0.2)], True),
     }
 
 
@@ -39,9 +42,9 @@ def bench(n: int, count: int) -> list[dict]:
     for returns in windows:  # pandas caches per frame on first use: not any contender's cost
         validate_returns(returns)
     out = []
-    for name, (constraints, long_only) in rows_for(n).items():
+    for name, (method, constraints, long_only) in rows_for(n).items():
         allocators = {
-            c: cx.MinimumVarianceAllocator(
+            c: method(
                 constraints=constraints,
                 long_only=long_only,
                 solver=None if c == "ACTIVE_SET" else c,

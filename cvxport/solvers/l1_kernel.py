@@ -308,8 +308,12 @@ def _apply(sets, kind: int, mask: np.ndarray | None, z: np.ndarray, pull: np.nda
 def _block_change(sets, amounts, z, pull):
     """Every wrong entry and row changed at once (primal additions, then dual releases)."""
     tolerances = [PRIMAL_TOLERANCE] * 5 + [DUAL_TOLERANCE] * 4
-    for kind, (amount, tolerance) in enumerate(zip(amounts, tolerances, strict=True)):
-        mask = amount > tolerance
+    masks = [amount > tolerance for amount, tolerance in zip(amounts, tolerances, strict=True)]
+    if masks[6].any() and any(m.any() for m in masks[:5]):
+        # nu < 0 beside primal changes: make those first (dropping the L1 row would free
+        # every breakpoint and lose the working set)
+        masks[6][:], masks[8][:] = False, False
+    for kind, mask in enumerate(masks):
         if mask.any() and not (kind == 6 and not sets[5]):
             sets = _apply(sets, kind, mask, z, pull)
     if not sets[5]:  # sides only matter under the L1 row: keep them where the entries are

@@ -345,8 +345,7 @@ def test_maximum_sharpe_with_a_turnover_limit_matches_clarabel(year, limit, cryp
     returns = crypto_returns.loc[year]
     n = returns.shape[1]
     previous = np.full(n, 1.0 / n)
-    group = cx.GroupLimits(("BTC/USDT", "ETH/USDT"), upper=0.3)
-    constraints = [cx.TurnoverLimit(limit), group]
+    constraints = [cx.TurnoverLimit(limit)]
     exact = cx.MaximumSharpeAllocator(constraints=constraints, solver="ACTIVE_SET")
     weights = exact.allocate(returns, previous_weights=previous).to_numpy()
     assert exact.info_.kkt_residual <= 1e-9
@@ -355,6 +354,24 @@ def test_maximum_sharpe_with_a_turnover_limit_matches_clarabel(year, limit, cryp
     )
     assert np.max(np.abs(weights - reference.to_numpy())) <= ATOL
     assert np.abs(weights - previous).sum() <= limit + 1e-12
+
+
+def test_maximum_sharpe_with_an_l1_row_beside_other_rows_is_refused_by_name(crypto_2021):
+    n = crypto_2021.shape[1]
+    previous = np.full(n, 1.0 / n)
+    for constraints, long_only in (
+        ([cx.TurnoverLimit(0.4), cx.GroupLimits(("BTC/USDT", "ETH/USDT"), upper=0.3)], True),
+        ([cx.GrossExposure(1.5), cx.WeightBounds(-0.3, 0.4)], False),
+    ):
+        named = cx.MaximumSharpeAllocator(
+            constraints=constraints, long_only=long_only, solver="ACTIVE_SET"
+        )
+        with pytest.raises(cx.UnsupportedProblemError, match=r"(TurnoverLimit|GrossExposure).*beside bounds"):
+            named.allocate(crypto_2021, previous_weights=previous)
+        default = cx.MaximumSharpeAllocator(constraints=constraints, long_only=long_only)
+        default.allocate(crypto_2021, previous_weights=previous)
+        assert default.info_.solver == "CLARABEL"
+        assert default.info_.fallback_from == []  # refused up front: no attempt, no time lost
 
 
 def test_a_subclass_changing_build_alone_is_not_solved_from_the_declaration(crypto_2021):
