@@ -366,7 +366,9 @@ def test_maximum_sharpe_with_an_l1_row_beside_other_rows_is_refused_by_name(cryp
         named = cx.MaximumSharpeAllocator(
             constraints=constraints, long_only=long_only, solver="ACTIVE_SET"
         )
-        with pytest.raises(cx.UnsupportedProblemError, match=r"(TurnoverLimit|GrossExposure).*beside bounds"):
+        with pytest.raises(
+            cx.UnsupportedProblemError, match=r"(TurnoverLimit|GrossExposure).*beside bounds"
+        ):
             named.allocate(crypto_2021, previous_weights=previous)
         default = cx.MaximumSharpeAllocator(constraints=constraints, long_only=long_only)
         default.allocate(crypto_2021, previous_weights=previous)
