@@ -8,9 +8,10 @@ the working set of the last solve on the same problem starts the next one.
 
 It also accepts ONE constraint object declaring an L1 row ``sum |w - center| <= limit``
 through ``l1_row(ctx)`` (``TurnoverLimit``, ``GrossExposure``): that object's cvxpy row is
-replaced by the declaration (under Charnes-Cooper ``sum |y - center kappa| <= limit kappa``
-with kappa = sum(y)) and solved exactly by ``l1_kernel``; the other rows are read from cvxpy
-as before.
+replaced by the declaration and solved exactly by ``l1_kernel``; the other rows are read
+from cvxpy as before. Under Charnes-Cooper (maximum Sharpe) the row is
+``sum |y - center kappa| <= limit kappa`` with kappa = sum(y), accepted beside bounds only
+(``_charnes_cooper_l1_refusal``). Two L1 rows are refused, naming both objects.
 """
 
 from __future__ import annotations
