@@ -5,7 +5,8 @@ the last answer of the rolling run) or a gross-exposure limit (long/short bounds
 maximum Sharpe (Charnes-Cooper) with a turnover limit. Each contender is one allocator
 re-solving the same rolling windows with the same previous weights, interleaved window by
 window, one BLAS thread for all. Prints median milliseconds per allocate (estimation included,
-the same for all) and the largest weight gap to Clarabel at ``SOLVER_OPTIONS``.
+the same for all), the largest weight gap to Clarabel at ``SOLVER_OPTIONS``, and how many
+windows the default chain did not settle by ACTIVE_SET (then Clarabel, timed as it ran).
 
 Usage: ``python benchmarks/bench_l1.py [--sizes 100 500 1000] [--windows 7] [--quick]``
 """
@@ -54,6 +55,7 @@ def bench(n: int, count: int) -> list[dict]:
         times = {c: [] for c in CONTENDERS}
         gap = {c: 0.0 for c in CONTENDERS}
         previous = np.full(n, 1.0 / n)
+        fallbacks = 0
         for k, returns in enumerate(windows):
             answers = {}
             for c in CONTENDERS[k % 3 :] + CONTENDERS[: k % 3]:  # each one first in turn
@@ -61,7 +63,7 @@ def bench(n: int, count: int) -> list[dict]:
                 answers[c] = allocators[c].allocate(returns, previous_weights=previous).to_numpy()
                 times[c].append(time.perf_counter() - start)
                 if c == "ACTIVE_SET" and allocators[c].info_.solver != "ACTIVE_SET":
-                    raise SystemExit(f"{name} n={n}: fell back: {allocators[c].info_}")
+                    fallbacks += 1  # the default chain went on to Clarabel (timed as it ran)
             for c in CONTENDERS:
                 gap[c] = max(gap[c], float(np.abs(answers[c] - answers["CLARABEL"]).max()))
             previous = answers["ACTIVE_SET"]
@@ -72,6 +74,7 @@ def bench(n: int, count: int) -> list[dict]:
         row["OSQP/AS"] = row["OSQP ms"] / row["ACTIVE_SET ms"]
         row["gap AS"] = gap["ACTIVE_SET"]
         row["gap OSQP"] = gap["OSQP"]
+        row["AS fallbacks"] = fallbacks
         out.append(row)
         print(table([row], COLUMNS).splitlines()[-1] if out else table([row], COLUMNS), flush=True)
     return out
@@ -87,6 +90,7 @@ COLUMNS = [
     ("OSQP/AS", ".1f"),
     ("gap AS", ".1e"),
     ("gap OSQP", ".1e"),
+    ("AS fallbacks", "d"),
 ]
 
 

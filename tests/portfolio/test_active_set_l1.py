@@ -225,8 +225,8 @@ def test_the_charnes_cooper_l1_row_is_exact_where_the_kernel_settles_it(case):
 
 
 def test_long_only_charnes_cooper_turnover_settles_on_random_problems():
-    """Long-only turnover without caps (the common maximum Sharpe case): measured 38 of 38
-    settled; here 30 seeded problems must all be."""
+    """Long-only turnover without caps (the common maximum Sharpe case): 145 of 149 random
+    problems settled when measured; these 30 seeded ones all do (a regression check)."""
     rng = np.random.default_rng(7)
     for _ in range(30):
         n = int(rng.integers(3, 25))
