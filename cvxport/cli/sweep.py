@@ -92,7 +92,7 @@ def command_sweep(args: argparse.Namespace) -> int:
     backend = options.get("backend", "serial")
     table = run_sweep(
         base, runs, data, backend=backend, n_jobs=options.get("n_jobs", 2),
-        client=options.get("scheduler"), market_caps=caps, progress=args.progress,
+        client=options.get("scheduler"), market_caps=caps, progress=getattr(args, "progress", False),
     )  # fmt: skip
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)

@@ -45,6 +45,11 @@ class GrossExposure(Constraint):
         """Return ``norm1(w) <= limit * scale``."""
         return [cp.norm1(ctx.weights) <= self.limit * ctx.scale]
 
+    def l1_row(self, ctx: ProblemContext) -> tuple[np.ndarray, float]:
+        """Return ``sum |w - center| <= limit`` (weight units, at scale 1) as (center (n,) = 0,
+        limit), for exact backends (``l1_kernel``)."""
+        return np.zeros(ctx.n_assets), float(self.limit)
+
 
 @dataclass(frozen=True)
 class NetExposure(Constraint):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import cvxpy as cp
+import numpy as np
 import pandas as pd
 
 from cvxport.arguments import number
@@ -32,6 +33,13 @@ class TurnoverLimit(Constraint):
         """Return ``norm1(w - w_prev * scale) <= limit * scale``."""
         previous = ctx.parameter("previous_weights", (ctx.n_assets,))
         return [cp.norm1(ctx.weights - previous * ctx.scale) <= self.limit * ctx.scale]
+
+    def l1_row(self, ctx: ProblemContext) -> tuple[np.ndarray, float]:
+        """Return ``sum |w - center| <= limit`` (weight units, at scale 1) as (center (n,),
+        limit): the previous weights at their current value, for exact backends
+        (``l1_kernel``; under Charnes-Cooper they scale both by kappa)."""
+        previous = ctx.parameter("previous_weights", (ctx.n_assets,)).value
+        return np.asarray(previous, dtype=float), float(self.limit)
 
     def parameter_values(self, assets: pd.Index, data: Mapping[str, Any]) -> dict[str, Any]:
         """Return ``previous_weights`` aligned to ``assets`` (missing symbols count as 0)."""

@@ -206,13 +206,23 @@ def _solve_working(
     """x (n,) and row multipliers mu (me + active,) of the working set's KKT system."""
     x = np.where(at_lower, qp.lower, np.where(at_upper, qp.upper, 0.0))
     free = ~(at_lower | at_upper)
-    if not free.any():
-        raise ActiveSetError("every entry is held at a bound")
-    fixed = ~free
     R = np.vstack([qp.E, qp.G[rows]])
     d = np.r_[qp.e, qp.h[rows]]
-    hessian = 2.0 * qp.S[np.ix_(free, free)]
-    pull = 2.0 * qp.S[np.ix_(free, fixed)] @ x[fixed] + qp.c[free]
+    return solve_kkt_system(qp.S, qp.c, free, x, R, d)
+
+
+def solve_kkt_system(
+    S: np.ndarray, c: np.ndarray, free: np.ndarray, x: np.ndarray, R: np.ndarray, d: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Solve ``2 S_FF x_F + R_F' mu = -(2 S_FB x_B + c_F)``, ``R x = d`` for the free entries
+    ``free`` (n,) of ``x`` (n,; held entries already at their values) and the multipliers mu
+    (rows of R,); ActiveSetError when the block or the rows are (nearly) singular."""
+    if not free.any():
+        raise ActiveSetError("every entry is held at a bound")
+    x = x.copy()
+    fixed = ~free
+    hessian = 2.0 * S[np.ix_(free, free)]
+    pull = 2.0 * S[np.ix_(free, fixed)] @ x[fixed] + c[free]
     # factor the block scaled to unit diagonal (D^-1 H D^-1): pivots then measure correlation,
     # not each asset's return scale (returns scaled 1e-6 beside 1e3 stay solvable)
     diagonal = np.diag(hessian)

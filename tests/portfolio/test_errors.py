@@ -267,9 +267,9 @@ def test_an_exact_backend_that_cannot_take_the_problem_is_named(crypto_2021):
         cx.RiskParityAllocator(constraints=[group], solver="NEWTON").allocate(crypto_2021)
     with pytest.raises(cx.UnsupportedProblemError, match="ACTIVE_SET does not accept"):
         cx.RiskParityAllocator(solver="ACTIVE_SET").allocate(crypto_2021)
-    with pytest.raises(cx.UnsupportedProblemError, match=r"TurnoverLimit.*not linear"):
+    with pytest.raises(cx.UnsupportedProblemError, match=r"TurnoverLimit.*at most one L1"):
         cx.MinimumVarianceAllocator(
-            constraints=[cx.TurnoverLimit(0.5)], solver="ACTIVE_SET"
+            constraints=[cx.TurnoverLimit(0.5), cx.GrossExposure(1.0)], solver="ACTIVE_SET"
         ).allocate(
             crypto_2021,
             previous_weights=np.full(len(crypto_2021.columns), 1 / len(crypto_2021.columns)),
