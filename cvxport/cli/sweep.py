@@ -90,9 +90,10 @@ def command_sweep(args: argparse.Namespace) -> int:
     runs = expand_grid(grid, base)
     caps = None if args.data else load_bundled_market_caps_history()
     backend = options.get("backend", "serial")
+    progress = getattr(args, "progress", False)
     table = run_sweep(
         base, runs, data, backend=backend, n_jobs=options.get("n_jobs", 2),
-        client=options.get("scheduler"), market_caps=caps, progress=getattr(args, "progress", False),
+        client=options.get("scheduler"), market_caps=caps, progress=progress,
     )  # fmt: skip
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
