@@ -27,8 +27,8 @@ def validate_returns(returns: pd.DataFrame, min_rows: int = 2) -> pd.DataFrame:
         )
     if returns.shape[1] == 0:
         raise InvalidInputError("returns has no columns (symbols)")
-    duplicated = returns.columns[returns.columns.duplicated()].unique().tolist()
-    if duplicated:
+    if not returns.columns.is_unique:
+        duplicated = returns.columns[returns.columns.duplicated()].unique().tolist()
         raise InvalidInputError(f"returns has duplicate symbols: {duplicated}")
     check_time_order(returns.index)
     if len(returns) < min_rows:
@@ -48,7 +48,7 @@ def validate_returns(returns: pd.DataFrame, min_rows: int = 2) -> pd.DataFrame:
             f"returns of {returns.columns[col]!r} is {values[row, col]} at {returns.index[row]} "
             f"({int(bad[:, col].sum())} non-finite values in that column)"
         )
-    if all(dtype == np.float64 for dtype in returns.dtypes):
+    if bool((returns.dtypes == np.float64).all()):
         return returns  # already a float frame: no copy
     return pd.DataFrame(values, index=returns.index, columns=returns.columns)
 
@@ -59,8 +59,8 @@ def check_time_order(index: pd.Index) -> None:
     Raises:
         InvalidInputError: naming the first repeated or out-of-order timestamp and its row.
     """
-    repeated = np.flatnonzero(index.duplicated())
-    if len(repeated):
+    if not index.is_unique:
+        repeated = np.flatnonzero(index.duplicated())
         row = int(repeated[0])
         raise InvalidInputError(
             f"returns has the timestamp {index[row]} twice (again at row {row}); each row "
