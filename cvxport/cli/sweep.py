@@ -128,5 +128,6 @@ def register(commands) -> None:
     group.add_argument("--n-jobs", type=positive_int, help="joblib processes (default: 2)")
     group.add_argument("--scheduler", help="Dask scheduler address for --backend dask")
     group.add_argument("--metric", help="metric ranking the printed runs (default: sharpe_ratio)")
+    group.add_argument("--progress", action="store_true", help="show the sweep's progress")
     add_output_options(sweep, default="cvxport-sweep")
     sweep.set_defaults(func=command_sweep)
