@@ -81,21 +81,20 @@ class ActiveSetBackend(Backend):
         )
         start_set = state.get("working_set")
         try:
-            if not isinstance(covariance, np.ndarray):  # a registered form (the factor model)
-                solve = covariance_solve(covariance, "qp")
-                if solve is None or l1_object is not None:
-                    raise ActiveSetError(
-                        f"no exact solve for a {type(covariance).__name__}"
-                        + (f" with {l1_object!r}" if l1_object is not None else "")
-                    )
-                solution = solve(covariance, *data, start=start_set)
-            elif l1_object is None:
-                solution = solve_dense_qp(DenseQP(covariance, *data), start_set)
-            else:
+            if l1_object is not None:
+                if not isinstance(covariance, np.ndarray):  # a factor model: its n x n form
+                    covariance = covariance.dense()
                 center, limit = l1_object.l1_row(problem.context)
                 cc = reader.kappa is not None  # sum|y - center kappa| <= limit kappa
                 l1 = L1Row(np.asarray(center, dtype=float), float(limit), homogeneous=cc)
                 solution = solve_l1_qp(DenseQP(covariance, *data), l1, start_set)
+            elif isinstance(covariance, np.ndarray):
+                solution = solve_dense_qp(DenseQP(covariance, *data), start_set)
+            else:  # a registered form (the factor model): solved without forming n x n
+                solve = covariance_solve(covariance, "qp")
+                if solve is None:
+                    raise ActiveSetError(f"no exact QP solve for a {type(covariance).__name__}")
+                solution = solve(covariance, *data, start=start_set)
         except ActiveSetError as exc:
             raise SolverError(f"{NAME} could not settle the problem: {exc}", solver=NAME) from exc
         state["working_set"] = solution.working_set

@@ -432,3 +432,17 @@ def test_a_turnover_limited_backtest_matches_the_clarabel_backtest(method, monke
     assert gap <= ATOL
     traded = exact.allocation_history.diff().abs().sum(axis=1).iloc[1:]
     assert traded.max() > 0.5  # the limit is not idle
+
+
+def test_a_factor_model_covariance_with_a_turnover_limit_is_solved_dense(crypto_2021):
+    """The L1 kernel takes the factor model's n x n form (the factor-form QP has no L1 row)."""
+    n = crypto_2021.shape[1]
+    previous = np.full(n, 1.0 / n)
+    constraints = [cx.TurnoverLimit(0.2)]
+    exact = cx.MinimumVarianceAllocator(covariance="pca", constraints=constraints)
+    weights = exact.allocate(crypto_2021, previous_weights=previous).to_numpy()
+    assert exact.info_.solver == "ACTIVE_SET", exact.info_.fallback_from
+    reference = cx.MinimumVarianceAllocator(
+        covariance="pca", constraints=constraints, solver="CLARABEL"
+    ).allocate(crypto_2021, previous_weights=previous)
+    assert np.max(np.abs(weights - reference.to_numpy())) <= ATOL
