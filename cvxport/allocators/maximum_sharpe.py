@@ -60,7 +60,7 @@ def maximum_sharpe_formulation(n_assets: int, costs: TransactionCost | None = No
             objective=risk,
             constraints=[excess_mean @ y == 1, cp.sum(y) == kappa],
             parameters=parameters,
-            declared=QuadraticObjective("covariance"),
+            declared=QuadraticObjective("covariance", normalization="excess_mean"),
         )
     cost_scale = cp.Parameter(nonneg=True, name="cost_scale")
     parameters["cost_scale"] = cost_scale

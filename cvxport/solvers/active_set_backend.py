@@ -70,12 +70,22 @@ class ActiveSetBackend(Backend):
             if declared.linear is None
             else np.asarray(values[declared.linear], dtype=float)
         )
+        equalities, equality_rhs = rows.equalities, rows.equality_rhs
+        if declared.normalization is not None:  # the method's row p @ x == 1, from p's value
+            row = np.asarray(values[declared.normalization], dtype=float)
+            equalities = np.vstack([row[None, :], equalities])
+            equality_rhs = np.r_[1.0, equality_rhs]
+        inequalities, inequality_rhs = rows.inequalities, rows.inequality_rhs
+        if reader.kappa is not None and not reader.kappa_in_rows:
+            # kappa = sum(x) >= 0 (the Charnes-Cooper scale's sign), read with kappa otherwise
+            inequalities = np.vstack([-np.ones((1, n)), inequalities])
+            inequality_rhs = np.r_[0.0, inequality_rhs]
         data = (
             linear,
-            rows.equalities,
-            rows.equality_rhs,
-            rows.inequalities,
-            rows.inequality_rhs,
+            equalities,
+            equality_rhs,
+            inequalities,
+            inequality_rhs,
             rows.lower,
             rows.upper,
         )
@@ -155,10 +165,13 @@ def declares_l1_row(constraint: Any) -> bool:
 
 
 def _rows(problem: ParametrizedProblem, l1_object: Any | None) -> list[cp.Constraint]:
-    """Every row of ``problem`` but those of the L1 object (solved from its declaration)."""
-    if l1_object is None:
-        return list(problem.rows)
-    skip = {id(row) for row in problem.rows_by_constraint[l1_object]}
+    """Every row of ``problem`` but those of the L1 object (solved from its declaration) and
+    the method's own rows when the objective declares them (``normalization``)."""
+    skip = set()
+    if l1_object is not None:
+        skip |= {id(row) for row in problem.rows_by_constraint[l1_object]}
+    if problem.formulation.declared.normalization is not None:
+        skip |= {id(row) for row in problem.formulation.constraints}
     return [row for row in problem.rows if id(row) not in skip]
 
 

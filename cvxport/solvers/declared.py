@@ -12,10 +12,16 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class QuadraticObjective:
     """The objective is ``quad_form(x, P[covariance]) + P[linear] @ x`` over the variable x
-    (``linear`` None: no linear term)."""
+    (``linear`` None: no linear term).
+
+    ``normalization``: the name of a Parameter p when the method's own rows are exactly
+    ``p @ x == 1`` and, under Charnes-Cooper, ``sum(x) == kappa`` (maximum Sharpe); an exact
+    backend then builds that row from p's value instead of reading it through cvxpy at every
+    solve (its Parameter changes with every window)."""
 
     covariance: str = "covariance"
     linear: str | None = None
+    normalization: str | None = None
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,16 @@ class RowReader:
         self.kappa = scale if isinstance(scale, cp.Variable) else None
         self.problem = cp.Problem(cp.Minimize(0), rows)
         self.static = not self.problem.parameters()
+        #: whether the rows read use kappa (its column folded into x; kappa >= 0 among them)
+        self.kappa_in_rows = False
         self._cached: LinearRows | None = None
+        if not rows:  # nothing to read: no rows, no bounds
+            n = variable.size
+            empty = np.zeros((0, n))
+            none = np.zeros(0)
+            self._cached = LinearRows(
+                empty, none, empty, none, np.full(n, -np.inf), np.full(n, np.inf)
+            )
 
     def read(self) -> LinearRows:
         """Return the rows at the Parameters' current values."""
@@ -73,7 +82,8 @@ class RowReader:
         columns = self._columns(inverse, int(data["n_var"]))
         eq = _dense(data["A"])[:, columns]
         ineq = _dense(data["F"])[:, columns]
-        if self.kappa is not None:  # kappa = sum(x): fold its column into every entry
+        self.kappa_in_rows = len(columns) > n
+        if self.kappa_in_rows:  # kappa = sum(x): fold its column into every entry
             eq = eq[:, :n] + eq[:, n:]
             ineq = ineq[:, :n] + ineq[:, n:]
         rows = _split_bounds(eq, np.asarray(data["b"], float), ineq, np.asarray(data["G"], float))
@@ -86,12 +96,14 @@ class RowReader:
         auxiliary variables (the rows were not plain linear rows over x)."""
         n = self.variable.size
         expected = n + (1 if self.kappa is not None else 0)
+        if self.kappa is not None and n_var == n:
+            expected = n  # no row uses kappa (long-only maximum Sharpe): nothing to fold
         if n_var != expected:
             raise ValueError(f"the rows use {n_var - expected} auxiliary variables")
         offsets = [d.var_offsets for d in inverse if hasattr(d, "var_offsets")][-1]
         start = offsets[self.variable.id]
         x_columns = np.arange(start, start + n)
-        if self.kappa is None:
+        if self.kappa is None or n_var == n:
             return x_columns
         rest = np.setdiff1d(np.arange(n_var), x_columns)
         return np.r_[x_columns, rest]

@@ -479,3 +479,25 @@ def test_a_named_cvxpy_solver_takes_a_factor_model_through_its_dense_matrix(cryp
     w_exact, w_named = exact.allocate(crypto_2021), named.allocate(crypto_2021)
     assert exact.info_.solver == "ACTIVE_SET" and named.info_.solver == "CLARABEL"
     np.testing.assert_allclose(w_exact, w_named, atol=SOLVER_ATOL["CLARABEL"], rtol=0)
+
+
+def test_a_tangency_with_negative_net_exposure_is_named_never_flipped():
+    """Without long-only, a tangency direction summing below zero has no fully invested
+    version (kappa -> 0): both the exact backend and Clarabel must say so, never return the
+    sign-flipped portfolio (which sums to 1 but has the opposite Sharpe ratio)."""
+    rng = np.random.default_rng(1)
+    periods = 400
+    common = rng.normal(size=(periods, 1)) * 0.01
+    data = np.hstack(
+        [
+            common + rng.normal(size=(periods, 1)) * 0.002 + 0.0005,
+            common + rng.normal(size=(periods, 1)) * 0.002 + 0.0012,
+            rng.normal(size=(periods, 1)) * 0.01 - 0.001,
+        ]
+    )
+    returns = pd.DataFrame(data, columns=list("ABC"), index=pd.date_range("2020", periods=periods))
+    mean, cov = returns.mean().to_numpy(), np.cov(data, rowvar=False)
+    assert np.linalg.solve(cov, mean).sum() < 0  # the case: a negative-sum tangency
+    for solver in (None, "CLARABEL"):
+        with pytest.raises(cx.InfeasibleError, match="not attained by a fully invested"):
+            cx.MaximumSharpeAllocator(long_only=False, solver=solver).allocate(returns)
