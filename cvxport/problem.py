@@ -32,6 +32,8 @@ class Formulation:
         solver_options: per-solver overrides of ``SOLVER_OPTIONS`` for this problem.
         declared: what the objective is, for exact backends (``cvxport.solvers.declared``);
             None: cvxpy's solvers only.
+        preferred: cvxpy solvers the default chain tries before Clarabel for this problem,
+            where installed (a measured choice, e.g. HiGHS for the CVaR linear program).
     """
 
     variable: cp.Variable
@@ -41,6 +43,7 @@ class Formulation:
     parameters: dict[str, cp.Parameter] = field(default_factory=dict)
     solver_options: dict[str, dict] = field(default_factory=dict)
     declared: QuadraticObjective | LogBarrierObjective | None = None
+    preferred: tuple[str, ...] = ()
 
 
 class ParametrizedProblem:

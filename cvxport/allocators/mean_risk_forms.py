@@ -110,6 +110,13 @@ def measure_formulation(
             extra += [*own, expression <= bound]
         return cp.Minimize(goal), extra
 
+    # a measure's preferred solvers apply to its linear program (no quadratic cost term)
+    linear = measure is not None and (costs is None or not costs.impact)
     return Formulation(
-        variable=variable, scale=scale, objective=objective, constraints=rows, parameters=parameters
+        variable=variable,
+        scale=scale,
+        objective=objective,
+        constraints=rows,
+        parameters=parameters,
+        preferred=measure.preferred_solvers if linear else (),
     )

@@ -50,6 +50,9 @@ class RiskMeasure:
 
     degree: ClassVar[int | None] = 1
     covariance_form: ClassVar[str | None] = None
+    #: cvxpy solvers measured faster than Clarabel on this measure's problems, tried first by
+    #: the default chain where installed (``Formulation.preferred``)
+    preferred_solvers: ClassVar[tuple[str, ...]] = ()
 
     def expression(self, ctx: ProblemContext) -> tuple[cp.Expression, list[cp.Constraint]]:
         """Return (convex scalar expression of ``ctx.weights``, rows of auxiliary variables)."""

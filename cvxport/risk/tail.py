@@ -7,7 +7,7 @@ scenario; a loss is minus the portfolio return.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import cvxpy as cp
 import numpy as np
@@ -41,6 +41,10 @@ class CVaR(RiskMeasure):
     Args:
         beta: confidence level in (0, 1) (0.95: the worst 5% of periods).
     """
+
+    # a linear program: HiGHS solved it 3-4x faster than Clarabel at 1e-10 (n = 100, T = 1,000,
+    # objectives equal within 3e-12); on CDaR's drawdown rows HiGHS was slower, so not there
+    preferred_solvers: ClassVar[tuple[str, ...]] = ("HIGHS",)
 
     beta: float = 0.95
 

@@ -1,7 +1,8 @@
 """Which backends solve a declared problem, in which order, and the one fallback contract.
 
-``solver=None`` walks ``DEFAULT_CHAIN``: the exact backends that accept the problem, then
-Clarabel; backends that refuse are skipped silently. A named solver or backend is tried
+``solver=None`` walks ``DEFAULT_CHAIN``: the exact backends that accept the problem, the
+problem's own ``preferred`` cvxpy solvers where installed, then Clarabel; backends that refuse
+are skipped silently. A named solver or backend is tried
 first and must accept the problem (``UnsupportedProblemError`` names why not); the
 allocator's ``fallback`` names follow. ``InfeasibleError`` ends the walk; a ``SolverError``
 is recorded in ``info.fallback_from`` and the next backend tries.
@@ -20,7 +21,7 @@ from cvxport.errors import SolverError, UnsupportedProblemError
 from cvxport.solvers.active_set_backend import ActiveSetBackend
 from cvxport.solvers.backend import Backend, CvxpyBackend
 from cvxport.solvers.newton import NewtonBackend
-from cvxport.solvers.options import DEFAULT_SOLVER, check_solver
+from cvxport.solvers.options import DEFAULT_SOLVER, check_solver, installed_solvers
 from cvxport.solvers.result import SolveInfo
 
 if TYPE_CHECKING:
@@ -54,7 +55,11 @@ def solve_declared(
         SolverError: every backend of the chain failed (each named in the message).
     """
     start = time.perf_counter()
-    names = (*DEFAULT_CHAIN, *fallback) if solver is None else (solver, *fallback)
+    if solver is None:
+        preferred = [n for n in problem.formulation.preferred if n in installed_solvers(True)]
+        names = (*DEFAULT_CHAIN[:-1], *preferred, DEFAULT_CHAIN[-1], *fallback)
+    else:
+        names = (solver, *fallback)
     failures: list[tuple[str, str]] = []
     for position, name in enumerate(dict.fromkeys(names)):
         try:

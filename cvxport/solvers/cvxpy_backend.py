@@ -8,7 +8,12 @@ import warnings
 import cvxpy as cp
 
 from cvxport.errors import InfeasibleError, SolverError
-from cvxport.solvers.options import ACCEPTED_STATUSES, INFEASIBLE_STATUSES, SOLVER_OPTIONS
+from cvxport.solvers.options import (
+    ACCEPTED_STATUSES,
+    INFEASIBLE_STATUSES,
+    OTHER_SOLVER_OPTIONS,
+    SOLVER_OPTIONS,
+)
 from cvxport.solvers.result import SolveInfo
 
 
@@ -19,7 +24,8 @@ def solve_once(problem: cp.Problem, solver: str, overrides: dict | None = None) 
         InfeasibleError: the solver proved infeasibility (callers add a diagnosis).
         SolverError: the solver failed, hit a limit, or found the problem unbounded.
     """
-    options = {**SOLVER_OPTIONS.get(solver, {}), **(overrides or {})}
+    table = SOLVER_OPTIONS.get(solver, OTHER_SOLVER_OPTIONS.get(solver, {}))
+    options = {**table, **(overrides or {})}
     start = time.perf_counter()
     try:
         with warnings.catch_warnings():

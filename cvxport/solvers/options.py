@@ -36,6 +36,10 @@ SOLVER_OPTIONS: dict[str, dict] = {
     "SCS": {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 200_000},
 }
 
+#: options of cvxpy solvers outside the table above, used where a problem prefers one
+#: (``Formulation.preferred``); not in ``installed_solvers()``: they are not general QP solvers
+OTHER_SOLVER_OPTIONS: dict[str, dict] = {"HIGHS": {"output_flag": False}}
+
 #: Backends that solve a declared problem exactly without cvxpy (``cvxport.solvers.backends``).
 EXACT_BACKENDS = ("ACTIVE_SET", "NEWTON")
 
@@ -49,8 +53,11 @@ def _cvxpy_solvers() -> frozenset[str]:
     return frozenset(cp.installed_solvers())
 
 
-def installed_solvers() -> list[str]:
-    """Return the solvers of ``SOLVER_OPTIONS`` that cvxpy can use on this machine."""
+def installed_solvers(every: bool = False) -> list[str]:
+    """Return the solvers of ``SOLVER_OPTIONS`` that cvxpy can use on this machine (``every``:
+    all of cvxpy's installed solvers, e.g. HIGHS for linear programs)."""
+    if every:
+        return sorted(_cvxpy_solvers())
     return [name for name in SOLVER_OPTIONS if name in _cvxpy_solvers()]
 
 
