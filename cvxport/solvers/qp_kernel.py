@@ -33,6 +33,7 @@ from cvxport.solvers.active_set import (
     _feasible_point,
     _primal_active_set,
 )
+from cvxport.solvers.covariance_operator import operator_of
 
 DUAL_TOLERANCE = 1e-11  # multipliers, relative to the largest row multiplier
 BLOCK_ITERATIONS = 40
@@ -77,7 +78,7 @@ class QPSolution:
 def solve_dense_qp(qp: DenseQP, start: WorkingSet | None = None) -> QPSolution:
     """Return the exact optimum of ``qp`` (see the module); ActiveSetError when this method
     cannot settle it."""
-    return solve_active_set(qp, start, _solve_working, _primal_fallback)
+    return solve_active_set(qp, start, _solve_working, primal_fallback)
 
 
 def solve_active_set(qp, start: WorkingSet | None, solve_working, primal_fallback) -> QPSolution:
@@ -279,13 +280,14 @@ def _solution(qp, x, gradient, mu, sets, iterations) -> QPSolution:
     return QPSolution(x, working, objective, iterations, max(primal, dual))
 
 
-def _primal_fallback(qp: DenseQP, iterations: int) -> QPSolution:
+def primal_fallback(qp: DenseQP, iterations: int) -> QPSolution:
     """The monotone primal method where it applies: one equality row, bounds, no linear term,
-    no other rows (minimum variance under bounds; long-only Charnes-Cooper)."""
+    no other rows (minimum variance under bounds; long-only Charnes-Cooper). ``qp.S`` is an
+    (n, n) array or an ``OperatorMatrix`` (the factor form)."""
     if len(qp.h) or len(qp.e) != 1 or np.any(qp.c) or abs(qp.e[0]) == 0:
         raise ActiveSetError("the working set repeats (cycling) with general rows")
     row = qp.E[0] / qp.e[0]
-    if np.allclose(row, 1.0, rtol=0, atol=0):
+    if np.all(row == 1.0):
         start = _feasible_point(qp.lower, qp.upper)
     elif np.all(qp.lower == 0) and np.all(np.isinf(qp.upper)) and row.max() > 0:
         start = np.zeros(len(row))
@@ -293,8 +295,8 @@ def _primal_fallback(qp: DenseQP, iterations: int) -> QPSolution:
         start[best] = 1.0 / row[best]
     else:
         raise ActiveSetError("the working set repeats (cycling) and no feasible start is known")
-    solution = _primal_active_set(qp.S, row, qp.lower, qp.upper, start, iterations)
+    op = operator_of(qp.S)
+    solution = _primal_active_set(op, row, qp.lower, qp.upper, start, iterations)
     x = solution.weights
-    mi = len(qp.h)
-    working = WorkingSet(solution.at_lower, solution.at_upper, np.zeros(mi, bool))
-    return QPSolution(x, working, float(x @ qp.S @ x), solution.iterations, solution.kkt_residual)
+    working = WorkingSet(solution.at_lower, solution.at_upper, np.zeros(len(qp.h), bool))
+    return QPSolution(x, working, op.variance(x), solution.iterations, solution.kkt_residual)
