@@ -16,7 +16,7 @@ import numpy as np
 
 from cvxport.estimation.factor import FactorModel
 from cvxport.estimation.factor_solve import newton_risk_budget
-from cvxport.solvers.active_set import CONDITION_FLOOR, ActiveSetError
+from cvxport.solvers.active_set import ActiveSetError
 from cvxport.solvers.covariance_operator import (
     CovarianceOperator,
     OperatorMatrix,
@@ -31,6 +31,8 @@ from cvxport.solvers.qp_kernel import (
     primal_fallback,
     solve_active_set,
     solve_dense_qp,
+    solve_rows,
+    working_set_solver,
 )
 
 __all__ = ["FactorQP", "OperatorMatrix", "solve_factor_qp", "solve_qp"]
@@ -55,41 +57,23 @@ def solve_factor_qp(qp: FactorQP, start: WorkingSet | None = None) -> QPSolution
     return solve_active_set(qp, start, _solve_working, primal_fallback)
 
 
-def _solve_working(
-    qp: FactorQP, at_lower: np.ndarray, at_upper: np.ndarray, rows: np.ndarray
+def _solve_kkt_woodbury(
+    S: OperatorMatrix, c: np.ndarray, free: np.ndarray, x: np.ndarray, R: np.ndarray, d: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """x (n,) and row multipliers mu of the working set's KKT system, by Woodbury:
+    """``solve_kkt_system`` with S_FF solved by Woodbury:
     2 S_FF x_F + R_F' mu = -(2 S_FB x_B + c_F),  R_F x_F = d - R_B x_B."""
-    op = qp.S.op
-    x = np.where(at_lower, qp.lower, np.where(at_upper, qp.upper, 0.0))
-    free = ~(at_lower | at_upper)
     if not free.any():
         raise ActiveSetError("every entry is held at a bound")
-    fixed = ~free
-    R = np.vstack([qp.E, qp.G[rows]])
-    d = np.r_[qp.e, qp.h[rows]]
-    pull = 2.0 * op.coupling(free, x) + qp.c[free]
-    R_free = R[:, free]
+    x = x.copy()
+    pull = 2.0 * S.op.coupling(free, x) + c[free]
     try:  # (2 S_FF)^-1 [pull, R_F']
-        solved = 0.5 * op.free_solve(free, np.column_stack([pull, R_free.T]))
+        solved = 0.5 * S.op.free_solve(free, np.column_stack([pull, R[:, free].T]))
     except SingularBlockError as exc:
         raise ActiveSetError(str(exc)) from exc
-    pull_part, rows_part = solved[:, 0], solved[:, 1:]
-    if len(d) == 0:
-        x[free] = -pull_part
-        return x, np.zeros(0)
-    schur = R_free @ rows_part
-    rhs = -(d - R[:, fixed] @ x[fixed]) - R_free @ pull_part
-    try:
-        schur_factor = np.linalg.cholesky(schur)
-    except np.linalg.LinAlgError as exc:
-        raise ActiveSetError("the working rows are dependent on the free entries") from exc
-    pivots = np.diag(schur_factor) ** 2
-    if pivots.min() < CONDITION_FLOOR * pivots.max():
-        raise ActiveSetError("the working rows are nearly dependent")
-    mu = np.linalg.solve(schur_factor.T, np.linalg.solve(schur_factor, rhs))
-    x[free] = -(pull_part + rows_part @ mu)
-    return x, mu
+    return solve_rows(x, free, R, d, solved[:, 0], solved[:, 1:])
+
+
+_solve_working = working_set_solver(_solve_kkt_woodbury)
 
 
 def solve_qp(

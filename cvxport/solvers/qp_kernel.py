@@ -201,15 +201,21 @@ def _rows_transpose(qp: DenseQP, rows: np.ndarray) -> np.ndarray:
     return np.vstack([qp.E, qp.G[rows]]).T
 
 
-def _solve_working(
-    qp: DenseQP, at_lower: np.ndarray, at_upper: np.ndarray, rows: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """x (n,) and row multipliers mu (me + active,) of the working set's KKT system."""
-    x = np.where(at_lower, qp.lower, np.where(at_upper, qp.upper, 0.0))
-    free = ~(at_lower | at_upper)
-    R = np.vstack([qp.E, qp.G[rows]])
-    d = np.r_[qp.e, qp.h[rows]]
-    return solve_kkt_system(qp.S, qp.c, free, x, R, d)
+def working_set_solver(solve_kkt):
+    """The ``solve_working(qp, at_lower, at_upper, rows) -> (x, mu)`` of ``solve_active_set``
+    that holds the working set's entries at their bounds and rows with equality, then calls
+    ``solve_kkt(qp.S, qp.c, free, x, R, d)`` (``solve_kkt_system``'s arguments)."""
+
+    def solve_working(
+        qp: DenseQP, at_lower: np.ndarray, at_upper: np.ndarray, rows: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        x = np.where(at_lower, qp.lower, np.where(at_upper, qp.upper, 0.0))
+        free = ~(at_lower | at_upper)
+        R = np.vstack([qp.E, qp.G[rows]])
+        d = np.r_[qp.e, qp.h[rows]]
+        return solve_kkt(qp.S, qp.c, free, x, R, d)
+
+    return solve_working
 
 
 def solve_kkt_system(
@@ -241,12 +247,26 @@ def solve_kkt_system(
     if info != 0:  # pragma: no cover - dpotrs fails only on bad arguments
         raise ActiveSetError(f"LAPACK dpotrs failed ({info})")
     solved *= unit[:, None]
-    pull_part, rows_part = solved[:, 0], solved[:, 1:]
+    return solve_rows(x, free, R, d, solved[:, 0], solved[:, 1:])
+
+
+def solve_rows(
+    x: np.ndarray,
+    free: np.ndarray,
+    R: np.ndarray,
+    d: np.ndarray,
+    pull_part: np.ndarray,
+    rows_part: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Finish a working set's KKT system from the block solves ``pull_part`` = H_FF^-1 pull
+    (|F|,) and ``rows_part`` = H_FF^-1 R_F' (|F|, m): the multipliers mu (m,) from the Schur
+    complement R_F H_FF^-1 R_F' (Cholesky), and x (n,) with x_F set in place."""
     if len(d) == 0:
         x[free] = -pull_part
         return x, np.zeros(0)
+    R_free = R[:, free]
     schur = R_free @ rows_part
-    rhs = -(d - R[:, fixed] @ x[fixed]) - R_free @ pull_part
+    rhs = -(d - R[:, ~free] @ x[~free]) - R_free @ pull_part
     schur_factor, info = dpotrf(schur, lower=False, clean=False)
     if info != 0:
         raise ActiveSetError("the working rows are dependent on the free entries")
@@ -256,6 +276,9 @@ def solve_kkt_system(
     mu, _ = dpotrs(schur_factor, rhs, lower=False)
     x[free] = -(pull_part + rows_part @ mu)
     return x, mu
+
+
+_solve_working = working_set_solver(solve_kkt_system)
 
 
 def _solution(qp, x, gradient, mu, sets, iterations) -> QPSolution:
