@@ -6,7 +6,7 @@ with row = 1 is minimum variance under per-asset bounds (the QP ``MinimumVarianc
 declares in cvxpy when every constraint object is a ``LongOnly`` or ``WeightBounds``), and with
 row = the excess means, lower = 0, it is the long-only Charnes-Cooper QP of maximum Sharpe.
 With a guess of the entries held at a bound, the KKT system on the free ones is solved exactly
-(Cholesky):
+(Cholesky of an (n, n) array, Woodbury for a factor model: see ``covariance_operator``):
 
     S_FF x_F = nu row_F - S_FB x_B,   row_F' x_F = 1 - row_B' x_B,
 
@@ -23,15 +23,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from scipy.linalg.lapack import dpotrf, dpotrs
+
+from cvxport.solvers.covariance_operator import (
+    CONDITION_FLOOR,  # noqa: F401  (re-exported)
+    CovarianceOperator,
+    SingularBlockError,
+    as_operator,
+)
 
 PRIMAL_TOLERANCE = 1e-12  # weight units (fractions of NAV): a bound counts as held within it
 DUAL_TOLERANCE = 1e-11  # multipliers, relative to |nu| (the portfolio variance)
 BLOCK_ITERATIONS = 20  # block updates tried before the primal method
 MAX_ITERATIONS = 500
-CONDITION_FLOOR = 1e-10  # smallest / largest squared Cholesky pivot accepted (else cvxpy)
 
 
 class ActiveSetError(RuntimeError):
@@ -60,7 +66,7 @@ class ActiveSetSolution:
 
 
 def bounded_min_variance(
-    covariance: np.ndarray,
+    covariance: Any,
     lower: np.ndarray,
     upper: np.ndarray,
     start: tuple[np.ndarray, np.ndarray] | None = None,
@@ -68,25 +74,27 @@ def bounded_min_variance(
     """Minimize w' S w subject to sum(w) = 1 and lower <= w <= upper, exactly.
 
     Args:
-        covariance: (n, n) symmetric positive definite S (any scale; unit-scaled is best).
+        covariance: symmetric positive definite S (any scale; unit-scaled is best): an (n, n)
+            array, a FactorModel (solved in factor form) or a ``CovarianceOperator``.
         lower, upper: (n,) bounds, fractions of NAV (-inf / inf where there is none).
         start: (at_lower, at_upper) guess, e.g. the previous solution's active sets.
 
     Raises:
         ActiveSetError: infeasible bounds, a singular free block, or no convergence.
     """
+    op = as_operator(covariance)
     crossed = np.flatnonzero(lower > upper)
     if len(crossed):  # two bound objects in conflict: cvxpy's diagnosis names them
         raise ActiveSetError(f"lower bound above upper bound for asset {int(crossed[0])}")
     if lower.sum() > 1 - PRIMAL_TOLERANCE or upper.sum() < 1 + PRIMAL_TOLERANCE:
         # no room (or none to rounding) around the budget: the cvxpy problem decides
         raise ActiveSetError("the bounds do not admit weights summing to 1 with room to spare")
-    row = np.ones(len(covariance))
-    return _active_set(covariance, row, lower, upper, start, lambda: _feasible_point(lower, upper))
+    row = np.ones(op.n)
+    return _active_set(op, row, lower, upper, start, lambda: _feasible_point(lower, upper))
 
 
 def long_only_max_sharpe(
-    covariance: np.ndarray,
+    covariance: Any,
     excess_mean: np.ndarray,
     start: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> ActiveSetSolution:
@@ -98,16 +106,17 @@ def long_only_max_sharpe(
     ``weights`` are y / sum(y); ``variance`` is y' S y (the QP's objective).
 
     Args:
-        covariance: (n, n) symmetric positive definite S.
+        covariance: symmetric positive definite S: an (n, n) array, a FactorModel or an operator.
         excess_mean: (n,) expected returns minus the risk-free rate, some of them > 0.
         start: (at_lower, at_upper) guess (at_upper is ignored: there is no upper bound).
 
     Raises:
         ActiveSetError: no positive excess mean, a singular free block, or no convergence.
     """
+    op = as_operator(covariance)
     if not np.max(excess_mean) > 0:
         raise ActiveSetError("no asset has a positive excess mean")
-    n = len(covariance)
+    n = op.n
 
     def best_asset_alone() -> np.ndarray:  # meets excess_mean' y = 1 with y >= 0
         best = int(np.argmax(excess_mean))
@@ -116,7 +125,7 @@ def long_only_max_sharpe(
         return y
 
     lower, upper = np.zeros(n), np.full(n, np.inf)
-    solution = _active_set(covariance, excess_mean, lower, upper, start, best_asset_alone)
+    solution = _active_set(op, excess_mean, lower, upper, start, best_asset_alone)
     y = solution.weights
     return ActiveSetSolution(
         y / y.sum(),
@@ -129,7 +138,7 @@ def long_only_max_sharpe(
 
 
 def _active_set(
-    covariance: np.ndarray,
+    op: CovarianceOperator,
     row: np.ndarray,
     lower: np.ndarray,
     upper: np.ndarray,
@@ -138,7 +147,7 @@ def _active_set(
 ) -> ActiveSetSolution:
     """Minimize x' S x subject to row' x = 1 and lower <= x <= upper (see the module);
     ``feasible_point()`` starts the primal method when block updates cycle."""
-    n = len(covariance)
+    n = op.n
     at_lower = np.zeros(n, dtype=bool) if start is None else start[0] & np.isfinite(lower)
     at_upper = np.zeros(n, dtype=bool) if start is None else start[1] & ~at_lower
     at_upper &= np.isfinite(upper)
@@ -146,16 +155,16 @@ def _active_set(
     iterations = 0
     # block updates from the guess (fast), as long as no guess repeats
     while iterations < BLOCK_ITERATIONS and not (at_lower | at_upper).all():
-        weights, nu = _solve_free(covariance, row, lower, upper, at_lower, at_upper)
+        weights, nu = _solve_free(op, row, lower, upper, at_lower, at_upper)
         iterations += 1
-        residual = covariance @ weights - nu * row  # multiplier at a lower bound, -one at upper
+        residual = op.matvec(weights) - nu * row  # multiplier at a lower bound, -one at upper
         free = ~(at_lower | at_upper)
         below = free & (weights < lower - PRIMAL_TOLERANCE)
         above = free & (weights > upper + PRIMAL_TOLERANCE)
         release = _released(residual, nu, at_lower, at_upper)
         if not (below.any() or above.any() or release.any()):
             return _solution(
-                covariance, weights, residual, nu, (lower, upper), (at_lower, at_upper), iterations
+                op, weights, residual, nu, (lower, upper), (at_lower, at_upper), iterations
             )
         state = np.packbits(np.r_[at_lower, at_upper]).tobytes()
         if state in seen:
@@ -163,11 +172,11 @@ def _active_set(
         seen.add(state)
         at_lower = (at_lower & ~release) | below
         at_upper = (at_upper & ~release) | above
-    return _primal_active_set(covariance, row, lower, upper, feasible_point(), iterations)
+    return _primal_active_set(op, row, lower, upper, feasible_point(), iterations)
 
 
 def _primal_active_set(
-    covariance: np.ndarray,
+    op: CovarianceOperator,
     row: np.ndarray,
     lower: np.ndarray,
     upper: np.ndarray,
@@ -182,15 +191,15 @@ def _primal_active_set(
     if (at_lower | at_upper).all():  # the sum row needs a free weight
         at_lower[0] = at_upper[0] = False
     while iterations < MAX_ITERATIONS:
-        target, nu = _solve_free(covariance, row, lower, upper, at_lower, at_upper)
+        target, nu = _solve_free(op, row, lower, upper, at_lower, at_upper)
         iterations += 1
         step = target - weights
         if np.max(np.abs(step)) <= PRIMAL_TOLERANCE:
-            residual = covariance @ target - nu * row
+            residual = op.matvec(target) - nu * row
             release = _released(residual, nu, at_lower, at_upper)
             if not release.any():
                 return _solution(
-                    covariance,
+                    op,
                     target,
                     residual,
                     nu,
@@ -254,7 +263,7 @@ def _released(
 
 
 def _solution(
-    covariance: np.ndarray,
+    op: CovarianceOperator,
     weights: np.ndarray,
     residual: np.ndarray,
     nu: float,
@@ -272,12 +281,11 @@ def _solution(
         float(np.max(np.where(at_lower, -signed, np.where(at_upper, signed, 0.0)))),
         0.0,
     )
-    variance = float(weights @ covariance @ weights)
-    return ActiveSetSolution(weights, at_lower, at_upper, variance, iterations, worst)
+    return ActiveSetSolution(weights, at_lower, at_upper, op.variance(weights), iterations, worst)
 
 
 def _solve_free(
-    covariance: np.ndarray,
+    op: CovarianceOperator,
     row: np.ndarray,
     lower: np.ndarray,
     upper: np.ndarray,
@@ -291,20 +299,12 @@ def _solve_free(
     if not free.any():
         raise ActiveSetError("every weight is held at a bound")
     fixed = ~free
-    block = covariance[np.ix_(free, free)]
-    coupling = covariance[np.ix_(free, fixed)] @ weights[fixed]
-    factor, info = dpotrf(block, lower=False, clean=False)  # LAPACK Cholesky, no wrappers
-    if info != 0:
-        raise ActiveSetError(
-            f"the covariance of the free weights is singular or not positive definite ({info})"
-        )
-    pivots = np.diag(factor) ** 2
-    if pivots.min() < CONDITION_FLOOR * pivots.max():
-        raise ActiveSetError("the covariance of the free weights is nearly singular")
+    coupling = op.coupling(free, weights)
     row_free = row[free]
-    solved, info = dpotrs(factor, np.column_stack([row_free, coupling]), lower=False)
-    if info != 0:  # pragma: no cover - dpotrs fails only on bad arguments
-        raise ActiveSetError(f"LAPACK dpotrs failed ({info})")
+    try:
+        solved = op.free_solve(free, np.column_stack([row_free, coupling]))
+    except SingularBlockError as exc:
+        raise ActiveSetError(str(exc)) from exc
     row_part, coupling_part = solved[:, 0], solved[:, 1]
     curvature = float(row_free @ row_part)  # row_F' S_FF^-1 row_F > 0 unless row_F = 0
     if not curvature > 0:

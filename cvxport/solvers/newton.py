@@ -18,6 +18,7 @@ import numpy as np
 
 from cvxport.errors import SolverError
 from cvxport.solvers.backend import Backend
+from cvxport.solvers.covariance_operator import SingularBlockError, as_operator
 from cvxport.solvers.declared import LogBarrierObjective, covariance_solve
 from cvxport.solvers.result import SolveInfo, exact_info
 
@@ -29,32 +30,40 @@ NEWTON_TOLERANCE = 1e-14  # on the Newton decrement lambda^2 / 2 of the barrier 
 NEWTON_MAX_ITER = 200
 
 
-def barrier_objective(covariance: np.ndarray, budget: np.ndarray, y: np.ndarray) -> float:
-    """0.5 y'Sy - b'log(y), the declared objective."""
-    return float(0.5 * y @ covariance @ y - budget @ np.log(y))
+def barrier_objective(covariance: Any, budget: np.ndarray, y: np.ndarray) -> float:
+    """0.5 y'Sy - b'log(y), the declared objective (S an array, a FactorModel or an operator)."""
+    return float(0.5 * as_operator(covariance).variance(y) - budget @ np.log(y))
 
 
-def newton_risk_budget(covariance: np.ndarray, budget: np.ndarray) -> tuple[np.ndarray, int]:
+def newton_risk_budget(covariance: Any, budget: np.ndarray) -> tuple[np.ndarray, int]:
     """Minimize 0.5 y'Sy - b'log(y) by damped Newton; return (y (n,), iterations).
 
+    Each step solves (S + diag(b / y^2)) s = -g: by LU for an (n, n) array, by Woodbury in
+    factor form, O(n k^2) (``covariance_operator``).
+
     Args:
-        covariance: (n, n) positive definite matrix, O(1) scale (unit-scaled).
+        covariance: S, O(1) scale (unit-scaled): an (n, n) positive definite array, a
+            FactorModel or a ``CovarianceOperator``.
         budget: (n,) positive budgets summing to 1.
 
     Raises:
         SolverError: S is not positive definite, or no convergence.
     """
-    diagonal = np.diag(covariance)
+    op = as_operator(covariance)
+    diagonal = op.diagonal()
     if not np.all(diagonal > 0):
         raise SolverError(f"{NAME}: an asset has no variance", solver=NAME)
     y = budget / np.sqrt(diagonal)
-    y /= np.sqrt(y @ covariance @ y)
+    y /= np.sqrt(op.variance(y))
+
+    def objective(v: np.ndarray) -> float:
+        return 0.5 * op.variance(v) - budget @ np.log(v)
+
     for iteration in range(1, NEWTON_MAX_ITER + 1):
-        gradient = covariance @ y - budget / y
-        hessian = covariance + np.diag(budget / y**2)
+        gradient = op.matvec(y) - budget / y
         try:
-            step = np.linalg.solve(hessian, -gradient)
-        except np.linalg.LinAlgError as exc:
+            step = op.shifted_solve(budget / y**2, -gradient)
+        except SingularBlockError as exc:
             raise SolverError(f"{NAME}: singular Newton system", solver=NAME) from exc
         decrement = -gradient @ step
         if not np.isfinite(decrement):
@@ -65,8 +74,8 @@ def newton_risk_budget(covariance: np.ndarray, budget: np.ndarray) -> tuple[np.n
         negative = step < 0
         if negative.any():
             t = min(1.0, 0.99 * float(np.min(-y[negative] / step[negative])))
-        current = barrier_objective(covariance, budget, y)
-        while barrier_objective(covariance, budget, y + t * step) > current - 0.25 * t * decrement:
+        current = objective(y)
+        while objective(y + t * step) > current - 0.25 * t * decrement:
             t *= 0.5
             if t < 1e-12:
                 raise SolverError(f"{NAME}: no descent (S not positive definite?)", solver=NAME)
@@ -98,17 +107,14 @@ class NewtonBackend(Backend):
         covariance = values[declared.covariance]
         budget = np.asarray(values[declared.budget], dtype=float)
         start = time.perf_counter()
-        if isinstance(covariance, np.ndarray):
-            y, iterations = newton_risk_budget(covariance, budget)
-            objective = barrier_objective(covariance, budget, y)
-        else:  # a registered form (the factor model): Newton steps by Woodbury
-            solve = covariance_solve(covariance, "newton")
-            if solve is None:
-                raise SolverError(f"{NAME}: no solve for a {type(covariance).__name__}", NAME)
-            weights, iterations = solve(covariance, budget)
-            variance = float(covariance.variance(weights))
-            y = weights / np.sqrt(variance)  # the barrier's minimizer: t^2 = sum(b) / w'Sw
-            objective = float(0.5 * covariance.variance(y) - budget @ np.log(y))
+        if (
+            not isinstance(covariance, np.ndarray)
+            and covariance_solve(covariance, "newton") is None
+        ):
+            raise SolverError(f"{NAME}: no solve for a {type(covariance).__name__}", NAME)
+        # an array, or a registered form (the factor model): Newton steps by Woodbury
+        y, iterations = newton_risk_budget(covariance, budget)
+        objective = barrier_objective(covariance, budget, y)
         elapsed = time.perf_counter() - start
         info = exact_info(NAME, elapsed, iterations, objective)
         return y, float(y.sum()), info

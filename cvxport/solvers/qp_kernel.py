@@ -33,6 +33,7 @@ from cvxport.solvers.active_set import (
     _feasible_point,
     _primal_active_set,
 )
+from cvxport.solvers.covariance_operator import operator_of
 
 DUAL_TOLERANCE = 1e-11  # multipliers, relative to the largest row multiplier
 BLOCK_ITERATIONS = 40
@@ -77,7 +78,7 @@ class QPSolution:
 def solve_dense_qp(qp: DenseQP, start: WorkingSet | None = None) -> QPSolution:
     """Return the exact optimum of ``qp`` (see the module); ActiveSetError when this method
     cannot settle it."""
-    return solve_active_set(qp, start, _solve_working, _primal_fallback)
+    return solve_active_set(qp, start, _solve_working, primal_fallback)
 
 
 def solve_active_set(qp, start: WorkingSet | None, solve_working, primal_fallback) -> QPSolution:
@@ -200,15 +201,21 @@ def _rows_transpose(qp: DenseQP, rows: np.ndarray) -> np.ndarray:
     return np.vstack([qp.E, qp.G[rows]]).T
 
 
-def _solve_working(
-    qp: DenseQP, at_lower: np.ndarray, at_upper: np.ndarray, rows: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """x (n,) and row multipliers mu (me + active,) of the working set's KKT system."""
-    x = np.where(at_lower, qp.lower, np.where(at_upper, qp.upper, 0.0))
-    free = ~(at_lower | at_upper)
-    R = np.vstack([qp.E, qp.G[rows]])
-    d = np.r_[qp.e, qp.h[rows]]
-    return solve_kkt_system(qp.S, qp.c, free, x, R, d)
+def working_set_solver(solve_kkt):
+    """The ``solve_working(qp, at_lower, at_upper, rows) -> (x, mu)`` of ``solve_active_set``
+    that holds the working set's entries at their bounds and rows with equality, then calls
+    ``solve_kkt(qp.S, qp.c, free, x, R, d)`` (``solve_kkt_system``'s arguments)."""
+
+    def solve_working(
+        qp: DenseQP, at_lower: np.ndarray, at_upper: np.ndarray, rows: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        x = np.where(at_lower, qp.lower, np.where(at_upper, qp.upper, 0.0))
+        free = ~(at_lower | at_upper)
+        R = np.vstack([qp.E, qp.G[rows]])
+        d = np.r_[qp.e, qp.h[rows]]
+        return solve_kkt(qp.S, qp.c, free, x, R, d)
+
+    return solve_working
 
 
 def solve_kkt_system(
@@ -240,12 +247,26 @@ def solve_kkt_system(
     if info != 0:  # pragma: no cover - dpotrs fails only on bad arguments
         raise ActiveSetError(f"LAPACK dpotrs failed ({info})")
     solved *= unit[:, None]
-    pull_part, rows_part = solved[:, 0], solved[:, 1:]
+    return solve_rows(x, free, R, d, solved[:, 0], solved[:, 1:])
+
+
+def solve_rows(
+    x: np.ndarray,
+    free: np.ndarray,
+    R: np.ndarray,
+    d: np.ndarray,
+    pull_part: np.ndarray,
+    rows_part: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Finish a working set's KKT system from the block solves ``pull_part`` = H_FF^-1 pull
+    (|F|,) and ``rows_part`` = H_FF^-1 R_F' (|F|, m): the multipliers mu (m,) from the Schur
+    complement R_F H_FF^-1 R_F' (Cholesky), and x (n,) with x_F set in place."""
     if len(d) == 0:
         x[free] = -pull_part
         return x, np.zeros(0)
+    R_free = R[:, free]
     schur = R_free @ rows_part
-    rhs = -(d - R[:, fixed] @ x[fixed]) - R_free @ pull_part
+    rhs = -(d - R[:, ~free] @ x[~free]) - R_free @ pull_part
     schur_factor, info = dpotrf(schur, lower=False, clean=False)
     if info != 0:
         raise ActiveSetError("the working rows are dependent on the free entries")
@@ -255,6 +276,9 @@ def solve_kkt_system(
     mu, _ = dpotrs(schur_factor, rhs, lower=False)
     x[free] = -(pull_part + rows_part @ mu)
     return x, mu
+
+
+_solve_working = working_set_solver(solve_kkt_system)
 
 
 def _solution(qp, x, gradient, mu, sets, iterations) -> QPSolution:
@@ -279,13 +303,14 @@ def _solution(qp, x, gradient, mu, sets, iterations) -> QPSolution:
     return QPSolution(x, working, objective, iterations, max(primal, dual))
 
 
-def _primal_fallback(qp: DenseQP, iterations: int) -> QPSolution:
+def primal_fallback(qp: DenseQP, iterations: int) -> QPSolution:
     """The monotone primal method where it applies: one equality row, bounds, no linear term,
-    no other rows (minimum variance under bounds; long-only Charnes-Cooper)."""
+    no other rows (minimum variance under bounds; long-only Charnes-Cooper). ``qp.S`` is an
+    (n, n) array or an ``OperatorMatrix`` (the factor form)."""
     if len(qp.h) or len(qp.e) != 1 or np.any(qp.c) or abs(qp.e[0]) == 0:
         raise ActiveSetError("the working set repeats (cycling) with general rows")
     row = qp.E[0] / qp.e[0]
-    if np.allclose(row, 1.0, rtol=0, atol=0):
+    if np.all(row == 1.0):
         start = _feasible_point(qp.lower, qp.upper)
     elif np.all(qp.lower == 0) and np.all(np.isinf(qp.upper)) and row.max() > 0:
         start = np.zeros(len(row))
@@ -293,8 +318,8 @@ def _primal_fallback(qp: DenseQP, iterations: int) -> QPSolution:
         start[best] = 1.0 / row[best]
     else:
         raise ActiveSetError("the working set repeats (cycling) and no feasible start is known")
-    solution = _primal_active_set(qp.S, row, qp.lower, qp.upper, start, iterations)
+    op = operator_of(qp.S)
+    solution = _primal_active_set(op, row, qp.lower, qp.upper, start, iterations)
     x = solution.weights
-    mi = len(qp.h)
-    working = WorkingSet(solution.at_lower, solution.at_upper, np.zeros(mi, bool))
-    return QPSolution(x, working, float(x @ qp.S @ x), solution.iterations, solution.kkt_residual)
+    working = WorkingSet(solution.at_lower, solution.at_upper, np.zeros(len(qp.h), bool))
+    return QPSolution(x, working, op.variance(x), solution.iterations, solution.kkt_residual)
