@@ -70,6 +70,7 @@ def command_sweep(args: argparse.Namespace) -> int:
     """Run the grid's backtests; write sweep.csv, sweep.parquet and sweep.png."""
     from cvxport.data import load_bundled_market_caps_history
     from cvxport.plotting import plot_sweep
+    from cvxport.reports import sweep_report
     from cvxport.research import expand_grid, run_sweep
 
     if not args.config:
@@ -101,6 +102,7 @@ def command_sweep(args: argparse.Namespace) -> int:
     table.to_parquet(out / "sweep.parquet")
     save_figure(lambda ax: plot_sweep(table, ax=ax), out / "sweep.png", (9, 5))
     metric = options.get("metric", "sharpe_ratio")
+    sweep_report(table, out / "sweep.html", metric=metric)
     ok = table[table["status"] == "ok"]
     print(
         f"cvxport sweep: {len(table)} runs ({backend}), {len(ok)} ok, {len(table) - len(ok)} failed"
@@ -109,7 +111,7 @@ def command_sweep(args: argparse.Namespace) -> int:
         shown = [c for c in table.columns[: list(table.columns).index("status")]] + [metric]
         print(f"best 5 by {metric}:")
         print(ok.sort_values(metric, ascending=False)[shown].head(5).to_string())
-    print(f"wrote sweep.csv, sweep.parquet, sweep.png to {out}/")
+    print(f"wrote sweep.csv, sweep.parquet, sweep.png, sweep.html to {out}/")
     return 0
 
 

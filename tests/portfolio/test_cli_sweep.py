@@ -50,6 +50,9 @@ def test_sweep_writes_csv_parquet_and_a_plot(tmp_path, capsys):
     )
     pd.testing.assert_frame_equal(csv, parquet, check_dtype=False, rtol=1e-12)
     assert (out / "sweep.png").read_bytes().startswith(PNG_MAGIC)
+    html = (out / "sweep.html").read_text()
+    assert "8 runs, 4 ok, 4 failed" in html and "InfeasibleError" in html
+    assert "<img src='data:image/png;base64," in html and "http" not in html
     # the same table as the API on the same data and config (the CLI's default bounds apply)
     from cvxport import load_bundled_prices
 

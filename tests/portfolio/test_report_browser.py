@@ -116,6 +116,19 @@ def test_comparison_report_renders_in_chromium(tmp_path):
     assert console == []
 
 
+def test_sweep_report_renders_in_chromium(tmp_path):
+    from cvxport.reports import sweep_report
+    from cvxport.research import run_sweep
+
+    data = load_bundled_prices(["BTC/USDT", "ETH/USDT"], start="2024-01-01", end="2024-12-31")
+    grid = {"allocation_method": ["equal_weight", "minimum_variance"], "lookback": [20, 40]}
+    table = run_sweep(PortfolioConfig(symbols=list(data)), grid, data, progress=False)
+    page = sweep_report(table, tmp_path / "sweep.html")
+    counts, console = inspect_page(page, tmp_path)
+    assert counts["images"] == 1 and counts["broken"] == 0, counts
+    assert console == []
+
+
 def test_the_check_catches_console_errors_and_broken_images(tmp_path):
     """A page with an error, an undecodable image and an outside image must fail the check."""
     page = tmp_path / "bad.html"
