@@ -19,7 +19,7 @@ import nbformat
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # cells.py and tutorials/ beside us
 
 from cells import HERE, code, execute, md, notebook
-from tutorials import live, quick_start, rebalancing, research
+from tutorials import live, modeling, quick_start, rebalancing, research
 
 # --------------------------------------------------------------------------------------------
 # 02: solvers and constraints
@@ -719,6 +719,7 @@ NOTEBOOKS = {
     "04_rebalancing_policies.ipynb": rebalancing.CELLS,
     "05_live_rebalancing.ipynb": live.CELLS,
     "06_research.ipynb": research.CELLS,
+    "07_modeling.ipynb": modeling.CELLS,
 }
 
 

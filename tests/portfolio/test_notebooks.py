@@ -54,6 +54,7 @@ def test_the_tutorials_exist():
         "04_rebalancing_policies.ipynb",
         "05_live_rebalancing.ipynb",
         "06_research.ipynb",
+        "07_modeling.ipynb",
     }
     assert expected <= set(NAMES)
     assert set(NAMES) == set(load_generator().NOTEBOOKS), "every notebook has a generator entry"
