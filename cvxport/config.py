@@ -12,8 +12,10 @@ import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
+from cvxport.allocators.arguments import estimator
 from cvxport.allocators.base import Allocator
 from cvxport.allocators.registry import registered_allocator
 from cvxport.constraints.base import Constraint
@@ -109,14 +111,7 @@ def _rebalancer(value: Any) -> Rebalancer | None:
 
 
 def _estimator(getter: Callable, name: str) -> Callable:
-    def check(value: Any) -> Any:
-        try:
-            getter(value)
-        except InvalidInputError as exc:
-            raise InvalidInputError(f"PortfolioConfig.{name}: {exc}") from None
-        return value
-
-    return check
+    return partial(estimator(getter), name=f"PortfolioConfig.{name}")
 
 
 def _solver(value: Any) -> str | None:

@@ -130,6 +130,19 @@ def plot_stress_results(results: Mapping[str, Mapping], ax: Axes | None = None) 
     return ax
 
 
+def _equity_axis(ax: Axes, log_scale: bool) -> None:
+    """Label the y axis in quote currency, on a log scale (ticks 1, 2, 5 per decade, plain
+    numbers) when ``log_scale``; the caller decides (a log scale needs every value > 0)."""
+    if log_scale:
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.set_ylabel("Equity (quote currency, log scale)")
+    else:
+        ax.set_ylabel("Equity (quote currency)")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+
+
 def plot_equity_curve(
     equity: pd.Series,
     ax: Axes | None = None,
@@ -152,15 +165,8 @@ def plot_equity_curve(
         name = str(benchmark.name or "Benchmark")
         ax.plot(benchmark.index, benchmark.to_numpy(dtype=float), lw=1.2, ls="--", label=name)
         ax.legend(loc="upper left", fontsize=8)
-    values = equity.to_numpy(dtype=float)
-    if log_scale and (values > 0).all():  # a ruined curve (equity <= 0) stays linear
-        ax.set_yscale("log")
-        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-        ax.yaxis.set_minor_formatter(NullFormatter())
-        ax.set_ylabel("Equity (quote currency, log scale)")
-    else:
-        ax.set_ylabel("Equity (quote currency)")
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    # a ruined curve (equity <= 0) stays linear
+    _equity_axis(ax, log_scale and bool((equity.to_numpy(dtype=float) > 0).all()))
     ax.margins(x=0)  # the same date range as the drawdown and weights plots
     ax.set_xlabel("Date")
     ax.set_title("Equity curve")
@@ -235,14 +241,7 @@ def plot_equity_curves(curves: Mapping[str, pd.Series], ax: Axes | None = None) 
     ax = _axes(ax)
     for (name, equity), color in zip(curves.items(), distinct_colors(len(curves)), strict=True):
         ax.plot(equity.index, equity.to_numpy(dtype=float), lw=1.2, color=color, label=str(name))
-    if all((equity.to_numpy(dtype=float) > 0).all() for equity in curves.values()):
-        ax.set_yscale("log")
-        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-        ax.yaxis.set_minor_formatter(NullFormatter())
-        ax.set_ylabel("Equity (quote currency, log scale)")
-    else:
-        ax.set_ylabel("Equity (quote currency)")
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    _equity_axis(ax, all((equity.to_numpy(dtype=float) > 0).all() for equity in curves.values()))
     ax.set_xlabel("Date")
     ax.set_title("Equity curves")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)

@@ -20,24 +20,27 @@ import numpy as np
 import pandas as pd
 
 from cvxport.allocators.base import Allocator, check_costs
-from cvxport.allocators.risk_model import estimate_risk_model, unit_scaled_model
-from cvxport.allocators.sharpe_checks import refuse_false_infeasibility
+from cvxport.allocators.risk_model import estimate_mean, estimate_risk_model, unit_scaled_model
+from cvxport.allocators.sharpe_checks import (
+    MAX_GROSS_EXPOSURE,
+    refuse_false_infeasibility,
+    refuse_unattained_ratio,
+)
 from cvxport.constraints.base import Constraint
 from cvxport.constraints.costs import TransactionCost
 from cvxport.errors import InfeasibleError, InvalidInputError
-from cvxport.estimation import (
-    CovarianceEstimator,
-    ExpectedReturnsEstimator,
-    get_expected_returns_estimator,
-)
+from cvxport.estimation import CovarianceEstimator, ExpectedReturnsEstimator
 from cvxport.periods import infer_periods_per_year
 from cvxport.problem import Formulation
 from cvxport.solvers.declared import QuadraticObjective
 
-# Without LongOnly or bounds, when the best Sharpe ratio is only approached by zero-sum
-# portfolios, the solver returns kappa ~ its tolerance and weights y / kappa of order 1e8-1e10.
-# A genuine tangency portfolio levered a million times is not a portfolio either.
-MAX_GROSS_EXPOSURE = 1e6  # sum |w|, multiples of NAV
+__all__ = [
+    "MAX_GROSS_EXPOSURE",
+    "MaximumSharpeAllocator",
+    "excess_over_risk_free",
+    "maximum_sharpe_formulation",
+    "per_period_rate",
+]
 
 
 def maximum_sharpe_formulation(n_assets: int, costs: TransactionCost | None = None) -> Formulation:
@@ -82,6 +85,17 @@ def per_period_rate(annual_rate: float, periods_per_year: int) -> float:
     return (1.0 + annual_rate) ** (1.0 / periods_per_year) - 1.0
 
 
+def excess_over_risk_free(
+    mean: np.ndarray, annual_rate: float, periods_per_year: int | None, index: pd.Index
+) -> np.ndarray:
+    """Return the (n,) per-period ``mean`` minus the per-period risk-free rate compounded from
+    ``annual_rate`` (a fraction); ``periods_per_year`` None: inferred from ``index``."""
+    if annual_rate == 0.0:
+        return mean
+    ppy = periods_per_year or infer_periods_per_year(index)
+    return mean - per_period_rate(annual_rate, ppy)
+
+
 class MaximumSharpeAllocator(Allocator):
     """Maximize (mu - rf)' w / sqrt(w' Sigma w).
 
@@ -95,9 +109,7 @@ class MaximumSharpeAllocator(Allocator):
     """
 
     config_arguments: ClassVar[dict[str, str]] = {
-        "constraints": "constraints",
-        "solver": "solver",
-        "long_only": "long_only",
+        **Allocator.config_arguments,
         "covariance": "covariance",
         "expected_returns": "expected_returns",
         "risk_free_rate": "risk_free_rate",
@@ -129,13 +141,8 @@ class MaximumSharpeAllocator(Allocator):
         rf = float(self.risk_free_rate)
         if not np.isfinite(rf) or rf <= -1:
             raise InvalidInputError(f"risk_free_rate must be a finite annual fraction, got {rf}")
-        mean = np.asarray(
-            get_expected_returns_estimator(self.expected_returns).estimate(returns), dtype=float
-        )
-        if rf == 0.0:
-            return mean
-        ppy = self.periods_per_year or infer_periods_per_year(returns.index)
-        return mean - per_period_rate(rf, ppy)
+        mean = estimate_mean(returns, self.expected_returns)
+        return excess_over_risk_free(mean, rf, self.periods_per_year, returns.index)
 
     def _allocate(
         self,
@@ -179,13 +186,11 @@ class MaximumSharpeAllocator(Allocator):
                 "exist",
                 conflicting=(),
             ) from exc
-        gross = float(np.abs(weights).sum())
-        if gross > MAX_GROSS_EXPOSURE:
-            raise InfeasibleError(
-                f"the maximum Sharpe ratio is not attained by a fully invested portfolio under "
-                f"{list(constraints)}: the optimum of the Charnes-Cooper problem has kappa -> 0 "
-                f"(a zero-net-investment portfolio; gross exposure {gross:.3g} x NAV); "
-                "add LongOnly() or WeightBounds",
-                conflicting=(),
-            )
+        refuse_unattained_ratio(
+            weights,
+            "maximum Sharpe ratio",
+            constraints,
+            why=": the optimum of the Charnes-Cooper problem has kappa -> 0",
+            detail="a zero-net-investment portfolio; ",
+        )
         return weights

@@ -19,23 +19,22 @@ import numpy as np
 import pandas as pd
 
 from cvxport.allocators.base import Allocator, check_costs
-from cvxport.allocators.maximum_sharpe import MAX_GROSS_EXPOSURE, per_period_rate
+from cvxport.allocators.maximum_sharpe import MaximumSharpeAllocator, excess_over_risk_free
 from cvxport.allocators.mean_risk_forms import (
     OBJECTIVES,
     measure_formulation,
     quadratic_formulation,
 )
-from cvxport.allocators.risk_model import estimate_covariance
+from cvxport.allocators.risk_model import estimate_covariance, estimate_mean
+from cvxport.allocators.sharpe_checks import refuse_unattained_ratio
 from cvxport.constraints.base import Constraint
 from cvxport.constraints.costs import TransactionCost
 from cvxport.errors import InfeasibleError, InvalidInputError
 from cvxport.estimation import (
     CovarianceEstimator,
     ExpectedReturnsEstimator,
-    get_expected_returns_estimator,
     unit_scale_factor,
 )
-from cvxport.periods import infer_periods_per_year
 from cvxport.risk.base import RiskMeasure
 from cvxport.risk.limit import RiskLimit
 from cvxport.risk.moments import Variance
@@ -87,20 +86,14 @@ class MeanRiskAllocator(Allocator):
     window, None for a measure without ``value``) and ``expected_return_`` (mu' w per period).
     """
 
+    #: MaximumSharpeAllocator's arguments (estimators, risk-free rate, costs) and the measure's
     config_arguments: ClassVar[dict[str, str]] = {
-        "constraints": "constraints",
-        "solver": "solver",
-        "long_only": "long_only",
-        "covariance": "covariance",
-        "expected_returns": "expected_returns",
-        "risk_free_rate": "risk_free_rate",
-        "periods_per_year": "periods_per_year",
+        **MaximumSharpeAllocator.config_arguments,
         "risk": "risk_measure",
         "objective": "mean_risk_objective",
         "target_return": "target_return",
         "max_risk": "max_risk",
         "risk_aversion": "risk_aversion",
-        "costs": "costs",
     }
 
     def __init__(
@@ -171,9 +164,7 @@ class MeanRiskAllocator(Allocator):
             kind = "max_return"  # no risk term: the LP of the highest expected return
         if max_risk is not None:
             constraints = (*constraints, RiskLimit(measure, max_risk))
-        mean = np.asarray(
-            get_expected_returns_estimator(self.expected_returns).estimate(returns), dtype=float
-        )
+        mean = estimate_mean(returns, self.expected_returns)
         mean_scale = float(np.max(np.abs(mean))) or 1.0
         values: dict[str, Any] = {}
         if target is not None:
@@ -232,8 +223,7 @@ class MeanRiskAllocator(Allocator):
 
     def _scaled_excess(self, mean: np.ndarray, returns: pd.DataFrame) -> np.ndarray:
         rf = _optional_number("risk_free_rate", self.risk_free_rate, low=-0.99) or 0.0
-        ppy = self.periods_per_year or infer_periods_per_year(returns.index)
-        excess = mean - (per_period_rate(rf, ppy) if rf else 0.0)
+        excess = excess_over_risk_free(mean, rf, self.periods_per_year, returns.index)
         best = int(np.argmax(excess))
         if excess[best] <= 0:
             raise InfeasibleError(
@@ -256,14 +246,7 @@ class MeanRiskAllocator(Allocator):
                 f"{target:.6g} per period (the best single asset expects {best:.6g}): {exc}",
                 conflicting=(),
             ) from exc
-        gross = float(np.abs(weights).sum())
-        if gross > MAX_GROSS_EXPOSURE:
-            raise InfeasibleError(
-                f"the return/risk ratio is not attained by a fully invested portfolio under "
-                f"{list(problem.constraints)} (gross exposure {gross:.3g} x NAV); add LongOnly()"
-                " or WeightBounds",
-                conflicting=(),
-            )
+        refuse_unattained_ratio(weights, "return/risk ratio", problem.constraints)
         return weights
 
     def _report(self, measure, weights, returns, data, known) -> None:

@@ -74,9 +74,7 @@ class MinimumVarianceAllocator(Allocator):
     """
 
     config_arguments: ClassVar[dict[str, str]] = {
-        "constraints": "constraints",
-        "solver": "solver",
-        "long_only": "long_only",
+        **Allocator.config_arguments,
         "covariance": "covariance",
         "costs": "costs",
     }

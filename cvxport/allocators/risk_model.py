@@ -8,11 +8,18 @@ import pandas as pd
 from cvxport.errors import InvalidInputError
 from cvxport.estimation import (
     CovarianceEstimator,
+    ExpectedReturnsEstimator,
     FactorModel,
     clip_to_psd,
     get_covariance_estimator,
+    get_expected_returns_estimator,
     unit_scale_factor,
 )
+
+
+def estimate_mean(returns: pd.DataFrame, estimator: str | ExpectedReturnsEstimator) -> np.ndarray:
+    """Return the (n,) expected returns of (T, n) returns as floats, per-period fractions."""
+    return np.asarray(get_expected_returns_estimator(estimator).estimate(returns), dtype=float)
 
 
 def estimate_covariance(returns: pd.DataFrame, estimator: str | CovarianceEstimator) -> np.ndarray:

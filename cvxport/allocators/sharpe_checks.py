@@ -19,7 +19,12 @@ import pandas as pd
 
 from cvxport.constraints.base import Constraint, ProblemContext
 from cvxport.constraints.diagnose import is_feasible
-from cvxport.errors import CvxportError, SolverError
+from cvxport.errors import CvxportError, InfeasibleError, SolverError
+
+# Without LongOnly or bounds, when the best Sharpe ratio is only approached by zero-sum
+# portfolios, the solver returns kappa ~ its tolerance and weights y / kappa of order 1e8-1e10.
+# A genuine tangency portfolio levered a million times is not a portfolio either.
+MAX_GROSS_EXPOSURE = 1e6  # sum |w|, multiples of NAV
 
 
 @dataclass(frozen=True)
@@ -59,3 +64,23 @@ def refuse_false_infeasibility(
         "active set) or 'CLARABEL'",
         status="infeasible",
     ) from exc
+
+
+def refuse_unattained_ratio(
+    weights: np.ndarray,
+    ratio: str,
+    constraints: Sequence[Constraint],
+    why: str = "",
+    detail: str = "",
+) -> None:
+    """Raise InfeasibleError when the (n,) ``weights`` of a Charnes-Cooper ratio problem have
+    gross exposure sum |w| above ``MAX_GROSS_EXPOSURE`` (multiples of NAV): the ``ratio`` is
+    then only approached as kappa -> 0, not attained by a fully invested portfolio."""
+    gross = float(np.abs(weights).sum())
+    if gross > MAX_GROSS_EXPOSURE:
+        raise InfeasibleError(
+            f"the {ratio} is not attained by a fully invested portfolio under "
+            f"{list(constraints)}{why} ({detail}gross exposure {gross:.3g} x NAV); "
+            "add LongOnly() or WeightBounds",
+            conflicting=(),
+        )
