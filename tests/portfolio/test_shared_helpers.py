@@ -135,3 +135,19 @@ def test_config_estimator_errors_name_the_config_field():
         cx.PortfolioConfig(covariance="nope")
     with pytest.raises(cx.InvalidInputError, match=r"^PortfolioConfig\.expected_returns: "):
         cx.PortfolioConfig(expected_returns="nope")
+
+
+def test_the_mean_risk_ratio_and_maximum_sharpe_need_the_bar_length_only_for_a_nonzero_rate():
+    # one excess-return helper: at rf = 0 neither infers periods per year (a RangeIndex is
+    # fine; mean-risk used to refuse it), at rf != 0 both need them
+    rng = np.random.default_rng(0)
+    returns = pd.DataFrame(rng.normal(0.001, 0.01, (50, 3)), columns=list("ABC"))
+    ratio = cx.MeanRiskAllocator(risk=cx.StandardDeviation(), objective="ratio")
+    sharpe = cx.MaximumSharpeAllocator()
+    np.testing.assert_allclose(ratio.allocate(returns), sharpe.allocate(returns), atol=1e-6)
+    ratio.risk_free_rate = sharpe.risk_free_rate = 0.01
+    for allocator in (ratio, sharpe):
+        with pytest.raises(cx.InvalidInputError, match="DatetimeIndex"):
+            allocator.allocate(returns)
+    ratio.periods_per_year = sharpe.periods_per_year = 252
+    np.testing.assert_allclose(ratio.allocate(returns), sharpe.allocate(returns), atol=1e-6)
