@@ -87,6 +87,14 @@ class Window:
         """(n,) sample mean."""
         return self.R.mean(axis=0)
 
+    factor_form: bool = False  # the TE check states variance as ||F w||^2, F'F = S / s_scale
+
+    @cached_property
+    def F(self) -> np.ndarray:  # noqa: N802 (the math name)
+        """(n, n) factor with F'F = S / s_scale (eigh, eigenvalues clipped at 0)."""
+        values, vectors = np.linalg.eigh(self.S / self.s_scale)
+        return np.sqrt(np.clip(values, 0, None))[:, None] * vectors.T
+
     @cached_property
     def s_scale(self) -> float:
         """Mean variance, the covariance's unit in the references."""
@@ -158,6 +166,8 @@ def tracking_error(setup: Setup) -> Piece:
 
     def rows(w, k, d):
         limit = TE_ANNUAL**2 / PERIODS / d.s_scale
+        if d.factor_form:  # the check's independent form: a second-order cone over F
+            return [cp.norm(d.F @ (w - b)) <= np.sqrt(limit)]
         return [cp.quad_form(w - b, cp.psd_wrap(d.S / d.s_scale)) <= limit]
 
     def excess(w, d):
@@ -200,7 +210,7 @@ CHECK_SOLVERS = {
             "dual_feasibility_tolerance": 1e-10,
         },
     ),
-    "QCQP": ("CLARABEL", {k: 1e-12 for k in TIGHT}),  # OSQP takes no cone: Clarabel at 1e-12
+    "QCQP": ("CLARABEL", {k: 1e-12 for k in TIGHT}),  # no cone in OSQP: factor form, 1e-12
 }
 
 
@@ -220,7 +230,9 @@ def solve_reference(
         rows = [cp.sum(w) == 1] + [r for p in pieces for r in p.rows(w, 1.0, d)]
         R = d.R / np.mean(np.abs(d.R))
         T = len(R)
-        if objective == "variance":
+        if objective == "variance" and d.factor_form:
+            goal = cp.sum_squares(d.F @ w)
+        elif objective == "variance":
             goal = cp.quad_form(w, cp.psd_wrap(d.S / d.s_scale))
         elif objective == "cvar":
             a, u = cp.Variable(), cp.Variable(T, nonneg=True)
@@ -258,7 +270,11 @@ class Problem:
         solver, options = CHECK_SOLVERS[kind]
         if solver not in cp.installed_solvers():
             return None
-        return solve_reference(self.objective, self.pieces(setup), d, solver, options)
+        d.factor_form = kind == "QCQP"
+        try:
+            return solve_reference(self.objective, self.pieces(setup), d, solver, options)
+        finally:
+            d.factor_form = False
 
     def value(self, w: np.ndarray, d: Window) -> float:
         """The objective at weights ``w`` (lower is better)."""
