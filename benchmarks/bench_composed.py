@@ -28,11 +28,10 @@ need not be unique, the relative gap of the exact empirical CVaR / CDaR of the w
 is marked ``!`` (its time too) and explained under the table; ``~``: off the reference but
 within the target of the check solve, where the two disagree by more than the target.
 ``ref check``: the reference against the same problem solved by another solver (OSQP at
-1e-8 polished for QPs, HiGHS at 1e-10 for LPs, Clarabel at 1e-12 for the TE row), the
-reference's own uncertainty. cvxport with OSQP is not
-run on the LP rows unless ``--osqp-lp`` (a first-order method on an LP). Every contender has
-one BLAS thread; a cell stops being timed after ``--budget`` seconds (checked windows always
-run).
+1e-8 polished for QPs, HiGHS at 1e-10 for LPs, Clarabel at 1e-12 on the factor form for the
+TE row), the reference's own uncertainty. cvxport with OSQP is not run on the LP rows unless
+``--osqp-lp`` (a first-order method on an LP). Every contender has one BLAS thread; a cell
+stops being timed after ``--budget`` seconds (checked windows always run).
 
 Usage: ``python benchmarks/bench_composed.py [--sizes 100 500 1000] [--repeats 5] [--quick]``
 """
