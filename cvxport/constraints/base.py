@@ -125,7 +125,8 @@ def as_vector(value: float | Mapping[str, float], assets: pd.Index, default: flo
     """
     if not isinstance(value, Mapping):
         return np.full(len(assets), float(value))
-    unknown = [s for s in value if s not in assets]
+    known = set(assets)
+    unknown = [s for s in value if s not in known]
     if unknown:
         raise InvalidInputError(f"{what} names symbols not in the universe: {unknown}")
     return np.array([float(value.get(s, default)) for s in assets])

@@ -40,7 +40,8 @@ class GroupLimits(Constraint):
 
     def validate(self, assets: pd.Index) -> None:
         """Every member must be in the universe."""
-        missing = [s for s in self.symbols if s not in assets]
+        known = set(assets)
+        missing = [s for s in self.symbols if s not in known]
         if missing:
             raise InvalidInputError(f"{self!r} names symbols not in the universe: {missing}")
 
