@@ -174,8 +174,12 @@ class Allocator(ABC):
         The problem is declared once and re-solved by any backend; cvxpy recompiles only when
         the solver changes. A problem whose terms use the returns window is rebuilt when the
         window's length ``n_periods`` changes."""
-        cache_key = (tuple(assets), constraints, key)
+        # keyed by the constraints; the universe is compared (a vectorized Index.equals: a
+        # tuple of 100 arrow-backed symbols per call cost as much as the solve at n = 100)
+        cache_key = (len(assets), constraints, key)
         problem = self._problems.get(cache_key)
+        if problem is not None and not problem.assets.equals(assets):
+            problem = None
         stale = problem is not None and problem.uses_periods
         if stale and problem.context.n_periods != n_periods:
             problem = None
