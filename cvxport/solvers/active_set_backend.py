@@ -28,7 +28,7 @@ from cvxport.solvers.active_set import ActiveSetError
 from cvxport.solvers.backend import Backend
 from cvxport.solvers.declared import QuadraticObjective, covariance_solve
 from cvxport.solvers.l1_kernel import L1Row, solve_l1_qp
-from cvxport.solvers.linear_rows import RowReader, nonlinear_row
+from cvxport.solvers.linear_rows import LinearRows, RowReader, nonlinear_row
 from cvxport.solvers.qp_kernel import DenseQP, solve_dense_qp
 from cvxport.solvers.result import SolveInfo, exact_info
 
@@ -60,7 +60,7 @@ class ActiveSetBackend(Backend):
         l1_object = l1_constraint(problem)
         reader = _reader(problem, state)
         try:
-            rows = reader.read()
+            rows = _read_rows(problem, reader)
         except ValueError as exc:
             raise SolverError(f"{NAME}: {exc}", solver=NAME) from exc
         covariance = values[declared.covariance]
@@ -125,6 +125,12 @@ def _reader(problem: ParametrizedProblem, state: dict) -> RowReader:
     return state["reader"]
 
 
+def _read_rows(problem: ParametrizedProblem, reader: RowReader) -> LinearRows:
+    """The rows at this solve's values (a method row may hold a Parameter, e.g. a target)."""
+    problem.assign_deferred(reader.parameter_ids)
+    return reader.read()
+
+
 def _charnes_cooper_l1_refusal(problem: ParametrizedProblem, state: dict) -> str | None:
     """Under Charnes-Cooper, the L1 row is accepted beside bounds only: with other inequality
     rows (caps y <= u kappa, group limits) the kernel settled only 55-65% of random problems,
@@ -134,7 +140,7 @@ def _charnes_cooper_l1_refusal(problem: ParametrizedProblem, state: dict) -> str
     if l1_object is None or not isinstance(problem.formulation.scale, cp.Variable):
         return None
     try:
-        rows = _reader(problem, state).read()
+        rows = _read_rows(problem, _reader(problem, state))
     except ValueError as exc:
         return f"its rows cannot be read as linear rows ({exc})"
     G = rows.inequalities

@@ -53,9 +53,7 @@ class CvxpyBackend(Backend):
     ) -> tuple[np.ndarray, float, SolveInfo]:
         """Solve the cvxpy problem with this solver and its table options."""
         overrides = problem.formulation.solver_options.get(self.name)
-        for name, value in problem.deferred.items():  # a factor model: cvxpy needs n x n
-            problem.parameters[name].value = value.dense()
-        problem.deferred.clear()
+        problem.assign_deferred()  # cvxpy reads every Parameter
         info = solve_once(problem.problem, self.name, overrides)
         scale = problem.formulation.scale
         scale_value = float(scale.value) if hasattr(scale, "value") else float(scale)

@@ -60,6 +60,8 @@ class RowReader:
         self.kappa = scale if isinstance(scale, cp.Variable) else None
         self.problem = cp.Problem(cp.Minimize(0), rows)
         self.static = not self.problem.parameters()
+        #: ids of the Parameters the rows hold (their values must be set before ``read``)
+        self.parameter_ids = {parameter.id for parameter in self.problem.parameters()}
         #: whether the rows read use kappa (its column folded into x; kappa >= 0 among them)
         self.kappa_in_rows = False
         self._cached: LinearRows | None = None
