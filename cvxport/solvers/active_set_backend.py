@@ -47,17 +47,19 @@ class ActiveSetBackend(Backend):
         """Why the problem is not a QP with linear rows over the weights, or None."""
         state = problem.backend_state.setdefault(NAME, {})
         if "refusal" not in state:
+            state["l1"] = l1_constraint(problem)  # the object declaring an L1 row, or None
             state["refusal"] = _refusal(problem) or _charnes_cooper_l1_refusal(problem, state)
         return state["refusal"]
 
     def solve(
         self, problem: ParametrizedProblem, values: Mapping[str, Any]
     ) -> tuple[np.ndarray, float, SolveInfo]:
-        """Solve exactly, warm-started from the last working set of this problem."""
+        """Solve exactly, warm-started from the last working set of this problem (accepted by
+        ``refusal`` first, which keeps what it learned in the problem's state)."""
         start = time.perf_counter()
         state = problem.backend_state[NAME]
         declared: QuadraticObjective = problem.formulation.declared
-        l1_object = l1_constraint(problem)
+        l1_object = state["l1"]
         reader = _reader(problem, state)
         try:
             rows = _read_rows(problem, reader)
@@ -120,7 +122,7 @@ class ActiveSetBackend(Backend):
 def _reader(problem: ParametrizedProblem, state: dict) -> RowReader:
     """The problem's row reader (all rows but the L1 object's), built once per problem."""
     if "reader" not in state:
-        rows = _rows(problem, l1_constraint(problem))
+        rows = _rows(problem, state["l1"])
         state["reader"] = RowReader(problem.formulation.variable, problem.formulation.scale, rows)
     return state["reader"]
 
@@ -136,7 +138,7 @@ def _charnes_cooper_l1_refusal(problem: ParametrizedProblem, state: dict) -> str
     rows (caps y <= u kappa, group limits) the kernel settled only 55-65% of random problems,
     and a failed attempt costs its systems before cvxpy starts. Long-only, it settled 145 of
     149 (the rest fall back to cvxpy, recorded in ``info_.fallback_from``)."""
-    l1_object = l1_constraint(problem)
+    l1_object = state["l1"]
     if l1_object is None or not isinstance(problem.formulation.scale, cp.Variable):
         return None
     try:
