@@ -59,7 +59,6 @@ class RowReader:
         self.variable = variable
         self.kappa = scale if isinstance(scale, cp.Variable) else None
         self.problem = cp.Problem(cp.Minimize(0), rows)
-        self.static = not self.problem.parameters()
         #: ids of the Parameters the rows hold (their values must be set before ``read``)
         self.parameter_ids = {parameter.id for parameter in self.problem.parameters()}
         #: whether the rows read use kappa (its column folded into x; kappa >= 0 among them)
@@ -89,7 +88,7 @@ class RowReader:
             eq = eq[:, :n] + eq[:, n:]
             ineq = ineq[:, :n] + ineq[:, n:]
         rows = _split_bounds(eq, np.asarray(data["b"], float), ineq, np.asarray(data["G"], float))
-        if self.static:
+        if not self.parameter_ids:  # rows without Parameters never change: read once
             self._cached = rows
         return rows
 
