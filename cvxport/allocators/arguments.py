@@ -14,6 +14,7 @@ import pandas as pd
 
 from cvxport.arguments import flag, number, optional_mapping, optional_solver, solver_names
 from cvxport.constraints.base import Constraint
+from cvxport.constraints.costs import TransactionCost
 from cvxport.errors import InvalidInputError
 from cvxport.estimation import get_covariance_estimator, get_expected_returns_estimator
 from cvxport.periods import validate_periods_per_year
@@ -84,6 +85,13 @@ def risk_free_rate(value: Any, name: str) -> float:
     return rate
 
 
+def transaction_cost(value: Any, name: str) -> Any:
+    """Return ``value`` if it is None or a ``TransactionCost`` objective term."""
+    if value is not None and not isinstance(value, TransactionCost):
+        raise InvalidInputError(f"{name} must be a TransactionCost or None, got {value!r}")
+    return value
+
+
 #: attribute name -> check(value, "Owner.name"), applied by ``Allocator.__setattr__`` to every
 #: assignment of these names, in the constructor and afterwards
 ALLOCATOR_ARGUMENTS: dict[str, Callable[[Any, str], Any]] = {
@@ -99,6 +107,7 @@ ALLOCATOR_ARGUMENTS: dict[str, Callable[[Any, str], Any]] = {
     "market_caps": caps_mapping_or_frame,
     "market_caps_as_of": optional_date,
     "risk_budget": optional_mapping,
+    "costs": transaction_cost,
 }
 
 

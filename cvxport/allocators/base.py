@@ -13,7 +13,6 @@ from cvxport.allocators.arguments import check_allocator_argument
 from cvxport.allocators.arguments import constraints as check_constraints_argument
 from cvxport.constraints.base import Constraint
 from cvxport.constraints.bound_conflicts import check_bound_objects
-from cvxport.constraints.costs import TransactionCost
 from cvxport.constraints.weights import LongOnly
 from cvxport.constraints.window import GIVEN_FIELDS
 from cvxport.errors import InvalidInputError
@@ -36,13 +35,6 @@ def check_constraints(constraints: Sequence[Constraint] | None) -> tuple[Constra
                 f"{c!r} is not a cvxport Constraint (subclass cvxport.Constraint with build())"
             )
     return out
-
-
-def check_costs(costs: Any) -> TransactionCost | None:
-    """Return ``costs`` if it is None or a ``TransactionCost``; InvalidInputError otherwise."""
-    if costs is not None and not isinstance(costs, TransactionCost):
-        raise InvalidInputError(f"costs must be a TransactionCost or None, got {costs!r}")
-    return costs
 
 
 def merge_constraints(

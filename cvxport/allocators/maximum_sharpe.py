@@ -19,7 +19,7 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from cvxport.allocators.base import Allocator, check_costs
+from cvxport.allocators.base import Allocator
 from cvxport.allocators.risk_model import estimate_mean, estimate_risk_model, unit_scaled_model
 from cvxport.allocators.sharpe_checks import (
     MAX_GROSS_EXPOSURE,
@@ -130,7 +130,7 @@ class MaximumSharpeAllocator(Allocator):
         costs: TransactionCost | None = None,
     ) -> None:
         super().__init__(constraints, solver, fallback, long_only)
-        self.costs = check_costs(costs)
+        self.costs = costs  # checked by Allocator.__setattr__ (allocators.arguments)
         self.risk_free_rate = risk_free_rate
         self.expected_returns = expected_returns
         self.covariance = covariance

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from cvxport.allocators.base import Allocator, check_costs
+from cvxport.allocators.base import Allocator
 from cvxport.allocators.maximum_sharpe import MaximumSharpeAllocator, excess_over_risk_free
 from cvxport.allocators.mean_risk_forms import (
     OBJECTIVES,
@@ -114,7 +114,7 @@ class MeanRiskAllocator(Allocator):
         costs: TransactionCost | None = None,
     ) -> None:
         super().__init__(constraints, solver, fallback, long_only)
-        self.costs = check_costs(costs)
+        self.costs = costs  # checked by Allocator.__setattr__ (allocators.arguments)
         self.risk = risk
         self.objective = objective
         self.target_return = target_return

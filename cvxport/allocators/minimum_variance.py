@@ -16,7 +16,7 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from cvxport.allocators.base import Allocator, check_costs
+from cvxport.allocators.base import Allocator
 from cvxport.allocators.risk_model import (
     average_variance,
     estimate_risk_model,
@@ -90,7 +90,7 @@ class MinimumVarianceAllocator(Allocator):
     ) -> None:
         super().__init__(constraints, solver, fallback, long_only)
         self.covariance = covariance
-        self.costs = check_costs(costs)
+        self.costs = costs  # checked by Allocator.__setattr__ (allocators.arguments)
 
     def _allocate(
         self,

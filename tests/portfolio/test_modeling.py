@@ -254,6 +254,12 @@ def test_exposure_objects_refuse_bad_values():
         cx.NetExposure(0.5, 0.1)
     with pytest.raises(cx.InvalidInputError, match=r"TransactionCost\.rate"):
         cx.TransactionCost(-0.01)
+    with pytest.raises(cx.InvalidInputError, match=r"MinimumVarianceAllocator\.costs must be"):
+        cx.MinimumVarianceAllocator(costs=0.001)
+    allocator = cx.MaximumSharpeAllocator()
+    with pytest.raises(cx.InvalidInputError, match=r"MaximumSharpeAllocator\.costs must be"):
+        allocator.costs = "10 bps"  # checked when assigned later too
+    assert allocator.costs is None
 
 
 def test_transaction_costs_in_the_objective_match_plain_cvxpy(crypto_2021):
