@@ -91,3 +91,9 @@ def infer_periods_per_year(index: pd.DatetimeIndex) -> int:
     if median_step < _DAILY_BELOW:
         return days_per_year
     return max(1, round(_DAYS_PER_YEAR_MEAN * pd.Timedelta(days=1) / median_step))
+
+
+def per_period_rate(annual_rate: float, periods_per_year: int) -> float:
+    """Convert an annual fraction to a per-period fraction by compounding:
+    (1 + annual_rate) ** (1 / periods_per_year) - 1."""
+    return (1.0 + annual_rate) ** (1.0 / periods_per_year) - 1.0

@@ -30,7 +30,7 @@ from cvxport.constraints.base import Constraint
 from cvxport.constraints.costs import TransactionCost
 from cvxport.errors import InfeasibleError, InvalidInputError
 from cvxport.estimation import CovarianceEstimator, ExpectedReturnsEstimator
-from cvxport.periods import infer_periods_per_year
+from cvxport.periods import infer_periods_per_year, per_period_rate
 from cvxport.problem import Formulation
 from cvxport.solvers.declared import QuadraticObjective
 
@@ -78,11 +78,6 @@ def maximum_sharpe_formulation(n_assets: int, costs: TransactionCost | None = No
         constraints=[cp.sum(y) == kappa],
         parameters=parameters,
     )
-
-
-def per_period_rate(annual_rate: float, periods_per_year: int) -> float:
-    """Convert an annual fraction to a per-period fraction by compounding."""
-    return (1.0 + annual_rate) ** (1.0 / periods_per_year) - 1.0
 
 
 def excess_over_risk_free(

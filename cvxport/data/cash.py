@@ -14,7 +14,7 @@ import pandas as pd
 
 from cvxport.data.alignment import align_prices
 from cvxport.errors import InvalidInputError
-from cvxport.periods import infer_periods_per_year
+from cvxport.periods import infer_periods_per_year, per_period_rate
 
 
 def add_cash_asset(
@@ -44,7 +44,7 @@ def add_cash_asset(
     if symbol in prices.columns:
         raise InvalidInputError(f"{symbol!r} is already a symbol of the data")
     ppy = periods_per_year or infer_periods_per_year(prices.index)
-    per_period = (1.0 + annual_rate) ** (1.0 / ppy) - 1.0
+    per_period = per_period_rate(annual_rate, ppy)
     growth = pd.Series((1.0 + per_period) ** np.arange(len(prices)), index=prices.index)
     out = {s: pd.DataFrame({"close": prices[s]}) for s in prices.columns}
     out[symbol] = pd.DataFrame({"close": growth})

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from cvxport.errors import InvalidInputError
-from cvxport.periods import validate_periods_per_year
+from cvxport.periods import per_period_rate, validate_periods_per_year
 
 ZERO_STD_ATOL = 1e-12
 """Per-period standard deviations at most this (a fraction) count as zero."""
@@ -79,8 +79,7 @@ def _std(values: np.ndarray, ddof: int) -> float:
 
 def _excess_returns(returns: pd.Series, periods_per_year: int, risk_free_rate: float) -> np.ndarray:
     rate = _check_risk_free_rate(risk_free_rate)
-    per_period = (1.0 + rate) ** (1.0 / periods_per_year) - 1.0
-    return returns.to_numpy() - per_period
+    return returns.to_numpy() - per_period_rate(rate, periods_per_year)
 
 
 def simple_returns(equity: pd.Series) -> pd.Series:

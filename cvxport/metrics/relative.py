@@ -21,6 +21,7 @@ import pandas as pd
 
 from cvxport.errors import InvalidInputError
 from cvxport.metrics.performance import ZERO_STD_ATOL, _check_risk_free_rate
+from cvxport.periods import per_period_rate
 
 
 def _pair(portfolio: pd.Series, benchmark: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -50,7 +51,7 @@ def beta(portfolio: pd.Series, benchmark: pd.Series, risk_free_rate: float = 0.0
         InvalidInputError: misaligned or non-finite returns, or a constant benchmark.
     """
     p, b = _pair(portfolio, benchmark)
-    rf = (1.0 + _check_risk_free_rate(risk_free_rate)) ** (1.0 / periods_per_year) - 1.0
+    rf = per_period_rate(_check_risk_free_rate(risk_free_rate), periods_per_year)
     pe, be = p - rf, b - rf
     deviation = be - be.mean()
     variance = float(np.mean(deviation**2))
@@ -63,7 +64,7 @@ def alpha(portfolio: pd.Series, benchmark: pd.Series, risk_free_rate: float = 0.
           periods_per_year: int = 365) -> float:  # fmt: skip
     """Return Jensen's alpha, annualized by compounding (annual fraction; module docstring)."""
     p, b = _pair(portfolio, benchmark)
-    rf = (1.0 + _check_risk_free_rate(risk_free_rate)) ** (1.0 / periods_per_year) - 1.0
+    rf = per_period_rate(_check_risk_free_rate(risk_free_rate), periods_per_year)
     slope = beta(portfolio, benchmark, risk_free_rate, periods_per_year)
     return (1.0 + float(np.mean((p - rf) - slope * (b - rf)))) ** periods_per_year - 1.0
 
