@@ -14,6 +14,7 @@ from cvxport.estimation import (
     get_covariance_estimator,
     get_expected_returns_estimator,
     unit_scale_factor,
+    unit_scaled,
 )
 
 
@@ -58,10 +59,11 @@ def estimate_risk_model(
 
 
 def average_variance(covariance: np.ndarray | FactorModel) -> float:
-    """The mean of the diagonal (per-period variance units), of an array or a factor model."""
+    """The mean of the diagonal (per-period variance units), of an array or a factor model
+    (1 when it is not positive): the factor that ``unit_scaled_model`` divides by."""
     if isinstance(covariance, FactorModel):
-        variances = covariance.variances()
-        return float(np.mean(variances)) if np.mean(variances) > 0 else 1.0
+        average = float(np.mean(covariance.variances()))
+        return average if average > 0 else 1.0
     return unit_scale_factor(covariance)
 
 
@@ -69,7 +71,7 @@ def unit_scaled_model(covariance: np.ndarray | FactorModel) -> np.ndarray | Fact
     """The covariance (array or factor model) divided by its average variance."""
     if isinstance(covariance, FactorModel):
         return covariance.unit_scaled()
-    return covariance / unit_scale_factor(covariance)
+    return unit_scaled(covariance)
 
 
 def marginal_risk(covariance: np.ndarray | FactorModel, weights: np.ndarray) -> np.ndarray:
