@@ -32,7 +32,6 @@ from cvxport.estimation.factor_models import (
     PCAFactorModel,
     get_factor_model_estimator,
 )
-from cvxport.estimation.factor_qp import solve_qp as solve_qp_any_form  # registers the form
 from cvxport.estimation.psd import clip_to_psd, unit_scale_factor, unit_scaled
 from cvxport.estimation.validation import validate_returns
 
@@ -61,7 +60,6 @@ __all__ = [
     "get_expected_returns_estimator",
     "get_factor_model_estimator",
     "relative_view",
-    "solve_qp_any_form",
     "unit_scale_factor",
     "unit_scaled",
     "validate_returns",

@@ -26,10 +26,11 @@ import numpy as np
 from cvxport.errors import SolverError
 from cvxport.solvers.active_set import ActiveSetError
 from cvxport.solvers.backend import Backend
-from cvxport.solvers.declared import QuadraticObjective, covariance_solve
+from cvxport.solvers.declared import QuadraticObjective
+from cvxport.solvers.factor_qp import solve_qp
 from cvxport.solvers.l1_kernel import L1Row, solve_l1_qp
 from cvxport.solvers.linear_rows import LinearRows, RowReader, nonlinear_row
-from cvxport.solvers.qp_kernel import DenseQP, solve_dense_qp
+from cvxport.solvers.qp_kernel import DenseQP
 from cvxport.solvers.result import SolveInfo, exact_info
 
 if TYPE_CHECKING:
@@ -100,13 +101,8 @@ class ActiveSetBackend(Backend):
                 cc = reader.kappa is not None  # sum|y - center kappa| <= limit kappa
                 l1 = L1Row(np.asarray(center, dtype=float), float(limit), homogeneous=cc)
                 solution = solve_l1_qp(DenseQP(covariance, *data), l1, start_set)
-            elif isinstance(covariance, np.ndarray):
-                solution = solve_dense_qp(DenseQP(covariance, *data), start_set)
-            else:  # a registered form (the factor model): solved without forming n x n
-                solve = covariance_solve(covariance, "qp")
-                if solve is None:
-                    raise ActiveSetError(f"no exact QP solve for a {type(covariance).__name__}")
-                solution = solve(covariance, *data, start=start_set)
+            else:  # an array by Cholesky; a factor model by Woodbury, never forming n x n
+                solution = solve_qp(covariance, *data, start=start_set)
         except ActiveSetError as exc:
             raise SolverError(f"{NAME} could not settle the problem: {exc}", solver=NAME) from exc
         state["working_set"] = solution.working_set

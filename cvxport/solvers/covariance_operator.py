@@ -1,7 +1,7 @@
 """A covariance seen through the products the exact solvers need, dense or in factor form.
 
 The active-set and Newton solvers (``cvxport.solvers.active_set``, ``cvxport.solvers.newton``,
-the factor-form QP of ``cvxport.estimation.factor_qp``) touch the covariance S only through four
+the factor-form QP of ``cvxport.solvers.factor_qp``) touch the covariance S only through four
 operations: S x, x' S x, the coupling S_FB x_B of a subset F of assets to the rest, and solves
 with the block S_FF (or with S + diag(shift)). A dense S does them by Cholesky, O(|F|^3).
 A factor model S = G G' + diag(d) (G = B F^{1/2}, n x k) does them by the Woodbury identity,

@@ -30,21 +30,3 @@ class LogBarrierObjective:
 
     covariance: str = "covariance"
     budget: str = "risk_budget"
-
-
-#: covariance forms other than an (n, n) array that exact backends can solve with, by type:
-#: ``{"qp": solve(covariance, c, E, e, G, h, lower, upper, start) -> QPSolution,
-#: "newton": solve(covariance, budget) -> (weights, iterations)}``; the factor model of
-#: ``cvxport.estimation`` registers itself (``register_covariance_form``)
-COVARIANCE_FORMS: dict[type, dict[str, object]] = {}
-
-
-def register_covariance_form(kind: type, **solves: object) -> None:
-    """Let exact backends take a covariance of type ``kind`` (e.g. a factor model) through
-    the given solves (``qp=...``, ``newton=...``); cvxpy backends use ``kind.dense()``."""
-    COVARIANCE_FORMS[kind] = dict(solves)
-
-
-def covariance_solve(covariance: object, which: str):
-    """The registered ``which`` solve of a non-array covariance, or None."""
-    return COVARIANCE_FORMS.get(type(covariance), {}).get(which)

@@ -19,7 +19,7 @@ import numpy as np
 from cvxport.errors import SolverError
 from cvxport.solvers.backend import Backend
 from cvxport.solvers.covariance_operator import SingularBlockError, as_operator
-from cvxport.solvers.declared import LogBarrierObjective, covariance_solve
+from cvxport.solvers.declared import LogBarrierObjective
 from cvxport.solvers.result import SolveInfo, exact_info
 
 if TYPE_CHECKING:
@@ -107,12 +107,7 @@ class NewtonBackend(Backend):
         covariance = values[declared.covariance]
         budget = np.asarray(values[declared.budget], dtype=float)
         start = time.perf_counter()
-        if (
-            not isinstance(covariance, np.ndarray)
-            and covariance_solve(covariance, "newton") is None
-        ):
-            raise SolverError(f"{NAME}: no solve for a {type(covariance).__name__}", NAME)
-        # an array, or a registered form (the factor model): Newton steps by Woodbury
+        # an array (LU steps) or a factor model (Woodbury steps), as_operator tells
         y, iterations = newton_risk_budget(covariance, budget)
         objective = barrier_objective(covariance, budget, y)
         elapsed = time.perf_counter() - start

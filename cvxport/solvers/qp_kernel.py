@@ -84,7 +84,7 @@ def solve_dense_qp(qp: DenseQP, start: WorkingSet | None = None) -> QPSolution:
 def solve_active_set(qp, start: WorkingSet | None, solve_working, primal_fallback) -> QPSolution:
     """The working-set iterations over any QP record with S, c, E, e, G, h, lower, upper:
     ``solve_working(qp, at_lower, at_upper, rows) -> (x, mu)`` solves one working set's KKT
-    system (dense Cholesky here; Woodbury in ``estimation.factor_qp``) and
+    system (dense Cholesky here; Woodbury in ``factor_qp``) and
     ``primal_fallback(qp, iterations)`` finishes where the updates cycle.
 
     Block updates change every wrong entry at once; where they repeat a working set or reach
