@@ -1,18 +1,23 @@
 """``run_sweep``: many backtests, serially, over joblib processes or on a Dask cluster.
 
-Every backend runs the same function (``runner.run_chunk``) on the same chunks of runs and
-the rows are put back in run order, so the table is identical, bit for bit, whatever the
-backend and the number of workers (each backtest pins BLAS to one thread).
+Every backend runs the same function (``runner.run_chunk``) on chunks of runs and the rows
+are put back in run order, so the table is identical, bit for bit, whatever the backend, the
+chunks and the number of workers (each run is independent; each backtest pins BLAS to one
+thread). The parallel backends cut the runs into chunks of decreasing size (guided
+scheduling): few tasks, so little per-task overhead, and small last tasks, so no worker idles
+long at the end.
 
-What moves where:
+What moves where, per sweep:
 
 - serial: nothing.
-- joblib (loky processes): the data's arrays are above ``max_nbytes`` and written once to a
-  memory-mapped file that every worker maps; each task then carries only its chunk of
-  parameter dicts, the base config and the memmap references.
+- joblib (local loky processes): the data is dumped once to a temporary file
+  (``shipping.shipped``); each process loads it on its first task (arrays memory-mapped) and
+  keeps it; each task carries its chunk of parameter dicts, the base config and the file's
+  path.
 - Dask: the data is scattered to every worker once (``broadcast=True``); each task carries
-  its chunk of parameters and the data's key. A remote worker therefore receives the data
-  once per sweep and a few hundred bytes per run, and returns one row per run.
+  its chunk of parameters, the base config and the data's keys. A remote worker therefore
+  receives the data once per sweep and a few hundred bytes per run, and returns one row (about
+  30 scalars) per run.
 """
 
 from __future__ import annotations
@@ -28,9 +33,10 @@ from cvxport.config import PortfolioConfig
 from cvxport.errors import InvalidInputError
 from cvxport.research.grid import Grid, expand_grid, param_label
 from cvxport.research.runner import STATUS_COLUMNS, run_chunk
+from cvxport.research.shipping import Shipped, shipped
 
 BACKENDS = ("serial", "joblib", "dask")
-CHUNKS_PER_WORKER = 8  # tasks per worker: load balance against per-task overhead
+CHUNK_SHARE = 2  # a chunk is 1/(CHUNK_SHARE x workers) of the runs not yet chunked
 
 
 def run_sweep(
@@ -76,9 +82,9 @@ def run_sweep(
     rows: list[dict[str, Any]] = []
     try:
         if backend == "serial":
-            for chunk in _chunks(runs, len(runs)):
-                rows += run_chunk(chunk, base, data, market_caps)
-                bar.update(len(chunk))
+            for run in runs:
+                rows += run_chunk([run], base, data, market_caps)
+                bar.update(1)
         elif backend == "joblib":
             rows = _joblib(runs, base, data, market_caps, n_jobs, bar)
         else:
@@ -88,10 +94,22 @@ def run_sweep(
     return _table(rows, [list(params) for _, params in runs], base)
 
 
-def _chunks(runs: list, n_chunks: int) -> list[list]:
-    """Split ``runs`` into at most ``n_chunks`` contiguous chunks of near-equal size."""
-    size = max(1, math.ceil(len(runs) / max(1, n_chunks)))
-    return [runs[i : i + size] for i in range(0, len(runs), size)]
+def _chunks(runs: list, n_workers: int) -> list[list]:
+    """Split ``runs`` into contiguous chunks of decreasing size (guided self-scheduling): each
+    holds 1/(CHUNK_SHARE x n_workers) of the runs left, at least one. 594 runs on 2 workers
+    make 20 tasks, from 149 runs down to 1."""
+    chunks, start = [], 0
+    while start < len(runs):
+        size = max(1, math.ceil((len(runs) - start) / (CHUNK_SHARE * max(1, n_workers))))
+        chunks.append(runs[start : start + size])
+        start += size
+    return chunks
+
+
+def _run_shipped(chunk: list, base: PortfolioConfig, handle: Shipped) -> list[dict]:
+    """``run_chunk`` on data shipped once to the process (a joblib task)."""
+    data, caps = handle.load()
+    return run_chunk(chunk, base, data, caps)
 
 
 def _joblib(runs, base, data, caps, n_jobs: int, bar) -> list[dict]:
@@ -99,15 +117,13 @@ def _joblib(runs, base, data, caps, n_jobs: int, bar) -> list[dict]:
 
     if not isinstance(n_jobs, int) or n_jobs < 1:
         raise InvalidInputError(f"n_jobs must be an integer >= 1, got {n_jobs!r}")
-    chunks = _chunks(runs, n_jobs * CHUNKS_PER_WORKER)
-    # max_nbytes: every price array is memory-mapped once, not pickled per task
-    parallel = Parallel(
-        n_jobs=n_jobs, backend="loky", max_nbytes="1K", return_as="generator_unordered"
-    )
+    parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")
     rows: list[dict] = []
-    for part in parallel(delayed(run_chunk)(chunk, base, data, caps) for chunk in chunks):
-        rows += part
-        bar.update(len(part))
+    with shipped((data, caps)) as handle:  # the data once per process, not once per task
+        tasks = (delayed(_run_shipped)(chunk, base, handle) for chunk in _chunks(runs, n_jobs))
+        for part in parallel(tasks):
+            rows += part
+            bar.update(len(part))
     return rows
 
 
@@ -126,17 +142,15 @@ def _dask(runs, base, data, caps, client, bar) -> list[dict]:
         )
     dask_client = Client(client) if own else client
     try:
-        n_workers = max(1, len(dask_client.scheduler_info().get("workers", {})))
+        n_threads = max(1, sum(dask_client.nthreads().values()))  # tasks run at once
         # a list: scatter() would split a dict into one future per key
         data_key, caps_key = dask_client.scatter([data, caps], broadcast=True, hash=False)
-        chunks = _chunks(runs, n_workers * CHUNKS_PER_WORKER)
         futures = [
             dask_client.submit(run_chunk, chunk, base, data_key, caps_key, pure=False)
-            for chunk in chunks
+            for chunk in _chunks(runs, n_threads)
         ]
         rows: list[dict] = []
-        for future in as_completed(futures):
-            part = future.result()
+        for _, part in as_completed(futures, with_results=True):
             rows += part
             bar.update(len(part))
         return rows
