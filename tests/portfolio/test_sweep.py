@@ -1,16 +1,20 @@
 """Sweeps: serial, joblib processes and a two-worker Dask LocalCluster on loopback give the
-same table, bit for bit; a failing config is a row with its error; rows match direct runs."""
+same table, bit for bit; a failing config is a row with its error; rows match direct runs;
+the data reaches each worker process once per sweep (counted where it is unpickled)."""
 
 from __future__ import annotations
 
 import itertools
+import os
 
 import numpy as np
 import pandas as pd
 import pytest
+from counted_data import CountedCaps, CountedPrices, arrivals
 from dask.distributed import Client, LocalCluster
 
 from cvxport import InvalidInputError, PortfolioConfig, PortfolioManager, load_bundled_prices
+from cvxport.data import load_bundled_market_caps_history
 from cvxport.research import configure, expand_grid, run_sweep
 
 SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
@@ -128,3 +132,52 @@ def test_progress_bar_counts_runs(data, capsys):
     run_sweep(BASE, GRID[:2], data, progress=True)
     assert "sweep: 100%" in capsys.readouterr().err
     assert np.isfinite(run_sweep(BASE, GRID[:1], data, progress=False)["sharpe_ratio"]).all()
+
+
+# --- the data reaches each worker process once per sweep, not once per run or per task ---
+
+SHIPPING_GRID = [
+    {"allocation_method": m, "lookback": lb}
+    for m in ("equal_weight", "inverse_volatility", "market_cap_weight")
+    for lb in (20, 30, 40, 50)
+]  # 12 runs: 7 tasks on 2 workers, so data sent per task (or per run) would show
+
+
+@pytest.fixture(scope="module")
+def caps() -> pd.DataFrame:
+    return load_bundled_market_caps_history()
+
+
+def _counted_sweep(data, caps, log, **backend) -> pd.DataFrame:
+    table = run_sweep(
+        BASE, SHIPPING_GRID, CountedPrices(data, log), market_caps=CountedCaps(caps, log),
+        progress=False, **backend,
+    )  # fmt: skip
+    assert (table["status"] == "ok").all(), table["error"].unique()
+    return table
+
+
+def test_dask_sends_the_data_to_each_worker_once(data, caps, client, tmp_path):
+    log = tmp_path / "arrivals.log"
+    table = _counted_sweep(data, caps, log, backend="dask", client=client)
+    workers = set(client.run(os.getpid).values())
+    assert len(workers) == 2 and os.getpid() not in workers
+    for kind in ("prices", "caps"):
+        assert arrivals(log, kind) == dict.fromkeys(workers, 1), kind
+    # a second sweep ships its own data once more, and computes the same table
+    log2 = tmp_path / "second.log"
+    pd.testing.assert_frame_equal(
+        _counted_sweep(data, caps, log2, backend="dask", client=client), table, check_exact=True
+    )
+    assert arrivals(log2, "prices") == dict.fromkeys(workers, 1)
+
+
+def test_joblib_sends_the_data_to_each_process_once(data, caps, tmp_path):
+    log = tmp_path / "arrivals.log"
+    table = _counted_sweep(data, caps, log, backend="joblib", n_jobs=2)
+    for kind in ("prices", "caps"):
+        counts = arrivals(log, kind)
+        assert 1 <= len(counts) <= 2 and os.getpid() not in counts, (kind, counts)
+        assert set(counts.values()) == {1}, (kind, counts)
+    serial = run_sweep(BASE, SHIPPING_GRID, data, market_caps=caps, progress=False)
+    pd.testing.assert_frame_equal(table, serial, check_exact=True)
