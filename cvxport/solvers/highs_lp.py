@@ -1,18 +1,21 @@
 """The HIGHS_LP backend: HiGHS's dual simplex on a declared linear program, warm-started across
 rolling windows.
 
-It accepts a problem whose objective and rows are all affine (CVaR, CDaR, mean absolute
-deviation, maximum return under such limits). The LP is cvxpy's own canonicalization of the
+It accepts a problem that cvxpy turns into a linear program: affine or piecewise-linear
+objective and rows (CVaR, CDaR, mean absolute deviation, maximum return under such limits,
+turnover and gross-exposure rows). The LP is cvxpy's own canonicalization of the
 declared problem (``get_problem_data(cp.HIGHS)``: compiled once, its Parameters re-applied
 at each solve) and the answer goes back through cvxpy's inversion (``unpack_results``), so it
 is the declared problem that is solved, duals included. What this backend adds over
 ``solver="HIGHS"``: one HiGHS object kept per problem and the last optimal basis carried to
 the next window, shifted with the scenarios when the window rolled (``rolling_basis``).
 
-Measured (one BLAS thread, n = 500, T = 1,000, windows 5 rows apart, HiGHS 1.16): CDaR cold
-dual simplex 2.1 s (3,033 iterations), IPM with crossover 8.6 s, IPM alone 5.8 s; from the
-shifted basis 0.17 s (181 iterations). CVaR: 0.73 s cold, 0.08 s shifted. At n = 1,000 CDaR:
-5.0 s cold, 0.15 s shifted.
+Measured on CDaR, T = 1,000 scenarios, one BLAS thread, HiGHS 1.16, windows 5 rows apart
+(``benchmarks/README.md`` has the whole table): cold, the dual simplex took 0.3-0.45 s at
+n = 100 and 2.1 s at n = 500 (3,033 iterations) where the IPM took 1.1 s and 8.6 s (5.8 s
+without crossover, which leaves no basis to start from) and the primal simplex 6.3 s at
+n = 100; from the shifted basis it takes 2-325 iterations, 0.03-0.1 s at n = 500 and about
+0.1 s at n = 1,000 (5.0 s cold).
 """
 
 from __future__ import annotations
@@ -33,12 +36,7 @@ from cvxport.errors import InfeasibleError, SolverError
 from cvxport.solvers.backend import Backend
 from cvxport.solvers.options import ACCEPTED_STATUSES, INFEASIBLE_STATUSES
 from cvxport.solvers.result import SolveInfo
-from cvxport.solvers.rolling_basis import (
-    balance,
-    scenario_layout,
-    shift_statuses,
-    window_shift,
-)
+from cvxport.solvers.rolling_basis import scenario_layout, start_basis
 
 if TYPE_CHECKING:
     from cvxport.problem import ParametrizedProblem
@@ -54,7 +52,7 @@ HIGHS_LP_OPTIONS: dict[str, Any] = {
 }
 #: window data whose rows are the scenarios, in the order their shift is looked for
 SCENARIO_DATA = ("returns", "benchmark_returns")
-_AFFINE_ROWS = (Equality, Inequality, Zero, NonPos, NonNeg)
+_INEQUALITIES = (Inequality, NonPos, NonNeg)
 
 
 class HighsLpBackend(Backend):
@@ -79,9 +77,12 @@ class HighsLpBackend(Backend):
         start = time.perf_counter()
         state = problem.backend_state[NAME]
         problem.assign_deferred()
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=UserWarning)
-            data, chain, inverse = problem.problem.get_problem_data(cp.HIGHS)
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", category=UserWarning)
+                data, chain, inverse = problem.problem.get_problem_data(cp.HIGHS)
+        except (cp.error.SolverError, cp.error.DCPError) as exc:
+            raise SolverError(f"{NAME}: cvxpy gives no LP for HiGHS: {exc}", solver=NAME) from exc
         if "layout" not in state:
             variable = problem.formulation.variable
             state["layout"] = scenario_layout(inverse, variable.id, problem.context.n_periods)
@@ -89,7 +90,7 @@ class HighsLpBackend(Backend):
         highs = state["highs"]
         lp = _lp(data)
         scenarios = _scenario_data(problem)
-        basis = _start_basis(highspy, state, lp, scenarios)
+        basis = start_basis(highspy, state, lp, scenarios)
         results = _run(highspy, highs, lp, basis)
         warm = basis is not None
         if warm and results["model_status"] != "kOptimal":  # a start that misled: once cold
@@ -128,17 +129,23 @@ class HighsLpBackend(Backend):
 
 
 def _refusal(problem: cp.Problem) -> str | None:
+    """None when cvxpy turns ``problem`` into an LP: a piecewise-linear convex objective and
+    rows (affine equalities; inequalities of piecewise-linear terms: abs, max, norm1...)."""
     try:
         import highspy  # noqa: F401
     except ImportError:
         return "highspy is not installed (pip install 'cvxport[lp]')"
-    if not problem.objective.args[0].is_affine():
-        return "the objective is not linear (after the epigraph of each risk term)"
-    for row in problem.constraints:
-        if not isinstance(row, _AFFINE_ROWS) or not all(a.is_affine() for a in row.args):
-            return f"the row {row} is not a linear equality or inequality"
     if not problem.is_dcp(dpp=True):
         return "the problem is not DPP (its Parameters would be re-canonicalized each solve)"
+    if not problem.objective.args[0].is_pwl():
+        return "the objective is not linear (nor piecewise linear)"
+    for row in problem.constraints:
+        if isinstance(row, (Equality, Zero)):
+            linear = all(a.is_affine() for a in row.args)
+        else:
+            linear = isinstance(row, _INEQUALITIES) and row.expr.is_pwl()
+        if not linear:
+            return f"the row {row} is not a linear (or piecewise-linear) equality or inequality"
     if any(v.attributes.get("boolean") or v.attributes.get("integer") for v in problem.variables()):
         return "the problem has integer variables"
     return None
@@ -221,64 +228,6 @@ def _scenario_data(problem: ParametrizedProblem) -> np.ndarray | None:
         if name in problem.data_fields
     ]
     return np.hstack(parts) if parts else None
-
-
-def _start_basis(highspy, state: dict, lp: _Lp, scenarios: np.ndarray | None):
-    """The last optimal basis: as it was for the same window, shifted with the scenarios when
-    the window rolled by s rows; None (a cold start) otherwise. From the unshifted basis of
-    a rolled window HiGHS took 4,029 iterations against 3,605 cold (CDaR, n = 500)."""
-    if "basis" not in state:
-        return None
-    old, shape = state["basis"]
-    if shape != lp.shape or scenarios is None:
-        return None
-    shift = window_shift(state.get("scenarios"), scenarios)
-    layout = state["layout"]
-    if shift == 0:
-        return old
-    if shift is None or not (layout.columns or layout.rows):
-        return None
-    status = highspy.HighsBasisStatus
-    codes = {int(member): member for member in _members(status)}
-    col = np.fromiter((int(v) for v in old.col_status), dtype=int)
-    row = np.fromiter((int(v) for v in old.row_status), dtype=int)
-    lower, basic, upper, zero = (
-        int(status.kLower),
-        int(status.kBasic),
-        int(status.kUpper),
-        int(status.kZero),
-    )
-    finite_lower, finite_upper = np.isfinite(lp.col_lower), np.isfinite(lp.col_upper)
-    col_fill = np.where(finite_lower, lower, np.where(finite_upper, upper, zero))
-    row_fill = np.where(np.isfinite(lp.row_lower), lower, upper)
-    periods = layout.periods
-    new_col = shift_statuses(col, layout.columns, periods, shift, col_fill)
-    new_row = shift_statuses(row, layout.rows, periods, shift, np.full(len(row), basic))
-    new_columns = _fresh(len(col), layout.columns, periods, shift)
-    new_rows = _fresh(len(row), layout.rows, periods, shift)
-    if not balance(new_col, new_row, basic, new_columns, new_rows, col_fill, row_fill):
-        return None
-    basis = highspy.HighsBasis()
-    basis.col_status = [codes[v] for v in new_col.tolist()]
-    basis.row_status = [codes[v] for v in new_row.tolist()]
-    basis.valid = True
-    # not alien: HiGHS takes it as a basis of this LP (its factorization repairs a singular
-    # one) instead of checking it first (60-80 ms at n = 500); a start that misleads ends
-    # non-optimal and is retried cold
-    basis.alien = False
-    return basis
-
-
-def _members(status) -> list:
-    return [status.kLower, status.kBasic, status.kUpper, status.kZero, status.kNonbasic]
-
-
-def _fresh(size: int, offsets: tuple[int, ...], periods: int, shift: int) -> np.ndarray:
-    """Mask of the entries the shift filled (the new scenarios at each block's end)."""
-    mask = np.zeros(size, dtype=bool)
-    for start in offsets:
-        mask[start + periods - shift : start + periods] = True
-    return mask
 
 
 def _run(highspy, highs, lp: _Lp, basis) -> dict:

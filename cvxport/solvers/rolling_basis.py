@@ -16,6 +16,7 @@ wrongly only costs iterations: any basis gives the same optimum.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -104,3 +105,63 @@ def balance(
         columns[candidates] = basic
         excess += len(candidates)
     return excess == 0
+
+
+def start_basis(highspy, state: dict, lp: Any, scenarios: np.ndarray | None):
+    """The last optimal basis of ``state`` (``"basis"``: (HighsBasis, LP shape), ``"scenarios"``,
+    ``"layout"``): as it was for the same window, shifted with the scenarios when the window
+    rolled by s rows; None (a cold start) otherwise: from the unshifted basis of a rolled
+    window HiGHS took 4,029 iterations against 3,605 cold (CDaR, n = 500). ``lp`` gives the
+    bounds (``col_lower``, ``col_upper``, ``row_lower``) and ``shape``."""
+    if "basis" not in state:
+        return None
+    old, shape = state["basis"]
+    if shape != lp.shape or scenarios is None:
+        return None
+    shift = window_shift(state.get("scenarios"), scenarios)
+    layout = state["layout"]
+    if shift == 0:
+        return old
+    if shift is None or not (layout.columns or layout.rows):
+        return None
+    status = highspy.HighsBasisStatus
+    codes = {int(member): member for member in _members(status)}
+    col = np.fromiter((int(v) for v in old.col_status), dtype=int)
+    row = np.fromiter((int(v) for v in old.row_status), dtype=int)
+    lower, basic, upper, zero = (
+        int(status.kLower),
+        int(status.kBasic),
+        int(status.kUpper),
+        int(status.kZero),
+    )
+    finite_lower, finite_upper = np.isfinite(lp.col_lower), np.isfinite(lp.col_upper)
+    col_fill = np.where(finite_lower, lower, np.where(finite_upper, upper, zero))
+    row_fill = np.where(np.isfinite(lp.row_lower), lower, upper)
+    periods = layout.periods
+    new_col = shift_statuses(col, layout.columns, periods, shift, col_fill)
+    new_row = shift_statuses(row, layout.rows, periods, shift, np.full(len(row), basic))
+    new_columns = _fresh(len(col), layout.columns, periods, shift)
+    new_rows = _fresh(len(row), layout.rows, periods, shift)
+    if not balance(new_col, new_row, basic, new_columns, new_rows, col_fill, row_fill):
+        return None
+    basis = highspy.HighsBasis()
+    basis.col_status = [codes[v] for v in new_col.tolist()]
+    basis.row_status = [codes[v] for v in new_row.tolist()]
+    basis.valid = True
+    # not alien: HiGHS takes it as a basis of this LP (its factorization repairs a singular
+    # one) instead of checking it first (60-80 ms at n = 500); a start that misleads ends
+    # non-optimal and is retried cold
+    basis.alien = False
+    return basis
+
+
+def _members(status) -> list:
+    return [status.kLower, status.kBasic, status.kUpper, status.kZero, status.kNonbasic]
+
+
+def _fresh(size: int, offsets: tuple[int, ...], periods: int, shift: int) -> np.ndarray:
+    """Mask of the entries the shift filled (the new scenarios at each block's end)."""
+    mask = np.zeros(size, dtype=bool)
+    for start in offsets:
+        mask[start + periods - shift : start + periods] = True
+    return mask

@@ -155,6 +155,47 @@ def test_maximum_return_under_a_cvar_limit_and_the_cvar_ratio():
         assert close(answers["HIGHS_LP"], answers["CLARABEL"]), answers
 
 
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(2, 12),
+    periods=st.integers(20, 90),
+    step=st.integers(1, 12),
+    kind=st.sampled_from(sorted(MEASURES)),
+)
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_every_rolled_window_is_optimal_whatever_the_shift(seed, n, periods, step, kind):
+    make, definition = MEASURES[kind]
+    history = synthetic_returns(seed, n_assets=n, n_periods=periods + 3 * step)
+    upper = max(0.3, 1.2 / n)
+    rolling = allocator(make(0.9), None, upper)
+    for i in range(4):
+        window = history.iloc[i * step : i * step + periods]
+        weights = rolling.allocate(window).to_numpy()
+        assert rolling.info_.solver == "HIGHS_LP" and rolling.info_.fallback_from == []
+        assert np.all(weights >= -1e-9) and np.all(weights <= upper + 1e-9)
+        expected = allocator(make(0.9), "CLARABEL", upper).allocate(window).to_numpy()
+        mine, theirs = definition(weights, window, 0.9), definition(expected, window, 0.9)
+        assert mine <= theirs * (1 + RTOL) + 1e-15
+
+
+def test_piecewise_linear_terms_are_lps_too():
+    returns = synthetic_returns(9, n_assets=6, n_periods=120)
+    previous = pd.Series(np.full(6, 1 / 6), index=returns.columns)
+    cases = [
+        (cx.MeanAbsoluteDeviation(), []),
+        (cx.CVaR(0.9), [cx.TurnoverLimit(0.3)]),
+    ]
+    for measure, more in cases:
+        values = {}
+        for solver in ("HIGHS_LP", "CLARABEL"):
+            constraints = [cx.WeightBounds(0.0, 0.4), *more]
+            trial = cx.MeanRiskAllocator(measure, constraints=constraints, solver=solver)
+            weights = trial.allocate(returns, previous_weights=previous).to_numpy()
+            assert np.abs(weights - previous.to_numpy()).sum() <= 0.3 + 1e-8 or not more
+            values[solver] = measure.value(weights, returns)
+        assert close(values["HIGHS_LP"], values["CLARABEL"]), (measure, values)
+
+
 def test_a_problem_that_is_not_an_lp_is_refused_by_name():
     returns = synthetic_returns(1, n_assets=5, n_periods=80)
     with pytest.raises(UnsupportedProblemError, match="HIGHS_LP does not accept"):
