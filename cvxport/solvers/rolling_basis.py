@@ -151,7 +151,8 @@ def start_basis(highspy, state: dict, lp: Any, scenarios: np.ndarray | None):
     # not alien: HiGHS takes it as a basis of this LP (its factorization repairs a singular
     # one) instead of checking it first (60-80 ms at n = 500); a start that misleads ends
     # non-optimal and is retried cold
-    basis.alien = False
+    if hasattr(basis, "alien"):  # highspy 1.16; older bindings check the basis anyway
+        basis.alien = False
     return basis
 
 
