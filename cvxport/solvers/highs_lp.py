@@ -121,6 +121,7 @@ class HighsLpBackend(Backend):
             objective=float(problem.problem.value),
             is_dpp=True,
             warm_start=warm,
+            kkt_residual=_kkt_residual(results["info"]),
         )
         variable = np.asarray(problem.formulation.variable.value, dtype=float)
         scale = problem.formulation.scale
@@ -149,6 +150,17 @@ def _refusal(problem: cp.Problem) -> str | None:
     if any(v.attributes.get("boolean") or v.attributes.get("integer") for v in problem.variables()):
         return "the problem has integer variables"
     return None
+
+
+def _kkt_residual(info) -> float:
+    """HiGHS's largest primal infeasibility, dual infeasibility (reduced cost of the wrong
+    sign) and complementarity violation of the answer, on the unscaled LP."""
+    figures = [
+        info.max_primal_infeasibility,
+        info.max_dual_infeasibility,
+        getattr(info, "max_complementarity_violation", 0.0),
+    ]
+    return float(max(f for f in figures if f is not None and np.isfinite(f) and f >= 0))
 
 
 def _new_highs(highspy, overrides: dict | None):
