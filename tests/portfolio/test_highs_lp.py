@@ -2,7 +2,8 @@
 CVaR ratio) against tight Clarabel and HiGHS through cvxpy on random data, CVaR against the
 empirical tail mean of the optimal portfolio's scenarios and CDaR against its definition in
 numpy, warm starts across rolling windows equal to cold solves, the shift of the basis, the
-refusal of problems that are not LPs and the one fallback contract.
+refusal of problems that are not LPs, the one fallback contract, and a CDaR backtest through
+the manager naming the backend.
 
 Tolerances: an LP's optimum need not be unique, so answers are compared by objective, within
 1e-8 relative (the benchmark's target; Clarabel at 1e-10 on O(1) data: worst seen 2e-10).
@@ -279,3 +280,24 @@ def test_shift_statuses_moves_scenario_blocks_and_balance_counts_basics():
     assert int(np.sum(columns == basic) + np.sum(rows == basic)) == 3
     rows = np.array([1, 1, 1])
     assert not balance(columns, rows, basic, np.zeros(4, bool), np.zeros(3, bool), columns, rows)
+
+
+def test_a_cdar_backtest_rolls_through_highs_lp_and_each_rebalance_is_optimal(crypto_returns):
+    prices = (1 + crypto_returns.iloc[-200:, :6]).cumprod() * 100
+    config = cx.PortfolioConfig(
+        symbols=list(prices.columns),
+        allocation_method=cx.AllocationMethod.MEAN_RISK,
+        risk_measure="cdar",
+        lookback=90,
+        rebalance_frequency="weekly",
+        solver="highs_lp",  # a backend name, case-insensitive, as any solver
+        constraints=(cx.WeightBounds(0.0, 0.4),),
+    )
+    result = cx.PortfolioManager(config).backtest(prices, progress=False)
+    assert len(result.allocation_history) >= 10 and not result.skipped_rebalances
+    returns = prices / prices.shift(1) - 1
+    for date, target in result.allocation_history.iterrows():
+        window = returns.loc[:date].iloc[-90:]
+        expected = allocator(cx.CDaR(0.95), "CLARABEL").allocate(window).to_numpy()
+        mine = cdar_by_definition(target.to_numpy(), window, 0.95)
+        assert mine <= cdar_by_definition(expected, window, 0.95) * (1 + RTOL)
