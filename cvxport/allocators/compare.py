@@ -26,7 +26,7 @@ def compare_solvers(
     Args:
         allocator: any convex allocator (copied, so its cache and ``info_`` stay untouched).
         returns: (T, n) simple periodic returns.
-        solvers: names to try; by default the exact backends ('ACTIVE_SET', 'NEWTON') and
+        solvers: names to try; by default the exact backends (``EXACT_BACKENDS``) and
             every installed solver of the options table. A backend that does not accept the
             problem gets status 'not applicable' and the reason in ``error``.
         **data: allocation data (``risk_budget``, ``market_caps``, ``previous_weights``).

@@ -20,6 +20,7 @@ import numpy as np
 from cvxport.errors import SolverError, UnsupportedProblemError
 from cvxport.solvers.active_set_backend import ActiveSetBackend
 from cvxport.solvers.backend import Backend, CvxpyBackend
+from cvxport.solvers.highs_lp import HighsLpBackend
 from cvxport.solvers.newton import NewtonBackend
 from cvxport.solvers.options import DEFAULT_SOLVER, check_solver, installed_solvers
 from cvxport.solvers.result import SolveInfo
@@ -27,7 +28,8 @@ from cvxport.solvers.result import SolveInfo
 if TYPE_CHECKING:
     from cvxport.problem import ParametrizedProblem
 
-DEFAULT_CHAIN = ("ACTIVE_SET", "NEWTON", DEFAULT_SOLVER)
+#: HIGHS_LP: declared LPs (CVaR, CDaR), warm-started across rolling windows (``highs_lp``)
+DEFAULT_CHAIN = ("ACTIVE_SET", "NEWTON", "HIGHS_LP", DEFAULT_SOLVER)
 
 
 @functools.cache
@@ -38,6 +40,8 @@ def backend_named(name: str) -> Backend:
         return ActiveSetBackend()
     if name == "NEWTON":
         return NewtonBackend()
+    if name == "HIGHS_LP":
+        return HighsLpBackend()
     return CvxpyBackend(name)
 
 

@@ -13,7 +13,8 @@ class SolveInfo:
     (fractions of NAV); ``fallback_from`` lists (backend, reason) of backends that failed
     before ``solver`` answered. ``objective`` is the declared problem's objective (scaled
     data); ``kkt_residual`` is the exact backends' largest KKT violation (primal in weight
-    units, dual relative to the multipliers), None for cvxpy solvers.
+    units, dual relative to the multipliers), None for cvxpy solvers. ``warm_start``: whether
+    a backend that keeps a basis (HIGHS_LP) started from the last one, None for the others.
     """
 
     solver: str
@@ -29,6 +30,7 @@ class SolveInfo:
     sum_error: float = 0.0
     fallback_from: list[tuple[str, str]] = field(default_factory=list)
     kkt_residual: float | None = None
+    warm_start: bool | None = None
 
 
 def exact_info(
