@@ -9,15 +9,18 @@ the working set of the last solve on the same problem starts the next one.
 It also accepts ONE constraint object declaring an L1 row ``sum |w - center| <= limit``
 through ``l1_row(ctx)`` (``TurnoverLimit``, ``GrossExposure``): that object's cvxpy row is
 replaced by the declaration and solved exactly by ``l1_kernel``; the other rows are read
-from cvxpy as before. Under Charnes-Cooper (maximum Sharpe) the row is
-``sum |y - center kappa| <= limit kappa`` with kappa = sum(y), accepted beside bounds only
-(``_charnes_cooper_l1_refusal``). Two L1 rows are refused, naming both objects.
+from cvxpy as before. Under Charnes-Cooper (maximum Sharpe, ``sum |y - center kappa| <=
+limit kappa``) every row is read at kappa = 1, over the weights w = y / kappa, and
+``l1_sharpe`` finds the maximum Sharpe weights by the scale-1 L1 QP (caps are then bounds):
+accepted beside bounds, caps, group limits and any linear row written homogeneous in
+``ctx.scale``. Two L1 rows are refused, naming both objects.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import cvxpy as cp
@@ -29,6 +32,7 @@ from cvxport.solvers.backend import Backend
 from cvxport.solvers.declared import QuadraticObjective
 from cvxport.solvers.factor_qp import solve_qp
 from cvxport.solvers.l1_kernel import L1Row, solve_l1_qp
+from cvxport.solvers.l1_sharpe import SharpeStart, solve_sharpe_l1
 from cvxport.solvers.linear_rows import LinearRows, RowReader, nonlinear_row
 from cvxport.solvers.qp_kernel import DenseQP
 from cvxport.solvers.result import SolveInfo, exact_info
@@ -59,55 +63,16 @@ class ActiveSetBackend(Backend):
         ``refusal`` first, which keeps what it learned in the problem's state)."""
         start = time.perf_counter()
         state = problem.backend_state[NAME]
-        declared: QuadraticObjective = problem.formulation.declared
-        l1_object = state["l1"]
         reader = _reader(problem, state)
         try:
             rows = _read_rows(problem, reader)
         except ValueError as exc:
             raise SolverError(f"{NAME}: {exc}", solver=NAME) from exc
-        covariance = values[declared.covariance]
-        n = len(rows.lower)
-        linear = (
-            np.zeros(n)
-            if declared.linear is None
-            else np.asarray(values[declared.linear], dtype=float)
-        )
-        equalities, equality_rhs = rows.equalities, rows.equality_rhs
-        if declared.normalization is not None:  # the method's row p @ x == 1, from p's value
-            row = np.asarray(values[declared.normalization], dtype=float)
-            equalities = np.vstack([row[None, :], equalities])
-            equality_rhs = np.r_[1.0, equality_rhs]
-        inequalities, inequality_rhs = rows.inequalities, rows.inequality_rhs
-        if reader.kappa is not None and not reader.kappa_in_rows:
-            # kappa = sum(x) >= 0 (the Charnes-Cooper scale's sign), read with kappa otherwise
-            inequalities = np.vstack([-np.ones((1, n)), inequalities])
-            inequality_rhs = np.r_[0.0, inequality_rhs]
-        data = (
-            linear,
-            equalities,
-            equality_rhs,
-            inequalities,
-            inequality_rhs,
-            rows.lower,
-            rows.upper,
-        )
-        start_set = state.get("working_set")
+        solve = _solve_sharpe if reader.unit_scale else _solve_rows
         try:
-            if l1_object is not None:
-                if not isinstance(covariance, np.ndarray):  # a factor model: its n x n form
-                    covariance = covariance.dense()
-                center, limit = l1_object.l1_row(problem.context)
-                cc = reader.kappa is not None  # sum|y - center kappa| <= limit kappa
-                l1 = L1Row(np.asarray(center, dtype=float), float(limit), homogeneous=cc)
-                solution = solve_l1_qp(DenseQP(covariance, *data), l1, start_set)
-            else:  # an array by Cholesky; a factor model by Woodbury, never forming n x n
-                solution = solve_qp(covariance, *data, start=start_set)
+            x, scale, solution = solve(problem, values, state, rows)
         except ActiveSetError as exc:
             raise SolverError(f"{NAME} could not settle the problem: {exc}", solver=NAME) from exc
-        state["working_set"] = solution.working_set
-        x = solution.x
-        scale = float(x.sum()) if reader.kappa is not None else 1.0
         elapsed = time.perf_counter() - start
         info = exact_info(
             NAME, elapsed, solution.iterations, solution.objective, solution.kkt_residual
@@ -115,12 +80,84 @@ class ActiveSetBackend(Backend):
         return x, scale, info
 
 
+def _solve_rows(problem: ParametrizedProblem, values, state: dict, rows: LinearRows):
+    """(x, scale, solution) of the declared QP over the rows read (kappa folded as sum(x))."""
+    declared: QuadraticObjective = problem.formulation.declared
+    reader: RowReader = state["reader"]
+    covariance = values[declared.covariance]
+    n = len(rows.lower)
+    linear = np.zeros(n) if declared.linear is None else np.asarray(values[declared.linear], float)
+    equalities, equality_rhs = rows.equalities, rows.equality_rhs
+    if declared.normalization is not None:  # the method's row p @ x == 1, from p's value
+        row = np.asarray(values[declared.normalization], dtype=float)
+        equalities = np.vstack([row[None, :], equalities])
+        equality_rhs = np.r_[1.0, equality_rhs]
+    inequalities, inequality_rhs = rows.inequalities, rows.inequality_rhs
+    if reader.kappa is not None and not reader.kappa_in_rows:
+        # kappa = sum(x) >= 0 (the Charnes-Cooper scale's sign), read with kappa otherwise
+        inequalities = np.vstack([-np.ones((1, n)), inequalities])
+        inequality_rhs = np.r_[0.0, inequality_rhs]
+    data = (linear, equalities, equality_rhs, inequalities, inequality_rhs, rows.lower, rows.upper)
+    start_set = state.get("working_set")
+    if state["l1"] is not None:  # at scale 1 (``_charnes_cooper_l1_refusal``)
+        center, limit = state["l1"].l1_row(problem.context)
+        l1 = L1Row(np.asarray(center, dtype=float), float(limit))
+        solution = solve_l1_qp(DenseQP(_dense(covariance), *data), l1, start_set)
+    else:  # an array by Cholesky; a factor model by Woodbury, never forming n x n
+        solution = solve_qp(covariance, *data, start=start_set)
+    state["working_set"] = solution.working_set
+    scale = float(solution.x.sum()) if reader.kappa is not None else 1.0
+    return solution.x, scale, solution
+
+
+def _solve_sharpe(problem: ParametrizedProblem, values, state: dict, rows: LinearRows):
+    """(y, kappa, solution) of maximum Sharpe under the L1 row of the state's object, the
+    rows read at kappa = 1 (``l1_sharpe``); y = w / (p'w) meets the row p'y = 1."""
+    declared: QuadraticObjective = problem.formulation.declared
+    l1_object, start = state["l1"], state.get("working_set")
+    covariance = _dense(values[declared.covariance])
+    excess = np.asarray(values[declared.normalization], dtype=float)
+    n = len(excess)
+    qp = DenseQP(
+        covariance, np.zeros(n), np.vstack([np.ones((1, n)), rows.equalities]),
+        np.r_[1.0, rows.equality_rhs], rows.inequalities, rows.inequality_rhs, rows.lower,
+        rows.upper,
+    )  # fmt: skip
+    center, limit = l1_object.l1_row(problem.context)
+    l1 = L1Row(np.asarray(center, dtype=float), float(limit))
+    solution = solve_sharpe_l1(qp, excess, l1, start if isinstance(start, SharpeStart) else None)
+    state["working_set"] = solution.start
+    y = solution.x / float(excess @ solution.x)
+    return y, float(y.sum()), replace(solution, objective=float(y @ covariance @ y))
+
+
+def _dense(covariance) -> np.ndarray:
+    """An (n, n) array of a covariance given as an array or a factor model."""
+    return covariance if isinstance(covariance, np.ndarray) else covariance.dense()
+
+
 def _reader(problem: ParametrizedProblem, state: dict) -> RowReader:
-    """The problem's row reader (all rows but the L1 object's), built once per problem."""
+    """The problem's row reader (all rows but the L1 object's), built once per problem; with
+    an L1 object under Charnes-Cooper it reads the rows at kappa = 1 (``l1_sharpe``)."""
     if "reader" not in state:
         rows = _rows(problem, state["l1"])
-        state["reader"] = RowReader(problem.formulation.variable, problem.formulation.scale, rows)
+        formulation = problem.formulation
+        state["reader"] = RowReader(
+            formulation.variable,
+            formulation.scale,
+            rows,
+            unit_scale=state["l1"] is not None and declared_sharpe(problem),
+        )
     return state["reader"]
+
+
+def declared_sharpe(problem: ParametrizedProblem) -> bool:
+    """Whether ``problem`` is maximum Sharpe's Charnes-Cooper QP: a scale variable and the
+    normalization row p'y = 1 declared."""
+    declared = problem.formulation.declared
+    return isinstance(problem.formulation.scale, cp.Variable) and (
+        isinstance(declared, QuadraticObjective) and declared.normalization is not None
+    )
 
 
 def _read_rows(problem: ParametrizedProblem, reader: RowReader) -> LinearRows:
@@ -130,25 +167,18 @@ def _read_rows(problem: ParametrizedProblem, reader: RowReader) -> LinearRows:
 
 
 def _charnes_cooper_l1_refusal(problem: ParametrizedProblem, state: dict) -> str | None:
-    """Under Charnes-Cooper, the L1 row is accepted beside bounds only: with other inequality
-    rows (caps y <= u kappa, group limits) the kernel settled only 55-65% of random problems,
-    and a failed attempt costs its systems before cvxpy starts. Long-only, it settled 145 of
-    149 (the rest fall back to cvxpy, recorded in ``info_.fallback_from``)."""
+    """Under Charnes-Cooper, an L1 row is solved over w = y / kappa (``l1_sharpe``): every
+    row must then be homogeneous in kappa (written with ``ctx.scale``), and the objective
+    maximum Sharpe's (a normalization row)."""
     l1_object = state["l1"]
     if l1_object is None or not isinstance(problem.formulation.scale, cp.Variable):
         return None
+    if not declared_sharpe(problem):
+        return f"{l1_object!r} adds an L1 row to a Charnes-Cooper problem without a normalization"
     try:
-        rows = _read_rows(problem, _reader(problem, state))
+        _read_rows(problem, _reader(problem, state))
     except ValueError as exc:
-        return f"its rows cannot be read as linear rows ({exc})"
-    G = rows.inequalities
-    kappa_row = np.all(G < 0, axis=1) & np.all(np.isclose(G, G[:, :1], rtol=1e-12), axis=1)
-    if np.any(~kappa_row):
-        return (
-            f"{l1_object!r} adds an L1 row, which ACTIVE_SET solves under the Charnes-Cooper "
-            "scale of maximum Sharpe only beside bounds (LongOnly), not beside caps, group "
-            "limits or other inequality rows"
-        )
+        return f"its rows cannot be read over the weights at scale 1 beside {l1_object!r} ({exc})"
     return None
 
 

@@ -194,8 +194,8 @@ class _Problem:
         tolerance = 1e-10 * max(1.0, abs(rhs), self.bound(x))
         if gap < -tolerance:  # the row is slack: not held
             raise _RedirectError(_apply(sets, 6, None, z, eta0 if self.cc else -g0))
-        if gap > tolerance:  # held entries trade too much: free them
-            held = (at_lower | at_upper) & self.interior
+        if gap > tolerance:  # held entries trade too much: free those that trade
+            held = (at_lower | at_upper) & (np.abs(z) > PRIMAL_TOLERANCE)
             if not held.any():
                 raise ActiveSetError("the L1 row contradicts the other working rows")
             traded = np.where(held, np.abs(z), 0.0)
@@ -228,7 +228,7 @@ class _Problem:
         at_lower, at_upper, at_break, side, rows, l1 = sets
         g = self.gradient(sets, x, mu, s)
         row_mu, eta, nu = self.split(sets, mu)
-        scale = max(float(np.max(np.abs(mu), initial=0.0)), 1e-300)
+        scale = _dual_scale(qp, x, mu)
         z = self.terms(x)
         moving = ~(at_lower | at_upper | at_break)
         crossed = np.where(moving & self.interior & l1, -side * z, 0.0)
@@ -260,6 +260,14 @@ class _Problem:
         at_upper = start.at_upper & ~at_lower & np.isfinite(qp.upper)
         at_break = start.at_break & ~at_lower & ~at_upper & self.interior
         return at_lower, at_upper, at_break, start.side.copy(), start.rows.copy(), start.l1
+
+
+def _dual_scale(qp: DenseQP, x: np.ndarray, mu: np.ndarray) -> float:
+    """What dual conditions are measured against: the largest multiplier or, where all are
+    near 0 (maximum Sharpe's budget row at the optimum of ``l1_sharpe``), the objective
+    gradient's terms 2Sx and c."""
+    terms = np.r_[np.abs(mu), np.abs(2.0 * qp.S @ x), np.abs(qp.c)]
+    return max(float(np.max(terms, initial=0.0)), 1e-300)
 
 
 def _interval_point(p: np.ndarray, q: np.ndarray) -> float:
@@ -383,7 +391,7 @@ def _solution(problem: _Problem, sets, x, mu, s, iterations: int) -> L1Solution:
     at_lower, at_upper, at_break, side, rows, l1 = sets
     g = problem.gradient(sets, x, mu, s)
     row_mu, eta, nu = problem.split(sets, mu)
-    scale = max(float(np.max(np.abs(mu), initial=0.0)), 1e-300)
+    scale = _dual_scale(qp, x, mu)
     free = ~problem.held(sets)
     moving = ~(at_lower | at_upper | at_break)
     z = problem.terms(x)

@@ -7,8 +7,9 @@ canonicalization reads every user constraint) and returns
 
     E x = e,   G x <= h,   lower <= x <= upper,
 
-with the Charnes-Cooper scale kappa eliminated (kappa = sum(x), the method's own row) and
-every row touching one entry turned into a bound. Rows without Parameters are read once per
+with the Charnes-Cooper scale kappa eliminated (kappa = sum(x), the method's own row), or
+set to 1 (``unit_scale``: rows over w = y / kappa, for ``l1_sharpe``), and every row touching
+one entry turned into a bound. Rows without Parameters are read once per
 problem; rows with Parameters (a benchmark, previous weights) are re-read at each solve
 through cvxpy's DPP cache (0.45 ms at n = 500).
 """
@@ -54,10 +55,17 @@ class RowReader:
     eliminated as sum(variable)) or a constant."""
 
     def __init__(
-        self, variable: cp.Variable, scale: cp.Expression | float, rows: list[cp.Constraint]
+        self,
+        variable: cp.Variable,
+        scale: cp.Expression | float,
+        rows: list[cp.Constraint],
+        unit_scale: bool = False,
     ) -> None:
         self.variable = variable
         self.kappa = scale if isinstance(scale, cp.Variable) else None
+        #: read the rows at kappa = 1 (over w = y / kappa) instead of folding kappa = sum(x);
+        #: ``read`` then raises ValueError for a row that is not homogeneous in kappa
+        self.unit_scale = unit_scale and self.kappa is not None
         self.problem = cp.Problem(cp.Minimize(0), rows)
         #: ids of the Parameters the rows hold (their values must be set before ``read``)
         self.parameter_ids = {parameter.id for parameter in self.problem.parameters()}
@@ -83,11 +91,17 @@ class RowReader:
         columns = self._columns(inverse, int(data["n_var"]))
         eq = _dense(data["A"])[:, columns]
         ineq = _dense(data["F"])[:, columns]
+        eq_rhs, ineq_rhs = np.asarray(data["b"], float), np.asarray(data["G"], float)
         self.kappa_in_rows = len(columns) > n
-        if self.kappa_in_rows:  # kappa = sum(x): fold its column into every entry
+        if self.unit_scale:
+            if np.any(eq_rhs != 0) or np.any(ineq_rhs != 0):
+                raise ValueError("a row is not homogeneous in the scale (ctx.scale)")
+            if self.kappa_in_rows:  # kappa = 1: its column moves to the right-hand side
+                eq_rhs, ineq_rhs = -eq[:, n:].sum(axis=1), -ineq[:, n:].sum(axis=1)
+        elif self.kappa_in_rows:  # kappa = sum(x): fold its column into every entry
             eq = eq[:, :n] + eq[:, n:]
             ineq = ineq[:, :n] + ineq[:, n:]
-        rows = _split_bounds(eq, np.asarray(data["b"], float), ineq, np.asarray(data["G"], float))
+        rows = _split_bounds(eq[:, :n], eq_rhs, ineq[:, :n], ineq_rhs)
         if not self.parameter_ids:  # rows without Parameters never change: read once
             self._cached = rows
         return rows
@@ -117,7 +131,9 @@ def _dense(matrix) -> np.ndarray:
 def _split_bounds(
     eq: np.ndarray, eq_rhs: np.ndarray, ineq: np.ndarray, ineq_rhs: np.ndarray
 ) -> LinearRows:
-    """Turn inequality rows with one nonzero into bounds; drop empty rows that hold."""
+    """Turn inequality rows with one nonzero into bounds; drop empty rows that hold and rows
+    the bounds imply (a group's lower limit 0 beside long-only bounds): such a row is
+    dependent on the bounds where it binds, which the exact kernels cannot factor."""
     n = eq.shape[1]
     lower, upper = np.full(n, -np.inf), np.full(n, np.inf)
     scale = np.max(np.abs(ineq), axis=1, initial=0.0) if len(ineq) else np.zeros(0)
@@ -131,7 +147,7 @@ def _split_bounds(
             upper[j] = min(upper[j], b / a)
         else:
             lower[j] = max(lower[j], b / a)
-    keep = counts > 1
+    keep = (counts > 1) & ~_implied_by_bounds(ineq, ineq_rhs, lower, upper)
     empty = counts == 0
     if np.any(ineq_rhs[empty] < 0):  # 0 <= negative: cannot hold; the cvxpy solve names it
         raise ValueError("a row reads 0 <= a negative number")
@@ -140,3 +156,14 @@ def _split_bounds(
     if np.any(np.abs(eq_rhs[~eq_keep]) > 0):
         raise ValueError("an equality row reads 0 == a nonzero number")
     return LinearRows(eq[eq_keep], eq_rhs[eq_keep], ineq[keep], ineq_rhs[keep], lower, upper)
+
+
+def _implied_by_bounds(
+    ineq: np.ndarray, ineq_rhs: np.ndarray, lower: np.ndarray, upper: np.ndarray
+) -> np.ndarray:
+    """(mi,) True where the row's largest value over the bounds' box is at most its rhs."""
+    if not len(ineq):
+        return np.zeros(0, bool)
+    with np.errstate(invalid="ignore"):  # 0 * inf: an absent coefficient adds nothing
+        ends = np.where(ineq > 0, ineq * upper, np.where(ineq < 0, ineq * lower, 0.0))
+    return ends.sum(axis=1) <= ineq_rhs

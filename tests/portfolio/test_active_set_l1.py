@@ -361,24 +361,24 @@ def test_maximum_sharpe_with_a_turnover_limit_matches_clarabel(year, limit, cryp
     assert np.abs(weights - previous).sum() <= limit + 1e-12
 
 
-def test_maximum_sharpe_with_an_l1_row_beside_other_rows_is_refused_by_name(crypto_2021):
+def test_maximum_sharpe_with_an_l1_row_beside_other_rows_is_solved_exactly(crypto_2021):
+    """Caps, group limits and long/short bounds beside the L1 row: ``l1_sharpe`` over w."""
     n = crypto_2021.shape[1]
     previous = np.full(n, 1.0 / n)
     for constraints, long_only in (
         ([cx.TurnoverLimit(0.4), cx.GroupLimits(("BTC/USDT", "ETH/USDT"), upper=0.3)], True),
+        ([cx.TurnoverLimit(0.3), cx.WeightBounds(0.0, 0.2)], True),
         ([cx.GrossExposure(1.5), cx.WeightBounds(-0.3, 0.4)], False),
     ):
         named = cx.MaximumSharpeAllocator(
             constraints=constraints, long_only=long_only, solver="ACTIVE_SET"
         )
-        with pytest.raises(
-            cx.UnsupportedProblemError, match=r"(TurnoverLimit|GrossExposure).*beside bounds"
-        ):
-            named.allocate(crypto_2021, previous_weights=previous)
-        default = cx.MaximumSharpeAllocator(constraints=constraints, long_only=long_only)
-        default.allocate(crypto_2021, previous_weights=previous)
-        assert default.info_.solver == "CLARABEL"
-        assert default.info_.fallback_from == []  # refused up front: no attempt, no time lost
+        weights = named.allocate(crypto_2021, previous_weights=previous).to_numpy()
+        assert named.info_.kkt_residual <= 1e-9
+        reference = cx.MaximumSharpeAllocator(
+            constraints=constraints, long_only=long_only, solver="CLARABEL"
+        ).allocate(crypto_2021, previous_weights=previous)
+        assert np.max(np.abs(weights - reference.to_numpy())) <= ATOL
 
 
 def test_a_subclass_changing_build_alone_is_not_solved_from_the_declaration(crypto_2021):
@@ -406,13 +406,14 @@ def test_gross_exposure_refuses_a_limit_that_is_not_a_positive_number(limit):
 )
 def test_a_turnover_limited_backtest_matches_the_clarabel_backtest(method, monkeypatch):
     calls = []
-    real = active_set_backend.solve_l1_qp
+    spied = "solve_l1_qp" if method == cx.AllocationMethod.MINIMUM_VARIANCE else "solve_sharpe_l1"
+    real = getattr(active_set_backend, spied)
 
     def counted(*args, **kwargs):  # a spy: the real solve, counted
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(active_set_backend, "solve_l1_qp", counted)
+    monkeypatch.setattr(active_set_backend, spied, counted)
     frames = load_bundled_prices(list(BUNDLED_SYMBOLS))
     settings = {
         "initial_capital": 100_000,
