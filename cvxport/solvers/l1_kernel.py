@@ -196,6 +196,10 @@ class _Problem:
             raise _RedirectError(_apply(sets, 6, None, z, eta0 if self.cc else -g0))
         if gap > tolerance:  # held entries trade too much: free those that trade
             held = (at_lower | at_upper) & (np.abs(z) > PRIMAL_TOLERANCE)
+            rows = sets[4]
+            if not held.any() and rows.any():  # else the held rows force the trade: drop them
+                mask = rows if not self.single else np.arange(len(rows)) == np.argmax(rows)
+                raise _RedirectError(_apply(sets, 5, mask, z, -g0))
             if not held.any():
                 raise ActiveSetError("the L1 row contradicts the other working rows")
             traded = np.where(held, np.abs(z), 0.0)
