@@ -162,7 +162,7 @@ def test_a_row_not_homogeneous_in_the_scale_is_refused_by_name(crypto_2021):
     n = crypto_2021.shape[1]
     constraints = [cx.TurnoverLimit(0.4), FixedCap()]
     named = cx.MaximumSharpeAllocator(constraints=constraints, solver="ACTIVE_SET")
-    with pytest.raises(cx.UnsupportedProblemError, match=r"homogeneous.*TurnoverLimit"):
+    with pytest.raises(cx.UnsupportedProblemError, match=r"TurnoverLimit.*not homogeneous"):
         named.allocate(crypto_2021, previous_weights=np.full(n, 1.0 / n))
 
 
