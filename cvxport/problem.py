@@ -34,6 +34,8 @@ class Formulation:
             None: cvxpy's solvers only.
         preferred: cvxpy solvers the default chain tries before Clarabel for this problem,
             where installed (a measured choice, e.g. HiGHS for the CVaR linear program).
+        domain: constraint objects the objective's domain implies without rows (the log
+            barrier's y > 0: ``LongOnly()``), added to the conflict diagnosis.
     """
 
     variable: cp.Variable
@@ -44,6 +46,7 @@ class Formulation:
     solver_options: dict[str, dict] = field(default_factory=dict)
     declared: QuadraticObjective | LogBarrierObjective | None = None
     preferred: tuple[str, ...] = ()
+    domain: tuple[Constraint, ...] = ()
 
 
 class ParametrizedProblem:
@@ -163,7 +166,8 @@ class ParametrizedProblem:
             window = {
                 PREFIX + name: self.parameters[PREFIX + name].value for name in self.data_fields
             }
-            conflict = conflicting_constraints(self.constraints, self.assets, data, window)
+            implied = [*self.formulation.domain, *self.constraints]
+            conflict = conflicting_constraints(implied, self.assets, data, window)
             if isinstance(exc, SolverError) and not conflict:
                 raise
             raise InfeasibleError(

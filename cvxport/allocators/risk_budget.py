@@ -23,12 +23,16 @@ from cvxport.allocators.base import Allocator
 from cvxport.allocators.risk_model import estimate_risk_model, marginal_risk, unit_scaled_model
 from cvxport.allocators.symbol_data import positive_per_symbol
 from cvxport.constraints.base import Constraint
+from cvxport.constraints.weights import LongOnly
 from cvxport.errors import InvalidInputError
 from cvxport.estimation import CovarianceEstimator, FactorModel
 from cvxport.estimation.psd import check_no_zero_variance_portfolio
 from cvxport.problem import Formulation
 from cvxport.solvers.declared import LogBarrierObjective
 from cvxport.solvers.newton import newton_risk_budget  # noqa: F401  (re-exported)
+
+#: window data not in return units: rows over them leave the covariance unit-scaled
+UNITLESS_FIELDS = frozenset({"previous_weights", "benchmark_weights", "prices"})
 
 
 def risk_budget_formulation(n_assets: int) -> Formulation:
@@ -46,6 +50,7 @@ def risk_budget_formulation(n_assets: int) -> Formulation:
         # for ~45% more iterations (benchmarks/bench_allocation.py accuracy table)
         solver_options={"CLARABEL": {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12}},
         declared=LogBarrierObjective("covariance", "risk_budget"),
+        domain=(LongOnly(),),  # log(y): a limit that needs a short position cannot hold
     )
 
 
@@ -113,12 +118,19 @@ class RiskBudgetAllocator(Allocator):
     ) -> np.ndarray:
         assets = returns.columns
         budget = self.budget(assets, data)
-        covariance = unit_scaled_model(estimate_risk_model(returns, self.covariance))
-        if isinstance(covariance, np.ndarray):  # a factor model's specific variances are > 0
-            check_no_zero_variance_portfolio(covariance, returns)
         problem = self._problem(
             assets, constraints, risk_budget_formulation, n_periods=len(returns)
         )
+        covariance = estimate_risk_model(returns, self.covariance)
+        # At the optimum y'Sy = 1, so a row over the window's returns (a RiskLimit) reads
+        # R y = (portfolio returns) / sqrt(w'Sw): about 1 when S is in the returns' own units,
+        # about their volatility (0.02 daily) when S is unit-scaled, where Clarabel's
+        # exponential cones stalled (InsufficientProgress) on 74 of 144 bundled and synthetic
+        # worst-loss, CVaR and MAD limits; 1 of 144 in the returns' units.
+        if not set(problem.data_fields) - UNITLESS_FIELDS:
+            covariance = unit_scaled_model(covariance)
+        if isinstance(covariance, np.ndarray):  # a factor model's specific variances are > 0
+            check_no_zero_variance_portfolio(covariance, returns)
         values = {"covariance": covariance, "risk_budget": budget}
         weights = self._solve(problem, values, data, solver, returns)
         self.risk_budget_ = pd.Series(budget, index=assets, name="risk_budget")
