@@ -7,7 +7,9 @@ equals its budget b_i exactly (budgets sum to 1). Constraint objects are written
 budgets where a bound binds, and the allocator reports both (``risk_contributions_``,
 ``risk_budget_``). The objective is declared, so without constraint rows the exact NEWTON
 backend solves the same barrier problem (checked against cvxpy in the tests) in a fraction of
-the time, and Clarabel otherwise.
+the time, and Clarabel otherwise. The covariance is unit-scaled, except beside a row over the
+window's returns (a ``RiskLimit`` on the worst loss, CVaR, MAD...): it then stays in the
+returns' units, so that row is O(1) at the optimum (``RiskBudgetAllocator._allocate``).
 """
 
 from __future__ import annotations
@@ -33,6 +35,12 @@ from cvxport.solvers.newton import newton_risk_budget  # noqa: F401  (re-exporte
 
 #: window data not in return units: rows over them leave the covariance unit-scaled
 UNITLESS_FIELDS = frozenset({"previous_weights", "benchmark_weights", "prices"})
+#: 1e-10 leaves weight errors near 1.1e-6 on the bundled data; 1e-12 gives 3e-10 for ~45%
+#: more iterations (benchmarks/bench_allocation.py accuracy table)
+BARRIER_OPTIONS = {"CLARABEL": {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12}}
+#: with rows over the returns, Clarabel backtracks its step by 0.5 instead of 0.8 (below);
+#: bounds alone took 40% more iterations with it, so they keep the default
+RETURN_ROW_OPTIONS = {"CLARABEL": {**BARRIER_OPTIONS["CLARABEL"], "linesearch_backtrack_step": 0.5}}
 
 
 def risk_budget_formulation(n_assets: int) -> Formulation:
@@ -46,9 +54,7 @@ def risk_budget_formulation(n_assets: int) -> Formulation:
         scale=cp.sum(y),
         objective=cp.Minimize(objective),
         parameters={"covariance": covariance, "risk_budget": budget},
-        # 1e-10 leaves weight errors near 1.1e-6 on the bundled data; 1e-12 gives 3e-10
-        # for ~45% more iterations (benchmarks/bench_allocation.py accuracy table)
-        solver_options={"CLARABEL": {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12}},
+        solver_options=BARRIER_OPTIONS,
         declared=LogBarrierObjective("covariance", "risk_budget"),
         domain=(LongOnly(),),  # log(y): a limit that needs a short position cannot hold
     )
@@ -122,12 +128,16 @@ class RiskBudgetAllocator(Allocator):
             assets, constraints, risk_budget_formulation, n_periods=len(returns)
         )
         covariance = estimate_risk_model(returns, self.covariance)
-        # At the optimum y'Sy = 1, so a row over the window's returns (a RiskLimit) reads
-        # R y = (portfolio returns) / sqrt(w'Sw): about 1 when S is in the returns' own units,
-        # about their volatility (0.02 daily) when S is unit-scaled, where Clarabel's
-        # exponential cones stalled (InsufficientProgress) on 74 of 144 bundled and synthetic
-        # worst-loss, CVaR and MAD limits; 1 of 144 in the returns' units.
-        if not set(problem.data_fields) - UNITLESS_FIELDS:
+        if set(problem.data_fields) - UNITLESS_FIELDS:
+            # At the optimum y'Sy = 1, so a row over the window's returns (a RiskLimit) reads
+            # R y = (portfolio returns) / sqrt(w'Sw): about 1 with S in the returns' own
+            # units, about their volatility (0.02 daily) with S unit-scaled, where Clarabel's
+            # exponential-cone steps stalled on 74 of 144 worst-loss, CVaR and MAD limits
+            # (bundled and synthetic data); 1 of 144 in the returns' units, 0 with the
+            # shorter backtracking, which also took 26 answers from 'almost solved' (weights
+            # off by up to 1e-5) to 7 (tests/portfolio/test_risk_budget_limits.py)
+            problem.formulation.solver_options = RETURN_ROW_OPTIONS
+        else:
             covariance = unit_scaled_model(covariance)
         if isinstance(covariance, np.ndarray):  # a factor model's specific variances are > 0
             check_no_zero_variance_portfolio(covariance, returns)
