@@ -11,6 +11,8 @@ Rows (``--rows`` takes their numbers or keys), long-only with bounds [0, 0.1] un
 6. ``cvar``      minimum CVaR (beta 0.95) over ``--scenarios`` rows (1,000)
 7. ``cdar``      minimum CDaR (beta 0.95, uncompounded drawdowns) over the same rows
 8. ``te``        minimum variance with tracking error <= 2% annualized against equal weight
+9. ``sharpe_turnover`` maximum Sharpe + the group limit + ``TurnoverLimit(0.5)`` (the peers
+                 write the limit homogeneous in sum(w), which their Charnes-Cooper forms need)
 
 Synthetic factor-model daily returns (``common.factor_returns``), windows of max(2n, 500) rows
 (QP rows) or ``--scenarios`` rows (LP rows) rolled by 5 rows. Windows are the outer loop and
@@ -285,14 +287,14 @@ def targets(rows: list[dict]) -> list[str]:
 
 
 def pick(rows_arg: list[str] | None) -> list[Problem]:
-    """Problems by number (1-8) or key, in table order."""
+    """Problems by number (1-9) or key, in table order."""
     if not rows_arg:
         return PROBLEMS
     keys = {str(i + 1): p.key for i, p in enumerate(PROBLEMS)}
     wanted = {keys.get(r, r) for r in rows_arg}
     unknown = wanted - {p.key for p in PROBLEMS}
     if unknown:
-        raise SystemExit(f"unknown rows {sorted(unknown)}; use 1-8 or {[p.key for p in PROBLEMS]}")
+        raise SystemExit(f"unknown rows {sorted(unknown)}; use 1-9 or {[p.key for p in PROBLEMS]}")
     return [p for p in PROBLEMS if p.key in wanted]
 
 
@@ -301,7 +303,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 500, 1000])
     parser.add_argument("--repeats", type=int, default=5, help="timed re-solves per cell")
-    parser.add_argument("--rows", nargs="+", help="problems by number 1-8 or key (default all)")
+    parser.add_argument("--rows", nargs="+", help="problems by number 1-9 or key (default all)")
     parser.add_argument("--scenarios", type=int, default=1000, help="rows per LP window")
     parser.add_argument("--check", type=int, default=2, help="windows checked against the ref")
     parser.add_argument("--budget", type=float, default=10.0, help="seconds per cell, then stop")

@@ -82,6 +82,11 @@ def _max_sharpe(setup: Setup, solver: str | None):
     return _api("MaximumSharpeAllocator")(constraints=_bounded(_group(setup)), solver=solver)
 
 
+def _max_sharpe_turnover(setup: Setup, solver: str | None):
+    constraints = _bounded(_group(setup), _api("TurnoverLimit")(TURNOVER))
+    return _api("MaximumSharpeAllocator")(constraints=constraints, solver=solver)
+
+
 def _tracking_error_limit(setup: Setup) -> list:
     limit = _api("RiskLimit")(_api("TrackingError")(), TE_ANNUAL / np.sqrt(PERIODS))
     return _bounded(limit)
@@ -102,6 +107,7 @@ MAKERS: dict[str, Callable] = {
         long_only=False,
     ),
     "sharpe": _max_sharpe,
+    "sharpe_turnover": _max_sharpe_turnover,
     "cvar": _mean_risk(lambda: _api("CVaR")(beta=BETA), lambda s: _bounded()),
     "cdar": _mean_risk(lambda: _api("CDaR")(beta=BETA), lambda s: _bounded()),
     "te": _mean_risk(lambda: _api("Variance")(), _tracking_error_limit),

@@ -104,6 +104,18 @@ def pypfopt_functions() -> dict[str, Callable | str]:
         sectors(ef, s)
         return _ordered(ef.max_sharpe(risk_free_rate=0.0), s)
 
+    def sharpe_turnover(s: Setup, d: Window):
+        mu = expected_returns.mean_historical_return(
+            d.returns, returns_data=True, compounding=False
+        )
+        ef = frontier(d, mu=mu)
+        sectors(ef, s)
+        # max_sharpe scales only a constant right-hand side by its k, so norm1(w - w_prev)
+        # <= T would become norm1(y - w_prev) <= T k; written homogeneous in sum(w) (= k
+        # there, 1 elsewhere) with a zero right-hand side, it is the turnover limit
+        ef.add_constraint(lambda w: turnover_row(w, d.previous) <= 0)
+        return _ordered(ef.max_sharpe(risk_free_rate=0.0), s)
+
     def cvar(s: Setup, d: Window):  # the mean is required, unused by min_cvar
         ef = EfficientCVaR(d.returns.mean(), d.returns, beta=BETA, weight_bounds=(0.0, UPPER))
         return _ordered(ef.min_cvar(), s)
@@ -118,7 +130,7 @@ def pypfopt_functions() -> dict[str, Callable | str]:
         ef.add_constraint(lambda w: cp.quad_form(w - s.benchmark, S) <= TE_ANNUAL**2)
         return _ordered(ef.min_volatility(), s)
 
-    return locals_of(group, rule, turnover, longshort, sharpe, cvar, cdar, te)
+    return locals_of(group, rule, turnover, longshort, sharpe, cvar, cdar, te, sharpe_turnover)
 
 
 # --- skfolio ----------------------------------------------------------------------------------
@@ -164,6 +176,18 @@ def skfolio_functions() -> dict[str, Callable | str]:
         ratio = ObjectiveFunction.MAXIMIZE_RATIO
         return fit(d, objective_function=ratio, risk_measure=RiskMeasure.VARIANCE, **group_kw(s))
 
+    def sharpe_turnover(s: Setup, d: Window):
+        # under MAXIMIZE_RATIO add_constraints receives the scaled weights (sum = the
+        # homogenization factor): the limit written homogeneous in sum(w)
+        ratio = ObjectiveFunction.MAXIMIZE_RATIO
+        return fit(
+            d,
+            objective_function=ratio,
+            risk_measure=RiskMeasure.VARIANCE,
+            add_constraints=lambda w: turnover_row(w, d.previous) <= 0,
+            **group_kw(s),
+        )
+
     def cvar(s: Setup, d: Window):
         return fit(d, risk_measure=RiskMeasure.CVAR, cvar_beta=BETA)
 
@@ -175,7 +199,7 @@ def skfolio_functions() -> dict[str, Callable | str]:
         y = X.to_numpy() @ s.benchmark
         return fit(d, y=y, X=X, risk_measure=RiskMeasure.VARIANCE, max_tracking_error=TE_DAILY)
 
-    return locals_of(group, rule, turnover, longshort, sharpe, cvar, cdar, te)
+    return locals_of(group, rule, turnover, longshort, sharpe, cvar, cdar, te, sharpe_turnover)
 
 
 # --- Riskfolio-Lib ----------------------------------------------------------------------------
@@ -213,6 +237,8 @@ def riskfolio_functions() -> dict[str, Callable | str]:
         A, b = member_rows(s, s.group, GROUP_UPPER)
         return solve(d, obj="Sharpe", ainequality=A, binequality=b)
 
+    sharpe_turnover = turnover
+
     def cvar(s: Setup, d: Window):
         return solve(d, rm="CVaR", alpha=1 - BETA)
 
@@ -226,12 +252,19 @@ def riskfolio_functions() -> dict[str, Callable | str]:
             d, returns=demeaned, allowTE=True, TE=TE_DAILY, benchweights=bench, kindbench=True
         )
 
-    return locals_of(group, rule, turnover, longshort, sharpe, cvar, cdar, te)
+    return locals_of(group, rule, turnover, longshort, sharpe, cvar, cdar, te, sharpe_turnover)
+
+
+def turnover_row(w: cp.Variable, previous: np.ndarray) -> cp.Expression:
+    """sum |w - w_prev sum(w)| - TURNOVER sum(w): the turnover limit (row <= 0) homogeneous in
+    the weights' sum, for a peer that maximizes a ratio over scaled weights."""
+    return cp.norm1(w - previous * cp.sum(w)) - TURNOVER * cp.sum(w)
 
 
 def locals_of(*fns) -> dict[str, Callable | str]:
     """Key the problem functions (or reasons) by problem key, in the table's order."""
-    keys = ("group", "rule", "turnover", "longshort", "sharpe", "cvar", "cdar", "te")
+    keys = ("group", "rule", "turnover", "longshort", "sharpe", "cvar", "cdar", "te",
+            "sharpe_turnover")  # fmt: skip
     return dict(zip(keys, fns, strict=True))
 
 

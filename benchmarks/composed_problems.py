@@ -318,4 +318,11 @@ PROBLEMS = [
         long_only(tracking_error),
         data=lambda s, d: {"benchmark_weights": pd.Series(s.benchmark, index=s.assets)},
     ),
+    Problem(
+        "sharpe_turnover",
+        "max Sharpe + group + turnover",
+        "sharpe",
+        long_only(group_limit, lambda s: turnover()),
+        data=lambda s, d: {"previous_weights": pd.Series(d.previous, index=s.assets)},
+    ),
 ]

@@ -166,15 +166,44 @@ class _Problem:
         x = np.where(at_lower, qp.lower, np.where(at_upper, qp.upper, 0.0 if self.cc else self.a))
         s = self.signs(sets)
         free = ~self.held(sets)
+        self._check_held_rows(sets, free, x)
         R, d, l1_row = self.rows(sets, s)
         if l1_row is None:
-            return (*solve_kkt_system(qp.S, qp.c, free, x, R, d), s)
+            return (*_solve_independent(qp, free, x, R, d), s)
         row, rhs = l1_row
         try:
             x_l1, mu = solve_kkt_system(qp.S, qp.c, free, x, np.vstack([R, row]), np.r_[d, rhs])
             return x_l1, mu, s
         except ActiveSetError:
-            return self._implied(sets, free, x, R, d, row, rhs, s)
+            if _residual(R[:, free], row[free]) <= 1e-9 * max(1.0, np.abs(row).max()):
+                return self._implied(sets, free, x, R, d, row, rhs, s)
+        # the other rows are dependent on the free entries, the L1 row is not among them
+        R_l1, d_l1 = np.vstack([row, R]), np.r_[rhs, d]
+        x_l1, mu = _solve_independent(qp, free, x, R_l1, d_l1)
+        return x_l1, np.r_[mu[1:], mu[0]], s
+
+    def _check_held_rows(self, sets, free, x) -> None:
+        """Held rows whose entries are all held (the rows are then dependent): one below its
+        limit is dropped, one above it releases the entries that hold it up, by redirecting
+        the loop (``_RedirectError``)."""
+        qp, rows = self.qp, sets[4]
+        fixed = rows & ~np.any(qp.G[:, free], axis=1)
+        value = qp.G @ x
+        idle = fixed & (value < qp.h - PRIMAL_TOLERANCE)
+        if idle.any():
+            raise _RedirectError(_apply(sets, 5, idle, self.terms(x), np.zeros(len(x))))
+        over = fixed & (value > qp.h + PRIMAL_TOLERANCE)
+        if not over.any():
+            return
+        push = qp.G[over].sum(axis=0)  # > 0: the entry holds the rows up from above
+        down = (push > 0) & (sets[1] | sets[2] & self.interior)
+        up = (push < 0) & (sets[0] | sets[2] & self.interior)
+        if not (down | up).any():
+            raise ActiveSetError("a held row is above its limit with every entry held")
+        pull = np.where(down, -1.0, 1.0)
+        z = self.terms(x)
+        sets = _apply(sets, 7, (down & sets[1]) | (up & sets[0]), z, pull)
+        raise _RedirectError(_apply(sets, 8, (down | up) & sets[2], z, pull))
 
     def _implied(self, sets, free, x, R, d, row, rhs, s):
         """The working set whose L1 row is a combination of the other rows on the free
@@ -182,7 +211,7 @@ class _Problem:
         fails by itself, x comes from the other rows, and nu is any value for which the
         dual conditions hold (an interval, found exactly). ActiveSetError otherwise."""
         qp = self.qp
-        x, mu = solve_kkt_system(qp.S, qp.c, free, x, R, d)
+        x, mu = _solve_independent(qp, free, x, R, d)
         beta, *_ = np.linalg.lstsq(R[:, free].T, row[free], rcond=None)
         if np.max(np.abs(R[:, free].T @ beta - row[free]), initial=0.0) > 1e-9:
             raise ActiveSetError("the working rows are dependent on the free entries")
@@ -264,6 +293,41 @@ class _Problem:
         at_upper = start.at_upper & ~at_lower & np.isfinite(qp.upper)
         at_break = start.at_break & ~at_lower & ~at_upper & self.interior
         return at_lower, at_upper, at_break, start.side.copy(), start.rows.copy(), start.l1
+
+
+def _solve_independent(qp: DenseQP, free, x, R: np.ndarray, d: np.ndarray):
+    """``solve_kkt_system`` over the rows of R that are independent on the free entries
+    (kept first to last: a row with no free entry, or a combination of earlier rows, is
+    dropped with multiplier 0); ActiveSetError if a dropped row fails at the answer."""
+    try:
+        return solve_kkt_system(qp.S, qp.c, free, x, R, d)
+    except ActiveSetError:
+        keep = _independent_rows(R[:, free])
+        if keep.all():
+            raise
+    x, kept_mu = solve_kkt_system(qp.S, qp.c, free, x, R[keep], d[keep])
+    gap = np.abs(R[~keep] @ x - d[~keep])
+    if np.max(gap, initial=0.0) > PRIMAL_TOLERANCE * max(1.0, float(np.abs(d).max())):
+        raise ActiveSetError("the working rows contradict each other on the free entries")
+    mu = np.zeros(len(d))
+    mu[keep] = kept_mu
+    return x, mu
+
+
+def _independent_rows(A: np.ndarray) -> np.ndarray:
+    """(m,) True for each row of A (m, k) outside the span of the rows kept before it."""
+    keep = np.zeros(len(A), bool)
+    for i, row in enumerate(A):
+        keep[i] = _residual(A[keep], row) > 1e-9 * max(float(np.abs(row).max(initial=0.0)), 1e-300)
+    return keep
+
+
+def _residual(A: np.ndarray, row: np.ndarray) -> float:
+    """Largest entry of ``row`` (k,) minus its least-squares combination of A's rows."""
+    if not len(A) or not np.any(A):
+        return float(np.max(np.abs(row), initial=0.0))
+    beta, *_ = np.linalg.lstsq(A.T, row, rcond=None)
+    return float(np.max(np.abs(A.T @ beta - row), initial=0.0))
 
 
 def _dual_scale(qp: DenseQP, x: np.ndarray, mu: np.ndarray) -> float:
