@@ -402,8 +402,8 @@ def _single_changes(sets, amounts, z, pull):
     for kind, amount in enumerate(amounts):
         tolerance = PRIMAL_TOLERANCE if kind < 5 else DUAL_TOLERANCE
         for j in np.flatnonzero(amount > tolerance):
-            scored.append((kind >= 5, -float(amount[j]), kind, int(j)))
-    for _, _, kind, j in sorted(scored):
+            scored.append((kind >= 5, kind == 4, -float(amount[j]), kind, int(j)))
+    for *_, kind, j in sorted(scored):
         mask = np.zeros(len(amounts[3]) if kind in (3, 5) else len(z), bool)
         if kind not in (4, 6):
             mask[j] = True

@@ -21,9 +21,13 @@ working set's root leaves it), and the root of the right working set ends it exa
 This replaces the Charnes-Cooper form sum|y - a kappa| <= T kappa (kappa = sum(y)) for
 ``ACTIVE_SET``: there a cap y_i <= u kappa is a row, not a bound, and a breakpoint at a cap
 is a row dependent on it; the kernel settled 55-65% of random capped problems. Here caps are
-bounds and the scale-1 kernel's breakpoint sides apply unchanged: 280 of 300 random problems
-(turnover under caps with 0-2 group rows, binding or slack; gross exposure long/short)
-settled, the rest (the L1 QP cycling beside group rows) raise ActiveSetError and go to cvxpy.
+bounds and the scale-1 kernel's breakpoint sides apply unchanged. Of 600 random problems
+(turnover under caps with 0-2 group rows, binding or slack; gross exposure long/short) every
+one of the 557 that Clarabel solves was settled, within 6e-8 of it; for the other 43 Clarabel
+finds no portfolio (previous weights outside a group limit the turnover cannot reach, no
+positive excess return) and the search raises ActiveSetError (cvxpy then names that).
+A trade-off whose L1 QP does not settle is left for one between it and the last settled one
+(for the last window's, minimum variance).
 """
 
 from __future__ import annotations
@@ -77,10 +81,20 @@ def solve_sharpe_l1(
         t, working = start.trade_off, start.working_set
     else:
         t, working = 0.0, None  # minimum variance first: g there is a lower end
-    systems = 0
+    systems, settled = 0, None  # settled: the last t whose L1 QP was solved
     for _ in range(SEARCH_ITERATIONS):
         at_t = replace(qp, c=-t * m)
-        solution = solve_l1_qp(at_t, l1, working)
+        try:
+            solution = _solve_at(at_t, l1, working)
+        except ActiveSetError:
+            if settled is None and t > 0:  # the last window's trade-off: from minimum variance
+                t, working = 0.0, None
+                continue
+            if settled is None or abs(t - settled) <= FIXED_POINT_TOLERANCE * t:
+                raise
+            t = 0.5 * (t + settled)  # an unsettled trade-off: step back toward a settled one
+            continue
+        settled = t
         working, systems = solution.working_set, systems + solution.iterations
         w = solution.x
         ret, var = float(m @ w), float(w @ qp.S @ w)
@@ -95,6 +109,16 @@ def solve_sharpe_l1(
         t = _next_trade_off(at_t, l1, solution, m, t, g, low, high)
         systems += 1
     raise ActiveSetError("the maximum Sharpe search did not reach its fixed point")
+
+
+def _solve_at(qp: DenseQP, l1: L1Row, working: L1WorkingSet | None):
+    """The L1 QP at one trade-off, warm-started from ``working``, cold where that cycles."""
+    try:
+        return solve_l1_qp(qp, l1, working)
+    except ActiveSetError:
+        if working is None:
+            raise
+    return solve_l1_qp(qp, l1, None)
 
 
 def _next_trade_off(qp, l1, solution, m, t, g, low, high) -> float:
