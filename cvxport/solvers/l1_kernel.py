@@ -22,12 +22,8 @@ combination of the other rows on them: x then comes from those rows, and nu is t
 the interval where the dual conditions hold. Anything still unsettled raises
 ``ActiveSetError`` and the next backend (cvxpy) solves the problem.
 
-Under Charnes-Cooper (``L1Row.homogeneous``, maximum Sharpe over y with kappa = sum(y)) the
-row is ``sum_i |y_i - a_i kappa| <= T kappa``: the terms are z = y - a sum(y), a breakpoint
-is the row z_i = 0 (its multiplier eta_i within [-nu, nu]) instead of a held entry, and
-finite bounds must be 0. Measured on random problems: long-only turnover settled 145 of 149
-(the rest raise and fall back to cvxpy); with caps as rows only 55-65%, which is why the
-backend accepts this form beside bounds only.
+Maximum Sharpe with an L1 row is solved over the weights at scale 1 through this kernel
+(``l1_sharpe``), not in the Charnes-Cooper variables.
 """
 
 from __future__ import annotations
@@ -56,13 +52,10 @@ class _RedirectError(ActiveSetError):
 
 @dataclass(frozen=True)
 class L1Row:
-    """``sum_i |x_i - center_i| <= limit``: center (n,), limit >= 0 (units of x); when
-    ``homogeneous`` (Charnes-Cooper, kappa = sum(x)), ``sum_i |x_i - center_i kappa| <=
-    limit kappa`` instead."""
+    """``sum_i |x_i - center_i| <= limit``: center (n,), limit >= 0 (units of x)."""
 
     center: np.ndarray
     limit: float
-    homogeneous: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,27 +90,15 @@ class _Problem:
 
     def __init__(self, qp: DenseQP, l1: L1Row) -> None:
         self.qp, self.a, self.limit = qp, np.asarray(l1.center, float), float(l1.limit)
-        self.cc = bool(l1.homogeneous)
         self.single = False  # single changes only (after a repeat or a singular system)
-        lower, upper, a = qp.lower, qp.upper, self.a
-        if self.cc:
-            finite = np.r_[lower[np.isfinite(lower)], upper[np.isfinite(upper)]]
-            if np.any(finite != 0):
-                raise ActiveSetError("a bound is not homogeneous in the Charnes-Cooper scale")
-            # kappa > 0: the breakpoint a_i kappa has the sign of a_i
-            above, below = (lower >= 0) & (a <= 0), (upper <= 0) & (a >= 0)
-        else:  # outside the open interval the side is fixed: above a on [a, u], below on [l, a]
-            above, below = a <= lower, a >= upper
+        # outside the open interval the side is fixed: above a on [a, u], below on [l, a]
+        above, below = self.a <= qp.lower, self.a >= qp.upper
         self.fixed_side = np.where(above, 1.0, np.where(below, -1.0, 0.0))
         self.interior = ~(above | below)
 
     def terms(self, x: np.ndarray) -> np.ndarray:
-        """z (n,): x - a, or x - a sum(x) under Charnes-Cooper."""
-        return x - self.a * (x.sum() if self.cc else 1.0)
-
-    def bound(self, x: np.ndarray) -> float:
-        """The L1 row's right-hand side at x: T, or T sum(x) under Charnes-Cooper."""
-        return self.limit * (x.sum() if self.cc else 1.0)
+        """z = x - a (n,)."""
+        return x - self.a
 
     def signs(self, sets) -> np.ndarray:
         """The L1 row's coefficients s (n,) of the working set (0 at a breakpoint)."""
@@ -126,44 +107,29 @@ class _Problem:
         return np.where(at_break, 0.0, np.where(self.interior, inside, self.fixed_side))
 
     def held(self, sets) -> np.ndarray:
-        """Entries held at a value: bounds, and breakpoints at scale 1 (under Charnes-Cooper
-        a breakpoint is the row x_i - a_i sum(x) = 0)."""
-        held = sets[0] | sets[1]
-        return held if self.cc else held | sets[2]
+        """Entries held at a value: at a bound or at their breakpoint."""
+        return sets[0] | sets[1] | sets[2]
 
     def rows(self, sets, s):
-        """R (rows, n) and d of the working set: E, held G rows, the breakpoint rows
-        (Charnes-Cooper), then the L1 row (when held); and that row alone (or None)."""
-        qp, at_break, rows, l1 = self.qp, sets[2], sets[4], sets[5]
-        R, d = [qp.E, qp.G[rows]], [qp.e, qp.h[rows]]
-        if self.cc:
-            R.append(np.eye(len(s))[at_break] - np.outer(self.a[at_break], np.ones(len(s))))
-            d.append(np.zeros(int(at_break.sum())))
-        R, d = np.vstack(R), np.concatenate(d)
-        if not l1:
-            return R, d, None
-        if self.cc:
-            row, rhs = s - (s @ self.a + self.limit), 0.0
-        else:
-            row, rhs = s, self.limit + s @ self.a
-        return R, d, (row, rhs)
+        """R (rows, n) and d of the working set: E, held G rows, then the L1 row (when
+        held); and that row alone (or None)."""
+        qp, rows, l1 = self.qp, sets[4], sets[5]
+        R, d = np.vstack([qp.E, qp.G[rows]]), np.r_[qp.e, qp.h[rows]]
+        return R, d, ((s, self.limit + s @ self.a) if l1 else None)
 
     def split(self, sets, mu):
-        """(G row multipliers (mi,), breakpoint multipliers (n,), nu) of mu."""
-        qp, at_break, rows, l1 = self.qp, sets[2], sets[4], sets[5]
+        """(G row multipliers (mi,), nu) of mu (E, held rows [, nu])."""
+        qp, rows, l1 = self.qp, sets[4], sets[5]
         me, mg = len(qp.e), int(rows.sum())
         row_mu = np.zeros(len(qp.h))
         row_mu[rows] = mu[me : me + mg]
-        eta = np.zeros(len(self.a))
-        if self.cc:
-            eta[at_break] = mu[me + mg : me + mg + int(at_break.sum())]
-        return row_mu, eta, float(mu[-1]) if l1 else 0.0
+        return row_mu, float(mu[-1]) if l1 else 0.0
 
     def solve(self, sets):
-        """x (n,), multipliers mu (E, held rows, breakpoint rows [, nu]) and s (n,)."""
+        """x (n,), multipliers mu (E, held rows [, nu]) and s (n,)."""
         qp = self.qp
         at_lower, at_upper = sets[0], sets[1]
-        x = np.where(at_lower, qp.lower, np.where(at_upper, qp.upper, 0.0 if self.cc else self.a))
+        x = np.where(at_lower, qp.lower, np.where(at_upper, qp.upper, self.a))
         s = self.signs(sets)
         free = ~self.held(sets)
         self._check_held_rows(sets, free, x)
@@ -218,11 +184,11 @@ class _Problem:
         at_lower, at_upper, at_break = sets[:3]
         g0 = 2.0 * qp.S @ x + qp.c + R.T @ mu
         z = self.terms(x)
-        mu_rows, eta0, _ = self.split(sets, np.r_[mu, 0.0])
+        mu_rows, _ = self.split(sets, np.r_[mu, 0.0])
         gap = row @ x - rhs
-        tolerance = 1e-10 * max(1.0, abs(rhs), self.bound(x))
+        tolerance = 1e-10 * max(1.0, abs(rhs), self.limit)
         if gap < -tolerance:  # the row is slack: not held
-            raise _RedirectError(_apply(sets, 6, None, z, eta0 if self.cc else -g0))
+            raise _RedirectError(_apply(sets, 6, None, z, -g0))
         if gap > tolerance:  # held entries trade too much: free those that trade
             held = (at_lower | at_upper) & (np.abs(z) > PRIMAL_TOLERANCE)
             rows = sets[4]
@@ -235,12 +201,8 @@ class _Problem:
             mask = held if not self.single else traded == traded.max()
             raise _RedirectError(_apply(sets, 7, mask, z, -g0))
         delta = row - R.T @ beta  # d gradient / d nu with mu = mu0 - nu beta (0 on free entries)
-        _, d_eta, _ = self.split(sets, np.r_[beta, 0.0])
         d_rows = self.split(sets, np.r_[beta, 0.0])[0][sets[4]]
-        if self.cc:  # breakpoint rows: |eta0 - nu beta| <= nu
-            pull, slope = eta0[at_break], -d_eta[at_break]
-        else:  # breakpoint entries: |g0 + nu delta| <= nu
-            pull, slope = g0[at_break], delta[at_break]
+        pull, slope = g0[at_break], delta[at_break]  # breakpoints: |g0 + nu delta| <= nu
         # every dual condition as p + q nu <= 0
         p = np.r_[-g0[at_lower], g0[at_upper], pull, -pull, -mu_rows[sets[4]]]
         q = np.r_[-delta[at_lower], delta[at_upper], slope - 1, -slope - 1, d_rows]
@@ -260,7 +222,7 @@ class _Problem:
         qp = self.qp
         at_lower, at_upper, at_break, side, rows, l1 = sets
         g = self.gradient(sets, x, mu, s)
-        row_mu, eta, nu = self.split(sets, mu)
+        row_mu, nu = self.split(sets, mu)
         scale = _dual_scale(qp, x, mu)
         z = self.terms(x)
         moving = ~(at_lower | at_upper | at_break)
@@ -269,11 +231,11 @@ class _Problem:
         below = np.where(free, qp.lower - x, 0.0)
         above = np.where(free, x - qp.upper, 0.0)
         violated = np.where(rows, 0.0, qp.G @ x - qp.h)
-        excess = 0.0 if l1 else float(np.abs(z).sum() - self.bound(x))
+        excess = 0.0 if l1 else float(np.abs(z).sum() - self.limit)
         dropped = np.where(rows, -row_mu, 0.0) / scale
         dropped_l1 = -nu / scale if l1 else 0.0
         released = np.where(at_lower, -g, np.where(at_upper, g, 0.0)) / scale
-        pull = eta if self.cc else -g
+        pull = -g
         unbroken = np.where(at_break, np.abs(pull) - nu, 0.0) / scale
         primal = (below, above, crossed, violated, np.array([excess]))
         dual = (dropped, np.array([dropped_l1]), released, unbroken)
@@ -458,17 +420,17 @@ def _solution(problem: _Problem, sets, x, mu, s, iterations: int) -> L1Solution:
     qp = problem.qp
     at_lower, at_upper, at_break, side, rows, l1 = sets
     g = problem.gradient(sets, x, mu, s)
-    row_mu, eta, nu = problem.split(sets, mu)
+    row_mu, nu = problem.split(sets, mu)
     scale = _dual_scale(qp, x, mu)
     free = ~problem.held(sets)
     moving = ~(at_lower | at_upper | at_break)
     z = problem.terms(x)
-    pull = eta if problem.cc else g
+    pull = g
     primal = max(
         float(np.max(np.maximum(qp.lower - x, x - qp.upper), initial=0.0)),
         float(np.max(qp.G @ x - qp.h, initial=0.0)),
         float(np.max(np.abs(qp.E @ x - qp.e), initial=0.0)),
-        float(np.abs(z).sum() - problem.bound(x)),
+        float(np.abs(z).sum() - problem.limit),
         float(np.max(np.where(moving & (s != 0) & l1, -s * z, 0.0), initial=0.0)),
         float(np.max(np.abs(z[at_break]), initial=0.0)),
         0.0,

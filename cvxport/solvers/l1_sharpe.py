@@ -74,8 +74,6 @@ def solve_sharpe_l1(
     module; ActiveSetError when no feasible portfolio has a positive excess return or the
     L1 QP is not settled."""
     m = np.asarray(excess, dtype=float)
-    if l1.homogeneous:
-        raise ActiveSetError("the L1 row of the Sharpe search is written at scale 1")
     low, high = 0.0, np.inf  # the fixed point lies in [low, high]
     if start is not None and np.isfinite(start.trade_off) and start.trade_off > 0:
         t, working = start.trade_off, start.working_set
