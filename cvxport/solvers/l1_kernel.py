@@ -372,9 +372,12 @@ def _single_changes(sets, amounts, z, pull):
         yield _apply(sets, kind, mask, z, pull)
 
 
-def solve_l1_qp(qp: DenseQP, l1: L1Row, start: L1WorkingSet | None = None) -> L1Solution:
+def solve_l1_qp(
+    qp: DenseQP, l1: L1Row, start: L1WorkingSet | None = None, systems: int | None = None
+) -> L1Solution:
     """Return the exact optimum of ``qp`` under the L1 row ``l1`` (see the module);
-    ActiveSetError when this method cannot settle it."""
+    ActiveSetError when this method cannot settle it (within ``systems`` linear systems,
+    when given)."""
     n, mi = len(qp.c), len(qp.h)
     if np.any(qp.lower > qp.upper):
         raise ActiveSetError("a lower bound is above its upper bound")
@@ -384,6 +387,7 @@ def solve_l1_qp(qp: DenseQP, l1: L1Row, start: L1WorkingSet | None = None) -> L1
     single = False
     candidates = iter(())
     limit = BLOCK_ITERATIONS + 4 * (n + mi)
+    limit = limit if systems is None else min(limit, systems)
     for iteration in range(1, limit + 1):
         problem.single = single
         try:
@@ -392,8 +396,8 @@ def solve_l1_qp(qp: DenseQP, l1: L1Row, start: L1WorkingSet | None = None) -> L1
             sets = redirect.sets
             continue
         except ActiveSetError:
-            if start is not None and iteration == 1:
-                return solve_l1_qp(qp, l1, None)  # a stale warm start: begin cold
+            if start is not None and iteration == 1:  # a stale warm start: begin cold
+                return solve_l1_qp(qp, l1, None, None if systems is None else systems - 1)
             single = True
             sets = next(candidates, None)
             if sets is None:
