@@ -22,10 +22,11 @@ This replaces the Charnes-Cooper form sum|y - a kappa| <= T kappa (kappa = sum(y
 ``ACTIVE_SET``: there a cap y_i <= u kappa is a row, not a bound, and a breakpoint at a cap
 is a row dependent on it; the kernel settled 55-65% of random capped problems. Here caps are
 bounds and the scale-1 kernel's breakpoint sides apply unchanged. Of 600 random problems
-(turnover under caps with 0-2 group rows, binding or slack; gross exposure long/short) every
-one of the 557 that Clarabel solves was settled, within 6e-8 of it; for the other 43 Clarabel
-finds no portfolio (previous weights outside a group limit the turnover cannot reach, no
-positive excess return) and the search raises ActiveSetError (cvxpy then names that).
+(turnover under caps with 0-2 group rows, binding or slack; gross exposure long/short), 553 of
+the 557 that Clarabel solves were settled, within 6e-8 of it, and 4 stopped at the search's
+budget of linear systems (``SEARCH_SYSTEMS``); for the other 43 Clarabel finds no portfolio
+(previous weights outside a group limit the turnover cannot reach, no positive excess
+return). Where the search stops it raises ActiveSetError and cvxpy solves the problem.
 A trade-off whose L1 QP does not settle is left for one between it and the last settled one
 (for the last window's, minimum variance).
 """
@@ -43,10 +44,15 @@ from cvxport.solvers.qp_kernel import DenseQP
 FIXED_POINT_TOLERANCE = 1e-12  # |g(w(t)) - t| relative to t at the answer
 GROWTH = 8.0  # while no upper end is known, t grows at most this factor per step
 SEARCH_ITERATIONS = 80  # L1 QP solves, at most
-# linear systems, at most: a backtest's window takes 4-20 (previous weights the last answer);
-# with unrelated previous weights beside a group row the L1 QP took 100-2000 at n = 100-500
-# (11 s at n = 500, Clarabel 0.6 s): past this the search stops and cvxpy solves
-SEARCH_SYSTEMS = 60  # bisections and working-set roots together (each one L1 QP solve)
+# linear systems, at most 40 + SMALL_SYSTEMS / n (a system costs ~n^3, so small problems get
+# more): a backtest's window takes 4-20 (previous weights the last answer), a cold start up
+# to 66 on the bundled data (n = 11); with unrelated previous weights beside a group row the
+# L1 QP took 100-2000 at n = 100-500 (11 s at n = 500, Clarabel 0.6 s): past the budget the
+# search stops and cvxpy solves
+SEARCH_SYSTEMS, SMALL_SYSTEMS = (
+    40,
+    2000,
+)  # bisections and working-set roots together (each one L1 QP solve)
 
 
 @dataclass(frozen=True)
@@ -83,9 +89,10 @@ def solve_sharpe_l1(
         t, working = start.trade_off, start.working_set
     else:
         t, working = 0.0, None  # minimum variance first: g there is a lower end
+    budget = SEARCH_SYSTEMS + SMALL_SYSTEMS // len(m)
     systems, settled = 0, None  # settled: the last t whose L1 QP was solved
     for _ in range(SEARCH_ITERATIONS):
-        allowance = min(SEARCH_SYSTEMS - systems, SEARCH_SYSTEMS // 2)
+        allowance = min(budget - systems, budget // 2)
         if allowance <= 0:
             break
         at_t = replace(qp, c=-t * m)
