@@ -49,10 +49,7 @@ SEARCH_ITERATIONS = 80  # L1 QP solves, at most
 # to 66 on the bundled data (n = 11); with unrelated previous weights beside a group row the
 # L1 QP took 100-2000 at n = 100-500 (11 s at n = 500, Clarabel 0.6 s): past the budget the
 # search stops and cvxpy solves
-SEARCH_SYSTEMS, SMALL_SYSTEMS = (
-    40,
-    2000,
-)  # bisections and working-set roots together (each one L1 QP solve)
+SEARCH_SYSTEMS, SMALL_SYSTEMS = 40, 2000
 
 
 @dataclass(frozen=True)
