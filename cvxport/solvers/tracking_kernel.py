@@ -1,0 +1,325 @@
+"""The exact QP of ``qp_kernel`` with one tracking-error row measured with the objective's
+covariance, by a parametric solve on the row's multiplier.
+
+    minimize x'Sx + c'x   subject to   E x = e,  G x <= h,  lower <= x <= upper,
+                                       ||A x - a|| <= r
+
+where A'A = S / k for some k > 0: the tracking error sqrt((x - b)' Sigma (x - b)) (or the
+standard deviation of R x - r_b over a window) uses the covariance of the objective, up to the
+objective's unit scale k. With nu >= 0 the multiplier of the squared row ``||A x - a||^2 <=
+r^2``, the Lagrangian divided by 1 + nu / k is
+
+    x'Sx + (c + theta d)'x + rows,   d = -c - 2k A'a,   theta = (nu/k) / (1 + nu/k) in [0, 1):
+
+the Hessian never changes, only the linear term. Each theta is a QP of ``qp_kernel`` whose
+minimizer x(theta) is affine in theta while its working set holds (one Cholesky factor gives
+x_c + theta x_d), and TE(theta) = ||A x(theta) - a|| does not increase with theta (the row
+weighs more). theta = 0 is the problem without the row (done if it meets the limit); theta = 1
+minimizes the tracking error alone, ||A x - a||^2 k + const: above r the limit is unattainable
+(``LimitUnattainableError``). Between them, on a working set's piece TE^2 is a quadratic in
+theta whose decreasing root is found in closed form; if the working set's KKT conditions hold
+there, that root is the answer (exact to rounding), otherwise the QP is solved at the root
+(warm-started, the active set's block updates) and the search goes on from the new piece,
+bracketed by the thetas seen on either side of the limit (bisection when the roots stall).
+
+Certificate (``kkt_residual``), recomputed on the problem as stated with A itself (not S/k):
+nu = k theta / (1 - theta), row multipliers mu / (1 - theta); the gradient 2Sx + c +
+2 nu A'(Ax - a) + R'mu vanishes on free entries and has the bound's sign on held ones, row and
+bound multipliers >= 0, TE <= r and TE = r where nu > 0, all relative to the gradient's terms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.linalg.lapack import dpotrf, dpotrs
+
+from cvxport.solvers.active_set import CONDITION_FLOOR, PRIMAL_TOLERANCE, ActiveSetError
+from cvxport.solvers.qp_kernel import (
+    DUAL_TOLERANCE,
+    DenseQP,
+    WorkingSet,
+    solve_dense_qp,
+    solve_rows,
+)
+
+PROPORTIONAL_TOLERANCE = 1e-9  # ||S v - k A'A v|| / ||S v|| on random probes v
+UNATTAINABLE_TOLERANCE = 1e-9  # relative: the smallest TE above r by more is infeasible
+MAX_STEPS = 60  # QP solves along theta before giving up (ActiveSetError)
+
+
+class NotProportionalError(ActiveSetError):
+    """The row's quadratic form A'A is not a multiple of the objective's S."""
+
+
+class LimitUnattainableError(ArithmeticError):
+    """No point of the other rows meets the row: ``smallest`` is the least ||A x - a||."""
+
+    def __init__(self, smallest: float, radius: float) -> None:
+        super().__init__(f"the smallest attainable value is {smallest:.6g} > {radius:.6g}")
+        self.smallest = smallest
+        self.radius = radius
+
+
+@dataclass(frozen=True)
+class EllipsoidRow:
+    """``||A x - a|| <= radius``: A (m, n), a (m,), radius >= 0 (units of A x)."""
+
+    A: np.ndarray
+    a: np.ndarray
+    radius: float
+
+
+@dataclass(frozen=True)
+class TrackingStart:
+    """Where the last solve ended: its theta in [0, 1] and the working set there."""
+
+    theta: float
+    working_set: WorkingSet
+
+
+@dataclass(frozen=True)
+class TrackingSolution:
+    """A KKT point: x (n,), where to start the next solve, objective x'Sx + c'x, linear
+    systems solved, the largest KKT violation, the row's multiplier nu (of ||Ax - a||^2
+    <= r^2; 0 when slack) and its value ||A x - a||."""
+
+    x: np.ndarray
+    start: TrackingStart
+    objective: float
+    iterations: int
+    kkt_residual: float
+    nu: float
+    value: float
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """One working set's path: x = x_c + theta x_d, rows' multipliers mu_c + theta mu_d,
+    gradient 2Sx + c + theta d + R'mu = g_c + theta g_d (n,)."""
+
+    sets: tuple
+    x_c: np.ndarray
+    x_d: np.ndarray
+    mu_c: np.ndarray
+    mu_d: np.ndarray
+    g_c: np.ndarray
+    g_d: np.ndarray
+
+
+def proportionality(S: np.ndarray, A: np.ndarray) -> float:
+    """Return k > 0 with A'A = S / k, checked on two random probes (a nonzero difference D
+    passes only if ||D v|| << ||D||_F for both, probability ~0); NotProportionalError else."""
+    rows_norm = float(np.sum(A * A))
+    trace = float(np.trace(S))
+    if not (rows_norm > 0 and trace > 0):
+        raise NotProportionalError("the row or the objective has no curvature")
+    k = trace / rows_norm
+    probes = np.random.default_rng(0).standard_normal((S.shape[0], 2))
+    lhs = S @ probes
+    gap = np.linalg.norm(lhs - k * (A.T @ (A @ probes)))
+    if not gap <= PROPORTIONAL_TOLERANCE * np.linalg.norm(lhs):
+        raise NotProportionalError(
+            "the row's quadratic form is not a multiple of the objective's covariance "
+            f"(relative gap {gap / np.linalg.norm(lhs):.1e})"
+        )
+    return k
+
+
+def solve_tracking_qp(
+    qp: DenseQP, row: EllipsoidRow, start: TrackingStart | None = None
+) -> TrackingSolution:
+    """Return the exact optimum of ``qp`` under ``row`` (see the module).
+
+    Raises:
+        LimitUnattainableError: the other rows keep ||A x - a|| above the radius.
+        ActiveSetError: this method cannot settle the problem (the next backend solves it).
+    """
+    A, a, radius = np.asarray(row.A, float), np.asarray(row.a, float), float(row.radius)
+    k = proportionality(qp.S, A)
+    d = -qp.c - 2.0 * k * (A.T @ a)
+    r2 = radius * radius
+    theta = float(np.clip(start.theta, 0.0, 1.0)) if start is not None else 0.0
+    sets = start.working_set if start is not None else None
+    lo, hi, lo_known, hi_known = 0.0, 1.0, False, False
+    systems, stalled, width = 0, 0, 1.0
+    for _ in range(MAX_STEPS):
+        solution = solve_dense_qp(_at(qp, d, theta), sets)
+        systems += solution.iterations
+        sets = solution.working_set
+        z = A @ solution.x - a
+        if z @ z <= r2:
+            if theta == 0.0:  # the row is slack without a multiplier: the plain optimum
+                return _finish(qp, row, k, d, _flat(solution, qp, d), 0.0, systems)
+            hi, hi_known = theta, True
+        else:
+            if theta == 1.0:
+                smallest = float(np.sqrt(z @ z))
+                if smallest > radius * (1.0 + UNATTAINABLE_TOLERANCE):
+                    raise LimitUnattainableError(smallest, radius)
+                piece = _piece(qp, d, (sets.at_lower, sets.at_upper, sets.rows))
+                return _finish(qp, row, k, d, piece, 1.0, systems + 1)
+            lo, lo_known = theta, True
+        piece = _piece(qp, d, (sets.at_lower, sets.at_upper, sets.rows))
+        systems += 1
+        root = _root(piece, A, a, r2)
+        if root is not None and lo <= root <= hi and _holds(qp, piece, root):
+            return _finish(qp, row, k, d, piece, root, systems)
+        stalled = stalled + 1 if hi - lo > 0.5 * width else 0
+        width = hi - lo
+        if root is not None and lo < root < hi and stalled < 2:
+            theta = root
+        elif not lo_known:
+            theta = 0.0
+        elif not hi_known:
+            theta = 1.0
+        else:
+            theta, stalled = 0.5 * (lo + hi), 0
+    raise ActiveSetError(f"the tracking row's multiplier was not settled in {MAX_STEPS} solves")
+
+
+def _at(qp: DenseQP, d: np.ndarray, theta: float) -> DenseQP:
+    """The QP at theta: linear term c + theta d."""
+    return DenseQP(qp.S, qp.c + theta * d, qp.E, qp.e, qp.G, qp.h, qp.lower, qp.upper)
+
+
+def _flat(solution, qp: DenseQP, d: np.ndarray) -> _Piece:
+    """The theta = 0 solution as a piece with no slope (the row slack, nu = 0)."""
+    ws = solution.working_set
+    sets = (ws.at_lower, ws.at_upper, ws.rows)
+    x, n = solution.x, len(solution.x)
+    R = np.vstack([qp.E, qp.G[ws.rows]])
+    mu = _multipliers(qp, sets, x)
+    g = 2.0 * qp.S @ x + qp.c + R.T @ mu
+    zero = np.zeros(n)
+    return _Piece(sets, x, zero, mu, np.zeros_like(mu), g, zero)
+
+
+def _multipliers(qp: DenseQP, sets, x: np.ndarray) -> np.ndarray:
+    """Row multipliers of a working set at its solution x, by least squares on the free
+    entries (the working set's system holds them exactly at a KKT point)."""
+    at_lower, at_upper, rows = sets
+    free = ~(at_lower | at_upper)
+    R = np.vstack([qp.E, qp.G[rows]])
+    if len(R) == 0:
+        return np.zeros(0)
+    g = 2.0 * qp.S[free] @ x + qp.c[free]
+    mu, *_ = np.linalg.lstsq(R[:, free].T, -g, rcond=None)
+    return mu
+
+
+def _piece(qp: DenseQP, d: np.ndarray, sets) -> _Piece:
+    """The working set's affine path in theta, from one Cholesky factor of the free block."""
+    at_lower, at_upper, rows = sets
+    free = ~(at_lower | at_upper)
+    if not free.any():
+        raise ActiveSetError("every entry is held at a bound")
+    held = ~free
+    x_c = np.where(at_lower, qp.lower, np.where(at_upper, qp.upper, 0.0))
+    R = np.vstack([qp.E, qp.G[rows]])
+    rhs = np.r_[qp.e, qp.h[rows]]
+    hessian = 2.0 * qp.S[np.ix_(free, free)]
+    diagonal = np.diag(hessian)
+    if not np.all(diagonal > 0):
+        raise ActiveSetError("a free entry has no curvature (zero variance)")
+    unit = 1.0 / np.sqrt(diagonal)
+    factor, info = dpotrf(hessian * np.outer(unit, unit), lower=False, clean=False)
+    if info != 0:
+        raise ActiveSetError(f"the free block is singular or not positive definite ({info})")
+    pivots = np.diag(factor) ** 2
+    if pivots.min() < CONDITION_FLOOR * pivots.max():
+        raise ActiveSetError("the free block is nearly singular")
+    pull = 2.0 * qp.S[np.ix_(free, held)] @ x_c[held] + qp.c[free]
+    columns = np.column_stack([pull, d[free], R[:, free].T]) * unit[:, None]
+    solved, info = dpotrs(factor, columns, lower=False)
+    if info != 0:  # pragma: no cover - dpotrs fails only on bad arguments
+        raise ActiveSetError(f"LAPACK dpotrs failed ({info})")
+    solved *= unit[:, None]
+    x_c, mu_c = solve_rows(x_c, free, R, rhs, solved[:, 0], solved[:, 2:])
+    zero_x, zero_rhs = np.zeros(len(x_c)), np.zeros(len(rhs))
+    x_d, mu_d = solve_rows(zero_x, free, R, zero_rhs, solved[:, 1], solved[:, 2:])
+    g_c = 2.0 * qp.S @ x_c + qp.c + R.T @ mu_c
+    g_d = 2.0 * qp.S @ x_d + d + R.T @ mu_d
+    g_c[free] = 0.0  # zero by the system; rounding kept out of the sign checks
+    g_d[free] = 0.0
+    return _Piece(sets, x_c, x_d, mu_c, mu_d, g_c, g_d)
+
+
+def _root(piece: _Piece, A: np.ndarray, a: np.ndarray, r2: float) -> float | None:
+    """The theta where ||A x(theta) - a||^2 = r^2 on the piece's line, on its decreasing
+    side (the smaller root of a convex quadratic), or None when it stays above r^2."""
+    u = A @ piece.x_c - a
+    v = A @ piece.x_d
+    alpha, beta, gamma = float(v @ v), float(u @ v), float(u @ u) - r2
+    disc = beta * beta - alpha * gamma
+    if disc < 0:
+        return None
+    s = np.sqrt(disc)
+    if beta < 0:
+        return gamma / (s - beta)
+    if alpha == 0:
+        return None  # flat or rising line: never reaches r from above
+    return (-beta - s) / alpha
+
+
+def _holds(qp: DenseQP, piece: _Piece, theta: float) -> bool:
+    """Whether the piece's working set satisfies the QP's KKT conditions at theta."""
+    at_lower, at_upper, rows = piece.sets
+    x = piece.x_c + theta * piece.x_d
+    mu = piece.mu_c + theta * piece.mu_d
+    g = piece.g_c + theta * piece.g_d
+    free = ~(at_lower | at_upper)
+    outside = np.where(free, np.maximum(qp.lower - x, x - qp.upper), 0.0)
+    violated = np.where(rows, 0.0, qp.G @ x - qp.h)
+    if max(np.max(outside, initial=0.0), np.max(violated, initial=0.0)) > PRIMAL_TOLERANCE:
+        return False
+    scale = max(float(np.max(np.abs(mu), initial=0.0)), float(np.max(np.abs(g), initial=0.0)))
+    scale = max(scale, 1e-300)
+    released = np.where(at_lower, -g, np.where(at_upper, g, 0.0))
+    dropped = -mu[len(qp.e) :]
+    worst = max(np.max(released, initial=0.0), np.max(dropped, initial=0.0))
+    return worst <= DUAL_TOLERANCE * scale
+
+
+def _finish(
+    qp: DenseQP, row: EllipsoidRow, k: float, d: np.ndarray, piece: _Piece, theta: float, systems
+) -> TrackingSolution:
+    """The solution at theta on the piece, with its certificate on the stated problem."""
+    at_lower, at_upper, rows = piece.sets
+    x = piece.x_c + theta * piece.x_d
+    mu = piece.mu_c + theta * piece.mu_d
+    A, a, radius = row.A, row.a, float(row.radius)
+    z = A @ x - a
+    value = float(np.sqrt(z @ z))
+    primal = max(
+        float(np.max(np.maximum(qp.lower - x, x - qp.upper), initial=0.0)),
+        float(np.max(qp.G @ x - qp.h, initial=0.0)),
+        float(np.max(np.abs(qp.E @ x - qp.e), initial=0.0)),
+        max(value - radius, 0.0) / max(radius, 1e-300),
+    )
+    if theta >= 1.0:  # the limit equals the smallest attainable value: no finite multiplier
+        nu, dual = np.inf, 0.0
+    else:
+        nu = k * theta / (1.0 - theta)
+        mu = mu / (1.0 - theta)
+        R = np.vstack([qp.E, qp.G[rows]])
+        terms = (2.0 * qp.S @ x, qp.c, 2.0 * nu * (A.T @ z), R.T @ mu)
+        g = sum(terms)
+        scale = max(max(float(np.max(np.abs(t), initial=0.0)) for t in terms), 1e-300)
+        free = ~(at_lower | at_upper)
+        dual = (
+            max(
+                float(np.max(np.abs(g[free]), initial=0.0)),
+                float(np.max(np.where(at_lower, -g, np.where(at_upper, g, 0.0)), initial=0.0)),
+                float(np.max(-mu[len(qp.e) :], initial=0.0)),
+            )
+            / scale
+        )
+        if nu > 0:  # complementary slackness: the row holds with equality
+            primal = max(primal, abs(value - radius) / max(radius, 1e-300))
+    objective = float(x @ qp.S @ x + qp.c @ x)
+    ws = WorkingSet(at_lower.copy(), at_upper.copy(), rows.copy())
+    return TrackingSolution(
+        x, TrackingStart(theta, ws), objective, systems, max(primal, dual), nu, value
+    )
