@@ -33,16 +33,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg.lapack import dpotrf, dpotrs
 
-from cvxport.solvers.active_set import CONDITION_FLOOR, PRIMAL_TOLERANCE, ActiveSetError
-from cvxport.solvers.qp_kernel import (
-    DUAL_TOLERANCE,
-    DenseQP,
-    WorkingSet,
-    solve_dense_qp,
-    solve_rows,
-)
+from cvxport.solvers.active_set import ActiveSetError
+from cvxport.solvers.parametric_qp import Piece, holds, solve_along
+from cvxport.solvers.qp_kernel import DenseQP, WorkingSet
 
 PROPORTIONAL_TOLERANCE = 1e-9  # ||S v - k A'A v|| / ||S v|| on random probes v
 UNATTAINABLE_TOLERANCE = 1e-9  # relative: the smallest TE above r by more is infeasible
@@ -94,20 +88,6 @@ class TrackingSolution:
     value: float
 
 
-@dataclass(frozen=True)
-class _Piece:
-    """One working set's path: x = x_c + theta x_d, rows' multipliers mu_c + theta mu_d,
-    gradient 2Sx + c + theta d + R'mu = g_c + theta g_d (n,)."""
-
-    sets: tuple
-    x_c: np.ndarray
-    x_d: np.ndarray
-    mu_c: np.ndarray
-    mu_d: np.ndarray
-    g_c: np.ndarray
-    g_d: np.ndarray
-
-
 def proportionality(S: np.ndarray, A: np.ndarray) -> float:
     """Return k > 0 with A'A = S / k, checked on two random probes (a nonzero difference D
     passes only if ||D v|| << ||D||_F for both, probability ~0); NotProportionalError else."""
@@ -143,29 +123,26 @@ def solve_tracking_qp(
     theta = float(np.clip(start.theta, 0.0, 1.0)) if start is not None else 0.0
     sets = start.working_set if start is not None else None
     lo, hi, lo_known, hi_known = 0.0, 1.0, False, False
-    systems, stalled, width = 0, 0, 1.0
+    systems, stalled, width, known = 0, 0, 1.0, None
     for _ in range(MAX_STEPS):
-        solution = solve_dense_qp(_at(qp, d, theta), sets)
-        systems += solution.iterations
-        sets = solution.working_set
-        z = A @ solution.x - a
+        p, used = solve_along(qp, d, theta, sets, known)
+        systems += used
+        known, sets = (theta, p), p.working_set
+        z = A @ (p.x_c + theta * p.x_d) - a
         if z @ z <= r2:
             if theta == 0.0:  # the row is slack without a multiplier: the plain optimum
-                return _finish(qp, row, k, d, _flat(solution, qp, d), 0.0, systems)
+                return _finish(qp, row, k, p, 0.0, systems)
             hi, hi_known = theta, True
         else:
             if theta == 1.0:
                 smallest = float(np.sqrt(z @ z))
                 if smallest > radius * (1.0 + UNATTAINABLE_TOLERANCE):
                     raise LimitUnattainableError(smallest, radius)
-                piece = _piece(qp, d, (sets.at_lower, sets.at_upper, sets.rows))
-                return _finish(qp, row, k, d, piece, 1.0, systems + 1)
+                return _finish(qp, row, k, p, 1.0, systems)
             lo, lo_known = theta, True
-        piece = _piece(qp, d, (sets.at_lower, sets.at_upper, sets.rows))
-        systems += 1
-        root = _root(piece, A, a, r2)
-        if root is not None and lo <= root <= hi and _holds(qp, piece, root):
-            return _finish(qp, row, k, d, piece, root, systems)
+        root = _root(p, A, a, r2)
+        if root is not None and lo <= root <= hi and holds(qp, p, root):
+            return _finish(qp, row, k, p, root, systems)
         stalled = stalled + 1 if hi - lo > 0.5 * width else 0
         width = hi - lo
         if root is not None and lo < root < hi and stalled < 2:
@@ -179,74 +156,7 @@ def solve_tracking_qp(
     raise ActiveSetError(f"the tracking row's multiplier was not settled in {MAX_STEPS} solves")
 
 
-def _at(qp: DenseQP, d: np.ndarray, theta: float) -> DenseQP:
-    """The QP at theta: linear term c + theta d."""
-    return DenseQP(qp.S, qp.c + theta * d, qp.E, qp.e, qp.G, qp.h, qp.lower, qp.upper)
-
-
-def _flat(solution, qp: DenseQP, d: np.ndarray) -> _Piece:
-    """The theta = 0 solution as a piece with no slope (the row slack, nu = 0)."""
-    ws = solution.working_set
-    sets = (ws.at_lower, ws.at_upper, ws.rows)
-    x, n = solution.x, len(solution.x)
-    R = np.vstack([qp.E, qp.G[ws.rows]])
-    mu = _multipliers(qp, sets, x)
-    g = 2.0 * qp.S @ x + qp.c + R.T @ mu
-    zero = np.zeros(n)
-    return _Piece(sets, x, zero, mu, np.zeros_like(mu), g, zero)
-
-
-def _multipliers(qp: DenseQP, sets, x: np.ndarray) -> np.ndarray:
-    """Row multipliers of a working set at its solution x, by least squares on the free
-    entries (the working set's system holds them exactly at a KKT point)."""
-    at_lower, at_upper, rows = sets
-    free = ~(at_lower | at_upper)
-    R = np.vstack([qp.E, qp.G[rows]])
-    if len(R) == 0:
-        return np.zeros(0)
-    g = 2.0 * qp.S[free] @ x + qp.c[free]
-    mu, *_ = np.linalg.lstsq(R[:, free].T, -g, rcond=None)
-    return mu
-
-
-def _piece(qp: DenseQP, d: np.ndarray, sets) -> _Piece:
-    """The working set's affine path in theta, from one Cholesky factor of the free block."""
-    at_lower, at_upper, rows = sets
-    free = ~(at_lower | at_upper)
-    if not free.any():
-        raise ActiveSetError("every entry is held at a bound")
-    held = ~free
-    x_c = np.where(at_lower, qp.lower, np.where(at_upper, qp.upper, 0.0))
-    R = np.vstack([qp.E, qp.G[rows]])
-    rhs = np.r_[qp.e, qp.h[rows]]
-    hessian = 2.0 * qp.S[np.ix_(free, free)]
-    diagonal = np.diag(hessian)
-    if not np.all(diagonal > 0):
-        raise ActiveSetError("a free entry has no curvature (zero variance)")
-    unit = 1.0 / np.sqrt(diagonal)
-    factor, info = dpotrf(hessian * np.outer(unit, unit), lower=False, clean=False)
-    if info != 0:
-        raise ActiveSetError(f"the free block is singular or not positive definite ({info})")
-    pivots = np.diag(factor) ** 2
-    if pivots.min() < CONDITION_FLOOR * pivots.max():
-        raise ActiveSetError("the free block is nearly singular")
-    pull = 2.0 * qp.S[np.ix_(free, held)] @ x_c[held] + qp.c[free]
-    columns = np.column_stack([pull, d[free], R[:, free].T]) * unit[:, None]
-    solved, info = dpotrs(factor, columns, lower=False)
-    if info != 0:  # pragma: no cover - dpotrs fails only on bad arguments
-        raise ActiveSetError(f"LAPACK dpotrs failed ({info})")
-    solved *= unit[:, None]
-    x_c, mu_c = solve_rows(x_c, free, R, rhs, solved[:, 0], solved[:, 2:])
-    zero_x, zero_rhs = np.zeros(len(x_c)), np.zeros(len(rhs))
-    x_d, mu_d = solve_rows(zero_x, free, R, zero_rhs, solved[:, 1], solved[:, 2:])
-    g_c = 2.0 * qp.S @ x_c + qp.c + R.T @ mu_c
-    g_d = 2.0 * qp.S @ x_d + d + R.T @ mu_d
-    g_c[free] = 0.0  # zero by the system; rounding kept out of the sign checks
-    g_d[free] = 0.0
-    return _Piece(sets, x_c, x_d, mu_c, mu_d, g_c, g_d)
-
-
-def _root(piece: _Piece, A: np.ndarray, a: np.ndarray, r2: float) -> float | None:
+def _root(piece: Piece, A: np.ndarray, a: np.ndarray, r2: float) -> float | None:
     """The theta where ||A x(theta) - a||^2 = r^2 on the piece's line, on its decreasing
     side (the smaller root of a convex quadratic), or None when it stays above r^2."""
     u = A @ piece.x_c - a
@@ -263,27 +173,8 @@ def _root(piece: _Piece, A: np.ndarray, a: np.ndarray, r2: float) -> float | Non
     return (-beta - s) / alpha
 
 
-def _holds(qp: DenseQP, piece: _Piece, theta: float) -> bool:
-    """Whether the piece's working set satisfies the QP's KKT conditions at theta."""
-    at_lower, at_upper, rows = piece.sets
-    x = piece.x_c + theta * piece.x_d
-    mu = piece.mu_c + theta * piece.mu_d
-    g = piece.g_c + theta * piece.g_d
-    free = ~(at_lower | at_upper)
-    outside = np.where(free, np.maximum(qp.lower - x, x - qp.upper), 0.0)
-    violated = np.where(rows, 0.0, qp.G @ x - qp.h)
-    if max(np.max(outside, initial=0.0), np.max(violated, initial=0.0)) > PRIMAL_TOLERANCE:
-        return False
-    scale = max(float(np.max(np.abs(mu), initial=0.0)), float(np.max(np.abs(g), initial=0.0)))
-    scale = max(scale, 1e-300)
-    released = np.where(at_lower, -g, np.where(at_upper, g, 0.0))
-    dropped = -mu[len(qp.e) :]
-    worst = max(np.max(released, initial=0.0), np.max(dropped, initial=0.0))
-    return worst <= DUAL_TOLERANCE * scale
-
-
 def _finish(
-    qp: DenseQP, row: EllipsoidRow, k: float, d: np.ndarray, piece: _Piece, theta: float, systems
+    qp: DenseQP, row: EllipsoidRow, k: float, piece: Piece, theta: float, systems: int
 ) -> TrackingSolution:
     """The solution at theta on the piece, with its certificate on the stated problem."""
     at_lower, at_upper, rows = piece.sets
