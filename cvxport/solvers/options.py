@@ -62,8 +62,8 @@ def installed_solvers(every: bool = False) -> list[str]:
 
 
 def check_solver(name: str) -> str:
-    """Return the upper-case name of a cvxpy solver or an exact backend ('ACTIVE_SET',
-    'NEWTON'); SolverError if it is unknown or not installed."""
+    """Return the upper-case name of a cvxpy solver or an exact backend (``EXACT_BACKENDS``);
+    SolverError if it is unknown or not installed."""
     if not isinstance(name, str):
         raise InvalidInputError(f"solver must be a name such as 'CLARABEL', got {name!r}")
     upper = name.upper()
