@@ -39,7 +39,7 @@ from cvxport.solvers.parametric_qp import Piece, holds, solve_along
 from cvxport.solvers.qp_kernel import DenseQP, WorkingSet
 
 PROPORTIONAL_TOLERANCE = 1e-9  # ||S v - k A'A v|| / ||S v|| on random probes v
-UNATTAINABLE_TOLERANCE = 1e-9  # relative: the smallest TE above r by more is infeasible
+UNATTAINABLE_TOLERANCE = 1e-9  # the smallest TE above r by more (relative, ``_unit``) fails
 MAX_STEPS = 60  # QP solves along theta before giving up (ActiveSetError)
 
 
@@ -136,7 +136,7 @@ def solve_tracking_qp(
         else:
             if theta == 1.0:
                 smallest = float(np.sqrt(z @ z))
-                if smallest > radius * (1.0 + UNATTAINABLE_TOLERANCE):
+                if smallest > radius + UNATTAINABLE_TOLERANCE * _unit(row):
                     raise LimitUnattainableError(smallest, radius)
                 return _finish(qp, row, k, p, 1.0, systems)
             lo, lo_known = theta, True
@@ -173,6 +173,12 @@ def _root(piece: Piece, A: np.ndarray, a: np.ndarray, r2: float) -> float | None
     return (-beta - s) / alpha
 
 
+def _unit(row: EllipsoidRow) -> float:
+    """The row's scale: max(radius, ||a||) (||a||: the row's value at x = 0, e.g. the
+    benchmark's own volatility), so a zero limit is measured against something."""
+    return max(float(row.radius), float(np.linalg.norm(row.a)), 1e-300)
+
+
 def _finish(
     qp: DenseQP, row: EllipsoidRow, k: float, piece: Piece, theta: float, systems: int
 ) -> TrackingSolution:
@@ -187,7 +193,7 @@ def _finish(
         float(np.max(np.maximum(qp.lower - x, x - qp.upper), initial=0.0)),
         float(np.max(qp.G @ x - qp.h, initial=0.0)),
         float(np.max(np.abs(qp.E @ x - qp.e), initial=0.0)),
-        max(value - radius, 0.0) / max(radius, 1e-300),
+        max(value - radius, 0.0) / _unit(row),
     )
     if theta >= 1.0:  # the limit equals the smallest attainable value: no finite multiplier
         nu, dual = np.inf, 0.0
@@ -208,7 +214,7 @@ def _finish(
             / scale
         )
         if nu > 0:  # complementary slackness: the row holds with equality
-            primal = max(primal, abs(value - radius) / max(radius, 1e-300))
+            primal = max(primal, abs(value - radius) / _unit(row))
     objective = float(x @ qp.S @ x + qp.c @ x)
     ws = WorkingSet(at_lower.copy(), at_upper.copy(), rows.copy())
     return TrackingSolution(

@@ -296,13 +296,21 @@ def test_unattainable_limit_names_the_limit():
     assert any(isinstance(c, cx.RiskLimit) for c in raised.value.conflicting)
 
 
-def test_another_covariance_falls_back_to_cvxpy_visibly():
+@pytest.mark.parametrize(
+    ("method", "covariance", "reason"),
+    [
+        (cx.MeanRiskAllocator, "ledoit_wolf", "not a multiple"),  # a shrunk dense covariance
+        (cx.MinimumVarianceAllocator, "pca", "factor model"),  # solved in factor form
+    ],
+)
+def test_another_covariance_falls_back_to_cvxpy_visibly(method, covariance, reason):
     problem = tracking_problem(n=15)
-    model = allocator(problem, 0.02, covariance="ledoit_wolf")
+    limit = cx.RiskLimit(cx.TrackingError(periods_per_year=PERIODS), 0.02)
+    model = method(constraints=[cx.WeightBounds(0, 0.1), limit], covariance=covariance)
     model.allocate(problem["returns"], **problem["data"])
     assert model.info_.solver == "CLARABEL"
-    name, reason = model.info_.fallback_from[0]
-    assert name == "ACTIVE_SET_TE" and "not a multiple" in reason
+    name, why = model.info_.fallback_from[0]
+    assert name == "ACTIVE_SET_TE" and reason in why
 
 
 def test_problems_it_does_not_take_are_refused_by_name():
@@ -345,3 +353,32 @@ def test_kernel_refuses_a_row_with_another_quadratic_form():
         solve_tracking_qp(qp, EllipsoidRow(other, np.zeros(n), 1.0))
     scaled = solve_tracking_qp(qp, EllipsoidRow(3.0 * F, 3.0 * F @ np.full(n, 1 / n), 0.5))
     assert scaled.kkt_residual <= 1e-12
+
+
+def test_zero_limit_on_a_feasible_benchmark_returns_the_benchmark():
+    problem = tracking_problem(n=12)
+    model = allocator(problem, 0.0)
+    weights = model.allocate(problem["returns"], **problem["data"])
+    assert model.info_.solver == "ACTIVE_SET_TE"
+    assert np.max(np.abs(weights - problem["data"]["benchmark_weights"])) <= 1e-9
+
+
+def test_a_target_return_row_is_read_at_every_solve():
+    problem = tracking_problem(n=15)
+    returns = problem["returns"]
+    target = float(returns.mean().quantile(0.7))
+    model = allocator(problem, 0.03, target_return=target)
+    weights = model.allocate(returns, **problem["data"]).to_numpy()
+    assert model.info_.solver == "ACTIVE_SET_TE"
+    assert returns.mean().to_numpy() @ weights >= target - 1e-12
+    model.target_return = None
+    plain = allocator(problem, 0.03)
+    assert (
+        np.max(
+            np.abs(
+                model.allocate(returns, **problem["data"])
+                - plain.allocate(returns, **problem["data"])
+            )
+        )
+        <= 1e-10
+    )
