@@ -23,6 +23,7 @@ from scipy.optimize import linprog
 
 import cvxport as cx
 from cvxport.solvers import SOLVER_OPTIONS
+from cvxport.solvers.parametric_qp import holds, interior_point, march, piece
 from cvxport.solvers.qp_kernel import DenseQP
 from cvxport.solvers.tracking_kernel import (
     EllipsoidRow,
@@ -382,3 +383,33 @@ def test_a_target_return_row_is_read_at_every_solve():
         )
         <= 1e-10
     )
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(3, 25), st.integers(0, 3), st.integers(0, 2**32 - 1))
+def test_parametric_march_from_an_interior_point_reaches_the_optimum(n, groups, seed):
+    """The fallback path alone (no block updates): from the LP interior point x0, optimal for
+    the linear term -2 S x0, along the line to c; the answer satisfies the KKT conditions
+    of the piece and matches Clarabel."""
+    rng = np.random.default_rng(seed)
+    F = rng.normal(size=(n + 5, n))
+    S = F.T @ F / (n + 5) + 0.01 * np.eye(n)
+    S /= np.mean(np.diag(S))
+    c = rng.normal(size=n)
+    upper = np.full(n, rng.uniform(1.5 / n, 1.0))
+    G = (rng.random((groups, n)) < 0.5).astype(float)
+    h = G @ np.full(n, 1 / n) + rng.uniform(0.0, 0.3, size=groups)  # equal weight holds
+    qp = DenseQP(S, c, np.ones((1, n)), np.ones(1), G, h, np.zeros(n), upper)
+    x0, tight = interior_point(qp)
+    origin = -2 * S @ x0
+    base = DenseQP(S, origin, qp.E, qp.e, G, h, qp.lower, qp.upper)
+    line = c - origin
+    found, _ = march(base, line, piece(base, line, tight), 0.0, 1.0)
+    assert holds(base, found, 1.0)
+    x = found.x_c + found.x_d
+    w = cp.Variable(n)
+    rows = [cp.sum(w) == 1, w >= 0, w <= upper] + ([G @ w <= h] if groups else [])
+    cp.Problem(cp.Minimize(cp.quad_form(w, cp.psd_wrap(S)) + c @ w), rows).solve(
+        solver="CLARABEL", **SOLVER_OPTIONS["CLARABEL"]
+    )
+    assert np.max(np.abs(x - w.value)) <= ATOL
