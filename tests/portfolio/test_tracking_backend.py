@@ -24,10 +24,12 @@ from scipy.optimize import linprog
 import cvxport as cx
 from cvxport.solvers import SOLVER_OPTIONS
 from cvxport.solvers.parametric_qp import holds, interior_point, march, piece
-from cvxport.solvers.qp_kernel import DenseQP
+from cvxport.solvers.qp_kernel import DenseQP, WorkingSet
 from cvxport.solvers.tracking_kernel import (
     EllipsoidRow,
+    LimitUnattainableError,
     NotProportionalError,
+    TrackingStart,
     solve_tracking_qp,
 )
 
@@ -413,3 +415,41 @@ def test_parametric_march_from_an_interior_point_reaches_the_optimum(n, groups, 
         solver="CLARABEL", **SOLVER_OPTIONS["CLARABEL"]
     )
     assert np.max(np.abs(x - w.value)) <= ATOL
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(3, 25), st.integers(0, 2), st.integers(0, 2**32 - 1), st.booleans())
+def test_kernel_from_any_warm_start_matches_clarabel(n, groups, seed, linear):
+    """solve_tracking_qp started from a wrong multiplier and a random working set (what a
+    previous window may leave) gives Clarabel's answer, the row tight or slack."""
+    rng = np.random.default_rng(seed)
+    F = rng.normal(size=(n + 5, n))
+    S = F.T @ F / (n + 5) + 0.01 * np.eye(n)
+    A = np.linalg.cholesky(S).T * rng.uniform(0.5, 2.0)  # A'A proportional to S
+    S /= np.mean(np.diag(S))
+    c = rng.normal(size=n) * 0.2 if linear else np.zeros(n)
+    upper = np.full(n, rng.uniform(1.5 / n, 1.0))
+    G = (rng.random((groups, n)) < 0.5).astype(float)
+    h = G @ np.full(n, 1 / n) + rng.uniform(0.01, 0.3, size=groups)
+    qp = DenseQP(S, c, np.ones((1, n)), np.ones(1), G, h, np.zeros(n), upper)
+    b = rng.dirichlet(np.ones(n))
+    radius = float(np.linalg.norm(A @ (np.full(n, 1 / n) - b))) * rng.uniform(0.3, 3.0)
+    start = TrackingStart(
+        float(rng.uniform(0, 1)),
+        WorkingSet(rng.random(n) < 0.3, np.zeros(n, bool), rng.random(groups) < 0.5),
+    )
+    w = cp.Variable(n)
+    rows = [cp.sum(w) == 1, w >= 0, w <= upper] + ([G @ w <= h] if groups else [])
+    try:
+        solution = solve_tracking_qp(qp, EllipsoidRow(A, A @ b, radius), start)
+    except LimitUnattainableError as exc:  # the limit is below the smallest attainable value
+        cp.Problem(cp.Minimize(cp.norm(A @ (w - b))), rows).solve(solver="CLARABEL")
+        assert exc.smallest == pytest.approx(float(np.linalg.norm(A @ (w.value - b))), rel=1e-6)
+        assert exc.smallest > radius
+        return
+    assert solution.kkt_residual <= 1e-9
+    rows.append(cp.norm(A @ (w - b)) <= radius)
+    cp.Problem(cp.Minimize(cp.quad_form(w, cp.psd_wrap(S)) + c @ w), rows).solve(
+        solver="CLARABEL", **SOLVER_OPTIONS["CLARABEL"]
+    )
+    assert np.max(np.abs(solution.x - w.value)) <= ATOL
