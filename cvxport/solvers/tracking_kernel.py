@@ -19,8 +19,11 @@ minimizes the tracking error alone, ||A x - a||^2 k + const: above r the limit i
 (``LimitUnattainableError``). Between them, on a working set's piece TE^2 is a quadratic in
 theta whose decreasing root is found in closed form; if the working set's KKT conditions hold
 there, that root is the answer (exact to rounding), otherwise the QP is solved at the root
-(warm-started, the active set's block updates) and the search goes on from the new piece,
-bracketed by the thetas seen on either side of the limit (bisection when the roots stall).
+(warm-started block updates of ``qp_kernel``; where they cycle, ``parametric_qp`` marches
+the path) and the search goes on from the new piece, bracketed by the thetas seen on either
+side of the limit (bisection when the roots stall). Measured: a re-solve on the next rolling
+window is one working-set solve and one factor (bench_composed row 8); every one of some 2,000
+random problems of the tests (group rows, linear terms, random warm starts) settled here.
 
 Certificate (``kkt_residual``), recomputed on the problem as stated with A itself (not S/k):
 nu = k theta / (1 - theta), row multipliers mu / (1 - theta); the gradient 2Sx + c +
