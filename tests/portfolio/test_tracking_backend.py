@@ -457,3 +457,23 @@ def test_kernel_from_any_warm_start_matches_clarabel(n, groups, seed, linear):
         solver="CLARABEL", **SOLVER_OPTIONS["CLARABEL"]
     )
     assert np.max(np.abs(solution.x - w.value)) <= ATOL
+
+
+def test_the_conflict_found_exactly_is_cvxpys_deletion_filter():
+    """An unattainable limit names the same irreducible conflict as the cvxpy feasibility
+    problems of constraints.diagnose (reached through Clarabel), found without them."""
+    returns = returns_panel(20, 60, 8)
+    benchmark = pd.Series(np.r_[1.0, np.zeros(19)], index=returns.columns)
+    constraints = [
+        cx.WeightBounds(0.0, 0.6),
+        cx.GroupLimits(tuple(returns.columns[:3]), 0.0, 0.5),
+        cx.RiskLimit(cx.TrackingError(periods_per_year=PERIODS), 0.01),
+    ]
+    found = {}
+    for solver in (None, "CLARABEL"):
+        model = cx.MeanRiskAllocator(risk="variance", constraints=constraints, solver=solver)
+        with pytest.raises(cx.InfeasibleError, match="infeasible because of") as raised:
+            model.allocate(returns, benchmark_weights=benchmark)
+        found[solver] = raised.value.conflicting
+    assert list(found[None]) == list(found["CLARABEL"])
+    assert [type(c).__name__ for c in found[None]] == ["GroupLimits", "RiskLimit"]
