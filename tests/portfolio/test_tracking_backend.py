@@ -205,7 +205,7 @@ def limit_for(problem: dict, objective: str = "variance") -> float:
     return least + problem["share"] * (unlimited - least)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tracking_problems(), st.sampled_from(["min_risk", "utility"]))
 def test_tracking_limit_matches_clarabel_with_a_certificate(problem, objective):
     kind = "utility" if objective == "utility" else "variance"
@@ -391,7 +391,7 @@ def test_a_target_return_row_is_read_at_every_solve():
     )
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(3, 25), st.integers(0, 3), st.integers(0, 2**32 - 1))
 def test_parametric_march_from_an_interior_point_reaches_the_optimum(n, groups, seed):
     """The fallback path alone (no block updates): from the LP interior point x0, optimal for
@@ -421,7 +421,7 @@ def test_parametric_march_from_an_interior_point_reaches_the_optimum(n, groups, 
     assert np.max(np.abs(x - w.value)) <= ATOL
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(3, 25), st.integers(0, 2), st.integers(0, 2**32 - 1), st.booleans())
 def test_kernel_from_any_warm_start_matches_clarabel(n, groups, seed, linear):
     """solve_tracking_qp started from a wrong multiplier and a random working set (what a
