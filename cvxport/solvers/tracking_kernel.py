@@ -33,6 +33,7 @@ bound multipliers >= 0, TE <= r and TE = r where nu > 0, all relative to the gra
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,7 +100,7 @@ def proportionality(S: np.ndarray, A: np.ndarray) -> float:
     if not (rows_norm > 0 and trace > 0):
         raise NotProportionalError("the row or the objective has no curvature")
     k = trace / rows_norm
-    probes = np.random.default_rng(0).standard_normal((S.shape[0], 2))
+    probes = _probes(S.shape[0])
     lhs = S @ probes
     gap = np.linalg.norm(lhs - k * (A.T @ (A @ probes)))
     if not gap <= PROPORTIONAL_TOLERANCE * np.linalg.norm(lhs):
@@ -108,6 +109,14 @@ def proportionality(S: np.ndarray, A: np.ndarray) -> float:
             f"(relative gap {gap / np.linalg.norm(lhs):.1e})"
         )
     return k
+
+
+@functools.cache
+def _probes(n: int) -> np.ndarray:
+    """(n, 2) fixed Gaussian probes (made once per size)."""
+    probes = np.random.default_rng(0).standard_normal((n, 2))
+    probes.flags.writeable = False
+    return probes
 
 
 def solve_tracking_qp(
