@@ -161,6 +161,8 @@ class ParametrizedProblem:
         except UnsupportedProblemError:
             raise
         except (InfeasibleError, SolverError) as exc:
+            if isinstance(exc, InfeasibleError) and exc.conflicting:
+                raise  # a backend that proved it named the conflict (ACTIVE_SET_TE)
             # Solvers do not always prove infeasibility (Clarabel on the log-barrier risk
             # budget stops at its iteration limit or fails): name the conflict when there is one.
             window = {

@@ -54,9 +54,10 @@ class Allocator(ABC):
         constraints: constraint objects applied to every allocation (more can be passed to
             ``allocate``); weights are long-only unless ``long_only=False``.
         solver: a cvxpy solver of ``cvxport.solvers.SOLVER_OPTIONS`` or an exact backend
-            ('ACTIVE_SET', 'NEWTON'). None (the default) walks ``solvers.DEFAULT_CHAIN``: the
-            exact backends that accept the declared problem, then Clarabel. A named one is
-            always the one used (``UnsupportedProblemError`` if it cannot take the problem).
+            (``solvers.EXACT_BACKENDS``, e.g. 'ACTIVE_SET'). None (the default) walks
+            ``solvers.DEFAULT_CHAIN``: the exact backends that accept the declared problem,
+            then Clarabel. A named one is always the one used (``UnsupportedProblemError``
+            if it cannot take the problem).
         fallback: solvers tried in order when ``solver`` fails; each failure is recorded.
         long_only: add ``LongOnly()`` to the constraints.
 

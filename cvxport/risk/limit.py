@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 import cvxpy as cp
+import numpy as np
 
 from cvxport.constraints.base import Constraint, ProblemContext
 from cvxport.errors import InvalidInputError
@@ -53,3 +54,20 @@ class RiskLimit(Constraint):
             )
         expression, rows = measure_expression(measure, ctx)
         return [*rows, expression <= limit * ctx.scale]
+
+    @property
+    def declares_ellipsoid(self) -> bool:
+        """True when the measure declares itself as ``||A w - a||`` (``ellipsoid``, e.g.
+        ``TrackingError``) from the class that builds its expression."""
+        if self.measure.degree != 1:
+            return False
+        mro = type(self.measure).__mro__
+        owner = next((k for k in mro if "ellipsoid" in vars(k)), None)
+        return owner is not None and owner is next(k for k in mro if "expression" in vars(k))
+
+    def ellipsoid_row(self, ctx: ProblemContext) -> tuple[np.ndarray, np.ndarray, float]:
+        """Return this limit as ``||A w - a|| <= limit`` at scale 1: (A (m, n), a (m,),
+        limit) at the Parameters' current values, for exact backends
+        (``solvers.tracking_backend``; only where ``declares_ellipsoid``)."""
+        A, a = self.measure.ellipsoid(ctx)
+        return A, a, float(self.limit)

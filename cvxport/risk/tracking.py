@@ -70,6 +70,19 @@ class TrackingError(RiskMeasure):
             active = factor @ ctx.weights - (factor @ weights) * ctx.scale
         return cp.norm(active, 2) * self.factor, []
 
+    def ellipsoid(self, ctx: ProblemContext) -> tuple[np.ndarray, np.ndarray]:
+        """Return (A (m, n), a (m,)) with this measure = ``||A w - a||`` at scale 1, from the
+        Parameters' current values (the factor ``expression`` uses, times ``factor``): what
+        exact backends solve (``solvers.tracking_backend``); A'A is the returns' sample
+        covariance times factor^2."""
+        if self.benchmark_weights is None:
+            G = np.asarray(ctx.data("tracking_factor").value, dtype=float)
+            n = ctx.n_assets
+            return G[:, :n] * self.factor, G[:, n] * self.factor
+        weights = as_vector(thaw_mapping(self.benchmark_weights), ctx.assets, 0.0, repr(self))
+        G = np.asarray(ctx.data("returns_factor").value, dtype=float) * self.factor
+        return G, G @ weights
+
     def value(self, weights: Any, returns: Any, **data: Any) -> float:
         """Return the tracking error of ``weights`` (benchmark as in ``expression``, or
         ``benchmark_returns=`` / ``benchmark_weights=`` given here)."""

@@ -24,12 +24,13 @@ from cvxport.solvers.highs_lp import HighsLpBackend
 from cvxport.solvers.newton import NewtonBackend
 from cvxport.solvers.options import DEFAULT_SOLVER, check_solver, installed_solvers
 from cvxport.solvers.result import SolveInfo
+from cvxport.solvers.tracking_backend import TrackingBackend
 
 if TYPE_CHECKING:
     from cvxport.problem import ParametrizedProblem
 
 #: HIGHS_LP: declared LPs (CVaR, CDaR), warm-started across rolling windows (``highs_lp``)
-DEFAULT_CHAIN = ("ACTIVE_SET", "NEWTON", "HIGHS_LP", DEFAULT_SOLVER)
+DEFAULT_CHAIN = ("ACTIVE_SET", "NEWTON", "HIGHS_LP", "ACTIVE_SET_TE", DEFAULT_SOLVER)
 
 
 @functools.cache
@@ -42,6 +43,8 @@ def backend_named(name: str) -> Backend:
         return NewtonBackend()
     if name == "HIGHS_LP":
         return HighsLpBackend()
+    if name == "ACTIVE_SET_TE":
+        return TrackingBackend()
     return CvxpyBackend(name)
 
 

@@ -41,7 +41,7 @@ SOLVER_OPTIONS: dict[str, dict] = {
 OTHER_SOLVER_OPTIONS: dict[str, dict] = {"HIGHS": {"output_flag": False}}
 
 #: Backends that solve a declared problem exactly without cvxpy (``cvxport.solvers.backends``).
-EXACT_BACKENDS = ("ACTIVE_SET", "NEWTON", "HIGHS_LP")
+EXACT_BACKENDS = ("ACTIVE_SET", "NEWTON", "HIGHS_LP", "ACTIVE_SET_TE")
 
 ACCEPTED_STATUSES = (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)
 INFEASIBLE_STATUSES = (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE)
@@ -62,8 +62,8 @@ def installed_solvers(every: bool = False) -> list[str]:
 
 
 def check_solver(name: str) -> str:
-    """Return the upper-case name of a cvxpy solver or an exact backend ('ACTIVE_SET',
-    'NEWTON'); SolverError if it is unknown or not installed."""
+    """Return the upper-case name of a cvxpy solver or an exact backend (``EXACT_BACKENDS``);
+    SolverError if it is unknown or not installed."""
     if not isinstance(name, str):
         raise InvalidInputError(f"solver must be a name such as 'CLARABEL', got {name!r}")
     upper = name.upper()

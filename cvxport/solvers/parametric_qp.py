@@ -1,0 +1,224 @@
+"""The QP of ``qp_kernel`` along a line of linear terms, c + t d, by working-set pieces.
+
+    minimize x'Sx + (c + t d)'x   subject to   E x = e,  G x <= h,  lower <= x <= upper
+
+For a fixed working set the KKT system is linear in t, so one Cholesky factor of the free
+block gives the whole piece: x = x_c + t x_d, row multipliers mu_c + t mu_d and the gradient
+2Sx + c + t d + R'mu = g_c + t g_d (zero on free entries; the bound multipliers on held
+ones). ``holds`` says whether the piece's KKT conditions hold at t. ``march`` follows the
+optimal path from a t where they hold to another: the first condition to fail along the way
+(a free entry reaching a bound, a row reaching its limit, a multiplier reaching zero) changes
+the working set by that one entry (the parametric active-set method of Best 1996; a strictly
+convex QP's path is continuous and piecewise affine). It is the fallback where the block
+updates of ``qp_kernel`` cycle (a linear term, general rows): ``solve_along`` marches from
+the last point known optimal, or else from an interior point x0 of the rows (an LP), which
+is the optimum for the linear term -2 S x0 with every multiplier 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.linalg.lapack import dpotrf, dpotrs
+from scipy.optimize import linprog
+
+from cvxport.solvers.active_set import CONDITION_FLOOR, PRIMAL_TOLERANCE, ActiveSetError
+from cvxport.solvers.qp_kernel import (
+    DUAL_TOLERANCE,
+    DenseQP,
+    WorkingSet,
+    solve_dense_qp,
+    solve_rows,
+)
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One working set's path in t: sets = (at_lower (n,), at_upper (n,), rows (mi,)),
+    x = x_c + t x_d (n,), multipliers of [E; held G rows] mu_c + t mu_d, gradient g_c + t g_d."""
+
+    sets: tuple
+    x_c: np.ndarray
+    x_d: np.ndarray
+    mu_c: np.ndarray
+    mu_d: np.ndarray
+    g_c: np.ndarray
+    g_d: np.ndarray
+
+    @property
+    def working_set(self) -> WorkingSet:
+        """The piece's working set as ``qp_kernel`` takes it to start."""
+        return WorkingSet(*(np.asarray(s).copy() for s in self.sets))
+
+
+def piece(qp: DenseQP, d: np.ndarray, sets) -> Piece:
+    """The working set's affine path in t, from one Cholesky factor of the free block;
+    ActiveSetError when the block or the working rows are (nearly) singular."""
+    at_lower, at_upper, rows = sets
+    free = ~(at_lower | at_upper)
+    if not free.any():
+        raise ActiveSetError("every entry is held at a bound")
+    held = ~free
+    x_c = np.where(at_lower, qp.lower, np.where(at_upper, qp.upper, 0.0))
+    R = np.vstack([qp.E, qp.G[rows]])
+    rhs = np.r_[qp.e, qp.h[rows]]
+    hessian = 2.0 * qp.S[np.ix_(free, free)]
+    diagonal = np.diag(hessian)
+    if not np.all(diagonal > 0):
+        raise ActiveSetError("a free entry has no curvature (zero variance)")
+    unit = 1.0 / np.sqrt(diagonal)
+    factor, info = dpotrf(hessian * np.outer(unit, unit), lower=False, clean=False)
+    if info != 0:
+        raise ActiveSetError(f"the free block is singular or not positive definite ({info})")
+    pivots = np.diag(factor) ** 2
+    if pivots.min() < CONDITION_FLOOR * pivots.max():
+        raise ActiveSetError("the free block is nearly singular")
+    pull = 2.0 * qp.S[np.ix_(free, held)] @ x_c[held] + qp.c[free]
+    columns = np.column_stack([pull, d[free], R[:, free].T]) * unit[:, None]
+    solved, info = dpotrs(factor, columns, lower=False)
+    if info != 0:  # pragma: no cover - dpotrs fails only on bad arguments
+        raise ActiveSetError(f"LAPACK dpotrs failed ({info})")
+    solved *= unit[:, None]
+    x_c, mu_c = solve_rows(x_c, free, R, rhs, solved[:, 0], solved[:, 2:])
+    zero_x, zero_rhs = np.zeros(len(x_c)), np.zeros(len(rhs))
+    x_d, mu_d = solve_rows(zero_x, free, R, zero_rhs, solved[:, 1], solved[:, 2:])
+    g_c = 2.0 * qp.S @ x_c + qp.c + R.T @ mu_c
+    g_d = 2.0 * qp.S @ x_d + d + R.T @ mu_d
+    g_c[free] = 0.0  # zero by the system; rounding kept out of the sign checks
+    g_d[free] = 0.0
+    return Piece((at_lower, at_upper, rows), x_c, x_d, mu_c, mu_d, g_c, g_d)
+
+
+def _conditions(qp: DenseQP, p: Piece):
+    """Every KKT condition of the piece as value_c + t value_d >= 0 (arrays), with the
+    change that follows when it fails: (kind, index) per entry."""
+    at_lower, at_upper, rows = p.sets
+    free = ~(at_lower | at_upper)
+    me = len(qp.e)
+    Gx_c, Gx_d = qp.G @ p.x_c, qp.G @ p.x_d
+    held_rows = np.flatnonzero(rows)
+    parts = [
+        (np.where(free, p.x_c - qp.lower, np.inf), np.where(free, p.x_d, 0.0), 0),  # to lower
+        (np.where(free, qp.upper - p.x_c, np.inf), np.where(free, -p.x_d, 0.0), 1),  # to upper
+        (np.where(rows, np.inf, qp.h - Gx_c), np.where(rows, 0.0, -Gx_d), 2),  # row reached
+        (np.where(at_lower, p.g_c, np.inf), np.where(at_lower, p.g_d, 0.0), 3),  # leave lower
+        (np.where(at_upper, -p.g_c, np.inf), np.where(at_upper, -p.g_d, 0.0), 4),  # leave upper
+    ]
+    row_c, row_d = np.full(len(qp.h), np.inf), np.zeros(len(qp.h))
+    row_c[held_rows], row_d[held_rows] = p.mu_c[me:], p.mu_d[me:]
+    parts.append((row_c, row_d, 5))  # drop a row whose multiplier reaches 0
+    return parts
+
+
+def holds(qp: DenseQP, p: Piece, t: float) -> bool:
+    """Whether the piece's working set satisfies the QP's KKT conditions at t."""
+    g = p.g_c + t * p.g_d
+    mu = p.mu_c + t * p.mu_d
+    scale = max(float(np.max(np.abs(mu), initial=0.0)), float(np.max(np.abs(g), initial=0.0)))
+    scale = max(scale, 1e-300)
+    for value_c, value_d, kind in _conditions(qp, p):
+        value = value_c + t * value_d
+        floor = -PRIMAL_TOLERANCE if kind < 3 else -DUAL_TOLERANCE * scale
+        if np.any(value < floor):
+            return False
+    return True
+
+
+def march(qp: DenseQP, d: np.ndarray, p: Piece, t0: float, t1: float) -> tuple[Piece, int]:
+    """Follow the optimal path from t0 (where ``p`` holds) to t1; return the piece that
+    holds at t1 and the systems solved. ActiveSetError when it cannot go on."""
+    t, systems = t0, 0
+    limit = 4 * (len(qp.c) + len(qp.h)) + 10
+    for _ in range(limit):
+        direction = 1.0 if t1 >= t else -1.0
+        best, change = abs(t1 - t), None
+        for value_c, value_d, kind in _conditions(qp, p):
+            slope = value_d * direction
+            falling = slope < 0
+            if not falling.any():
+                continue
+            value = value_c[falling] + t * value_d[falling]
+            steps = np.maximum(value, 0.0) / -slope[falling]
+            j = int(np.argmin(steps))
+            if steps[j] < best:
+                best, change = float(steps[j]), (kind, int(np.flatnonzero(falling)[j]))
+        if change is None:
+            return p, systems
+        t += direction * best
+        at_lower, at_upper, rows = (s.copy() for s in p.sets)
+        kind, j = change
+        if kind == 0:
+            at_lower[j] = True
+        elif kind == 1:
+            at_upper[j] = True
+        elif kind == 2:
+            rows[j] = True
+        elif kind == 3:
+            at_lower[j] = False
+        elif kind == 4:
+            at_upper[j] = False
+        else:
+            rows[j] = False
+        p = piece(qp, d, (at_lower, at_upper, rows))
+        systems += 1
+    raise ActiveSetError("the parametric path changed its working set too often")
+
+
+def solve_along(
+    qp: DenseQP, d: np.ndarray, t: float, start: WorkingSet | None, known: tuple | None
+) -> tuple[Piece, int]:
+    """The piece that holds at t for the linear term c + t d, and the systems solved: the
+    block updates of ``qp_kernel`` (warm from ``start``), else a march from ``known`` =
+    (t_known, piece), else from the problem without a linear term along tau (c + t d)."""
+    at = DenseQP(qp.S, qp.c + t * d, qp.E, qp.e, qp.G, qp.h, qp.lower, qp.upper)
+    try:
+        solution = solve_dense_qp(at, start)
+        ws = solution.working_set
+        return piece(qp, d, (ws.at_lower, ws.at_upper, ws.rows)), solution.iterations + 1
+    except ActiveSetError:
+        if known is not None:
+            found, systems = march(qp, d, known[1], known[0], t)
+            return found, systems
+    x0, tight = interior_point(qp)
+    origin = -2.0 * qp.S @ x0  # with this linear term x0 itself is optimal (multipliers 0)
+    base = DenseQP(qp.S, origin, qp.E, qp.e, qp.G, qp.h, qp.lower, qp.upper)
+    line = qp.c + t * d - origin
+    found, systems = march(base, line, piece(base, line, tight), 0.0, 1.0)
+    return piece(qp, d, found.sets), systems + 2
+
+
+def interior_point(qp: DenseQP) -> tuple[np.ndarray, tuple]:
+    """A point of the rows as far inside the inequalities as the LP max s (s <= 1): x - s >=
+    lower, x + s <= upper, G x + s <= h, E x = e finds, and the working set of those it
+    touches (none when s > 0); ActiveSetError when the rows cannot hold."""
+    n, mi = len(qp.c), len(qp.h)
+    lower, upper = np.isfinite(qp.lower), np.isfinite(qp.upper)
+    eye = np.eye(n)
+    A_ub = np.vstack(
+        [
+            np.column_stack([-eye[lower], np.ones(lower.sum())]),
+            np.column_stack([eye[upper], np.ones(upper.sum())]),
+            np.column_stack([qp.G, np.ones(mi)]),
+        ]
+    )
+    b_ub = np.r_[-qp.lower[lower], qp.upper[upper], qp.h]
+    A_eq = np.column_stack([qp.E, np.zeros(len(qp.e))]) if len(qp.e) else None
+    result = linprog(
+        np.r_[np.zeros(n), -1.0],
+        A_ub=A_ub,
+        b_ub=b_ub,
+        A_eq=A_eq,
+        b_eq=qp.e if len(qp.e) else None,
+        bounds=[(None, None)] * n + [(None, 1.0)],
+        method="highs",
+    )
+    if result.status != 0 or result.x[-1] < -PRIMAL_TOLERANCE:
+        raise ActiveSetError("the linear rows have no feasible point (phase one)")
+    x = result.x[:n]
+    touching = PRIMAL_TOLERANCE if result.x[-1] <= PRIMAL_TOLERANCE else -np.inf
+    at_lower = lower & (x - qp.lower <= touching)
+    at_upper = upper & ~at_lower & (qp.upper - x <= touching)
+    rows = qp.h - qp.G @ x <= touching
+    x = np.where(at_lower, qp.lower, np.where(at_upper, qp.upper, x))
+    return x, (at_lower, at_upper, rows)
