@@ -34,9 +34,10 @@ from cvxpy.constraints.zero import Equality, Zero
 from cvxport.constraints.window import PREFIX
 from cvxport.errors import InfeasibleError, SolverError
 from cvxport.solvers.backend import Backend
+from cvxport.solvers.lp_fold import Fold, fold_rows, kept_offsets, unfold_duals, unfold_ray
 from cvxport.solvers.options import ACCEPTED_STATUSES, INFEASIBLE_STATUSES
 from cvxport.solvers.result import SolveInfo
-from cvxport.solvers.rolling_basis import scenario_layout, start_basis
+from cvxport.solvers.rolling_basis import ScenarioLayout, scenario_layout, start_basis
 
 if TYPE_CHECKING:
     from cvxport.problem import ParametrizedProblem
@@ -89,13 +90,20 @@ class HighsLpBackend(Backend):
             state["highs"] = _new_highs(highspy, problem.formulation.solver_options.get(NAME))
             state["layout"] = layout
         highs = state["highs"]
-        lp = _lp(data)
+        lp, fold = _lp(data)
+        if state.get("kept") is None or not np.array_equal(state["kept"], fold.kept):
+            state.pop("basis", None)  # other rows folded: the last basis is of another LP
+        state["kept"] = fold.kept
+        layout = state["layout"]
+        layout = ScenarioLayout(
+            layout.periods, layout.columns, kept_offsets(fold, layout.rows, layout.periods)
+        )
         scenarios = _scenario_data(problem)
-        basis = start_basis(highspy, state, lp, scenarios)
-        results = _run(highspy, highs, lp, basis)
+        basis = start_basis(highspy, state, lp, scenarios, layout)
+        results = _run(highspy, highs, lp, basis, fold)
         warm = basis is not None
         if warm and results["model_status"] != "kOptimal":  # a start that misled: once cold
-            results = _run(highspy, highs, lp, None)
+            results = _run(highspy, highs, lp, None, fold)
             warm = False
         try:
             with warnings.catch_warnings():
@@ -190,21 +198,25 @@ class _Lp:
         return self.matrix.shape
 
 
-def _lp(data: dict) -> _Lp:
-    """The LP of cvxpy's conic data: A x + s = b, s in {0}^eq x R+^ineq."""
+def _lp(data: dict) -> tuple[_Lp, Fold]:
+    """The LP of cvxpy's conic data (A x + s = b, s in {0}^eq x R+^ineq), its rows of one
+    entry folded into column bounds (``lp_fold``)."""
     cost = np.asarray(data[cp.settings.C], dtype=float)
-    matrix = data[cp.settings.A].tocsc()
+    matrix = data[cp.settings.A].tocsr()
     b = np.asarray(data[cp.settings.B], dtype=float)
     equalities = data[cp.settings.DIMS].zero
     lower, upper = data.get(cp.settings.LOWER_BOUNDS), data.get(cp.settings.UPPER_BOUNDS)
-    return _Lp(
-        cost=cost,
-        col_lower=np.full(len(cost), -np.inf) if lower is None else np.asarray(lower, float),
-        col_upper=np.full(len(cost), np.inf) if upper is None else np.asarray(upper, float),
-        row_lower=np.r_[b[:equalities], np.full(len(b) - equalities, -np.inf)],
-        row_upper=b,
-        matrix=matrix,
+    row_lower = np.r_[b[:equalities], np.full(len(b) - equalities, -np.inf)]
+    fold, col_lower, col_upper = fold_rows(
+        matrix,
+        row_lower,
+        b,
+        np.full(len(cost), -np.inf) if lower is None else np.asarray(lower, float),
+        np.full(len(cost), np.inf) if upper is None else np.asarray(upper, float),
     )
+    kept = fold.kept
+    lp = _Lp(cost, col_lower, col_upper, row_lower[kept], b[kept], matrix[kept].tocsc())
+    return lp, fold
 
 
 def _pass(highspy, highs, lp: _Lp) -> None:
@@ -245,9 +257,10 @@ def _scenario_data(problem: ParametrizedProblem) -> np.ndarray | None:
     return np.hstack(parts) if parts else None
 
 
-def _run(highspy, highs, lp: _Lp, basis) -> dict:
+def _run(highspy, highs, lp: _Lp, basis, fold: Fold) -> dict:
     """Pass the LP to the kept HiGHS object, set the starting basis, run; cvxpy's HiGHS
-    result dict, so that cvxpy's own inversion reads it ("run_time": seconds in HiGHS).
+    result dict over the canonical rows (the folded ones' duals restored), so that cvxpy's
+    own inversion reads it ("run_time": seconds in HiGHS).
 
     From a basis the dual simplex prices by Devex: the default's exact steepest-edge
     weights cost a solve with the basis per row first (CDaR, n = 500, T = 1,000, shifted
@@ -259,13 +272,29 @@ def _run(highspy, highs, lp: _Lp, basis) -> dict:
     if basis is not None:
         highs.setBasis(basis)  # a basis HiGHS finds inconsistent is dropped: a cold start
     highs.run()
+    solution = highs.getSolution()
+    row_dual = np.asarray(solution.row_dual, dtype=float)
+    col_dual = np.asarray(solution.col_dual, dtype=float)
     results = {
-        "solution": highs.getSolution(),
+        "solution": _Solution(
+            np.asarray(solution.col_value, dtype=float), unfold_duals(fold, row_dual, col_dual)
+        ),
         "basis": highs.getBasis(),
         "info": highs.getInfo(),
         "model_status": highs.getModelStatus().name,
         "run_time": time.perf_counter() - start,
     }
     if results["model_status"] == "kInfeasible":
-        results["dual_ray"] = highs.getDualRay()
+        status, has_ray, ray = highs.getDualRay()
+        ray = np.asarray(ray, dtype=float)
+        full = unfold_ray(fold, ray) if len(ray) == len(fold.kept) else np.zeros(fold.rows)
+        results["dual_ray"] = (status, has_ray, full)
     return results
+
+
+@dataclass(frozen=True)
+class _Solution:
+    """What cvxpy's HiGHS inversion reads of a solution, over the canonical LP."""
+
+    col_value: np.ndarray
+    row_dual: np.ndarray

@@ -107,19 +107,21 @@ def balance(
     return excess == 0
 
 
-def start_basis(highspy, state: dict, lp: Any, scenarios: np.ndarray | None):
-    """The last optimal basis of ``state`` (``"basis"``: (HighsBasis, LP shape), ``"scenarios"``,
-    ``"layout"``): as it was for the same window, shifted with the scenarios when the window
-    rolled by s rows; None (a cold start) otherwise: from the unshifted basis of a rolled
-    window HiGHS took 4,029 iterations against 3,605 cold (CDaR, n = 500). ``lp`` gives the
-    bounds (``col_lower``, ``col_upper``, ``row_lower``) and ``shape``."""
+def start_basis(
+    highspy, state: dict, lp: Any, scenarios: np.ndarray | None, layout: ScenarioLayout
+):
+    """The last optimal basis of ``state`` (``"basis"``: (HighsBasis, LP shape), and the
+    ``"scenarios"`` it was found for) for the LP ``lp`` whose scenario blocks are ``layout``:
+    as it was for the same window, shifted with the scenarios when the window rolled by s
+    rows; None (a cold start) otherwise: from the unshifted basis of a rolled window HiGHS
+    took 4,029 iterations against 3,605 cold (CDaR, n = 500). ``lp`` gives the bounds
+    (``col_lower``, ``col_upper``, ``row_lower``) and ``shape``."""
     if "basis" not in state:
         return None
     old, shape = state["basis"]
     if shape != lp.shape or scenarios is None:
         return None
     shift = window_shift(state.get("scenarios"), scenarios)
-    layout = state["layout"]
     if shift == 0:
         return old
     if shift is None or not (layout.columns or layout.rows):

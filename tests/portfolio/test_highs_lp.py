@@ -15,6 +15,7 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 from conftest import synthetic_returns
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,6 +25,7 @@ import cvxport as cx
 from cvxport.errors import UnsupportedProblemError
 from cvxport.solvers import EXACT_BACKENDS, installed_solvers
 from cvxport.solvers.highs_lp import HIGHS_LP_OPTIONS
+from cvxport.solvers.lp_fold import fold_rows, unfold_duals
 from cvxport.solvers.rolling_basis import balance, shift_statuses, window_shift
 
 highspy = pytest.importorskip("highspy")
@@ -301,3 +303,54 @@ def test_a_cdar_backtest_rolls_through_highs_lp_and_each_rebalance_is_optimal(cr
         expected = allocator(cx.CDaR(0.95), "CLARABEL").allocate(window).to_numpy()
         mine = cdar_by_definition(target.to_numpy(), window, 0.95)
         assert mine <= cdar_by_definition(expected, window, 0.95) * (1 + RTOL)
+
+
+# --- bound rows folded into columns ---------------------------------------------------------
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 8), m=st.integers(1, 6))
+@settings(max_examples=40, deadline=None)
+def test_folded_rows_give_a_kkt_point_of_the_lp_with_the_rows(seed, n, m):
+    """min c'x over sum x = 1, G x <= h, 0 <= x <= u written as rows (free columns): the
+    folded LP's answer with the restored duals satisfies the original LP's KKT conditions."""
+    rng = np.random.default_rng(seed)
+    c = rng.normal(size=n)
+    u = rng.uniform(1.2 / n, 1.0, n)
+    G, h = rng.normal(size=(m, n)), rng.uniform(0.5, 1.0, m)
+    rows = np.vstack([np.ones(n), G, np.eye(n), -np.eye(n)])
+    upper = np.r_[1.0, h, u, np.zeros(n)]
+    lower = np.r_[1.0, np.full(m + 2 * n, -np.inf)]
+    matrix = sp.csr_matrix(rows)
+    fold, col_lower, col_upper = fold_rows(
+        matrix, lower, upper, np.full(n, -np.inf), np.full(n, np.inf)
+    )
+    assert len(fold.kept) == 1 + m and np.allclose(col_upper, u) and np.allclose(col_lower, 0)
+    highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    kept = matrix[fold.kept].tocsc()
+    highs.passModel(
+        n,
+        len(fold.kept),
+        kept.nnz,
+        1,
+        1,
+        0.0,
+        c,
+        col_lower,
+        col_upper,
+        lower[fold.kept],
+        upper[fold.kept],
+        kept.indptr.astype(np.int32),
+        kept.indices.astype(np.int32),
+        kept.data,
+        np.zeros(n, dtype=np.int32),
+    )
+    highs.run()
+    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return  # G x <= h may leave nothing feasible; the folded LP is infeasible as well
+    solution = highs.getSolution()
+    x = np.asarray(solution.col_value)
+    y = unfold_duals(fold, np.asarray(solution.row_dual), np.asarray(solution.col_dual))
+    activity = rows @ x
+    assert np.all(activity <= upper + 1e-9) and abs(activity[0] - 1) <= 1e-9
+    assert np.all(y[1:] <= 1e-9)  # rows at their upper side: nonpositive duals (HiGHS signs)
+    assert np.all(np.abs(y[1:] * (activity[1:] - upper[1:])) <= 1e-9)  # complementary
+    assert np.allclose(c - rows.T @ y, 0.0, atol=1e-9)  # free columns: zero reduced cost
