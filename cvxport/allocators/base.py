@@ -94,6 +94,11 @@ class Allocator(ABC):
     def __setattr__(self, name: str, value: Any) -> None:
         super().__setattr__(name, check_allocator_argument(self, name, value))
 
+    def __getstate__(self) -> dict[str, Any]:
+        """State for copy and pickle: the built problems stay behind (solver objects such as
+        Clarabel's or HiGHS's cannot be pickled; they are rebuilt on the next allocate)."""
+        return {**self.__dict__, "_problems": {}}
+
     def allocate(
         self,
         returns: pd.DataFrame,
