@@ -93,6 +93,9 @@ class ParametrizedProblem:
         self.backend_state: dict[str, dict] = {}
         #: the method's values of this solve not yet given to their Parameter
         self.deferred: dict[str, Any] = {}
+        #: values derived once from the fixed universe and constraint objects, by their users
+        #: (e.g. the per-asset bound arrays of ``allocators.base.max_bound_violation``)
+        self.memo: dict[str, Any] = {}
 
     def assign_deferred(self, parameter_ids: set[int] | None = None) -> None:
         """Give deferred method values to their Parameters: all of them, or those whose

@@ -39,8 +39,8 @@ def validate_returns(returns: pd.DataFrame, min_rows: int = 2) -> pd.DataFrame:
         values = returns.to_numpy(dtype=float)
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"returns has non-numeric values: {exc}") from exc
-    bad = ~np.isfinite(values)
-    if bad.any():
+    if not np.isfinite(values).all():
+        bad = ~np.isfinite(values)
         rows, cols = np.nonzero(bad)
         first = int(np.argmin(rows * values.shape[1] + cols))
         row, col = rows[first], cols[first]
@@ -48,9 +48,23 @@ def validate_returns(returns: pd.DataFrame, min_rows: int = 2) -> pd.DataFrame:
             f"returns of {returns.columns[col]!r} is {values[row, col]} at {returns.index[row]} "
             f"({int(bad[:, col].sum())} non-finite values in that column)"
         )
-    if bool((returns.dtypes == np.float64).all()):
+    if _all_float64(returns):
         return returns  # already a float frame: no copy
     return pd.DataFrame(values, index=returns.index, columns=returns.columns)
+
+
+def _all_float64(frame: pd.DataFrame) -> bool:
+    """True when every column of ``frame`` is float64.
+
+    pandas has no cheap public per-column dtype test: ``(frame.dtypes == np.float64).all()``
+    builds two Series, 75 us at n = 100 (a tenth of a re-solve there), against 0.5 us from the
+    block manager's dtypes; the public form stays as the fallback should that attribute go.
+    """
+    try:
+        dtypes = frame._mgr.get_dtypes()
+    except AttributeError:  # pragma: no cover - a pandas without the block manager API
+        return bool((frame.dtypes == np.float64).all())
+    return all(dtype == np.float64 for dtype in dtypes)
 
 
 def check_time_order(index: pd.Index) -> None:
@@ -59,6 +73,8 @@ def check_time_order(index: pd.Index) -> None:
     Raises:
         InvalidInputError: naming the first repeated or out-of-order timestamp and its row.
     """
+    if _strictly_increasing(index):
+        return  # unique and ascending: decided on the int64 / float values, nothing to name
     if not index.is_unique:
         repeated = np.flatnonzero(index.duplicated())
         row = int(repeated[0])
@@ -79,6 +95,28 @@ def check_time_order(index: pd.Index) -> None:
         f"returns is not in time order: row {position} ({index[position]}) comes after "
         f"{index[position - 1]}; sort it first (returns.sort_index())"
     )
+
+
+def _strictly_increasing(index: pd.Index) -> bool:
+    """True when ``index`` holds timestamps, durations or numbers in strictly increasing order
+    (hence unique and ascending), decided with numpy on their values; False when it does not
+    or when the labels are of another kind (the pandas checks then decide and name the row).
+
+    A fresh window's DatetimeIndex costs pandas 46 us to prove unique and monotonic (it builds
+    its hash engine) against 2 us here. NaT (the smallest int64) can only come first in a
+    strictly increasing int64 view, so the first label is checked; NaN fails every comparison.
+    """
+    if len(index) < 2:
+        return False
+    if isinstance(index, (pd.DatetimeIndex, pd.TimedeltaIndex)):
+        values = index.asi8
+        if values[0] == np.iinfo(np.int64).min:  # NaT
+            return False
+    elif isinstance(index.dtype, np.dtype) and index.dtype.kind in "iuf":
+        values = index.to_numpy()
+    else:
+        return False
+    return bool((values[1:] > values[:-1]).all())
 
 
 def _before(first: object, second: object) -> bool:
