@@ -21,7 +21,6 @@ from cvxport.problem import Formulation, ParametrizedProblem
 from cvxport.solvers import SolveInfo, check_solver
 from cvxport.threads import single_threaded_blas
 
-
 _LONG_ONLY = LongOnly()  # one instance: the same object in every call's constraints
 
 
