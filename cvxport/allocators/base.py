@@ -164,8 +164,18 @@ class Allocator(ABC):
         self._validated = (constraints, assets)
 
     def resolve_constraints(self, extra: Sequence[Constraint] | None) -> tuple[Constraint, ...]:
-        """Return LongOnly (if asked) + the allocator's constraints + ``extra``, deduplicated."""
-        return merge_constraints(self.long_only, self.constraints, extra)
+        """Return LongOnly (if asked) + the allocator's constraints + ``extra``, deduplicated.
+
+        Without ``extra`` the answer is kept while ``long_only`` and ``constraints`` stay the
+        same objects (both are checked on assignment), so every re-solve gets the same tuple."""
+        if extra is not None:
+            return merge_constraints(self.long_only, self.constraints, extra)
+        last = getattr(self, "_resolved", None)
+        if last is not None and last[0] is self.constraints and last[1] is self.long_only:
+            return last[2]
+        merged = merge_constraints(self.long_only, self.constraints, None)
+        self._resolved = (self.constraints, self.long_only, merged)
+        return merged
 
     min_rows: ClassVar[int] = 2
 
