@@ -239,14 +239,14 @@ def solve_kkt_system(
     pull = 2.0 * (rows_kept.take(held, axis=1) @ x[held]) + c[kept]
     # factor the block scaled to unit diagonal (D^-1 H D^-1): pivots then measure correlation,
     # not each asset's return scale (returns scaled 1e-6 beside 1e3 stay solvable)
-    diagonal = np.diag(hessian)
+    diagonal = hessian.diagonal()
     if not (diagonal > 0).all():
         raise ActiveSetError("a free entry has no curvature (zero variance)")
     unit = 1.0 / np.sqrt(diagonal)
     factor, info = dpotrf(hessian * np.outer(unit, unit), lower=False, clean=False)
     if info != 0:
         raise ActiveSetError(f"the free block is singular or not positive definite ({info})")
-    pivots = np.diag(factor) ** 2
+    pivots = factor.diagonal() ** 2
     if pivots.min() < CONDITION_FLOOR * pivots.max():
         raise ActiveSetError("the free block is nearly singular")
     R_free = R.take(kept, axis=1)
@@ -254,7 +254,7 @@ def solve_kkt_system(
     if info != 0:  # pragma: no cover - dpotrs fails only on bad arguments
         raise ActiveSetError(f"LAPACK dpotrs failed ({info})")
     solved *= unit[:, None]
-    return solve_rows(x, free, R, d, solved[:, 0], solved[:, 1:])
+    return solve_rows(x, free, R, d, solved[:, 0], solved[:, 1:], (kept, held))
 
 
 def solve_rows(
@@ -264,11 +264,13 @@ def solve_rows(
     d: np.ndarray,
     pull_part: np.ndarray,
     rows_part: np.ndarray,
+    indices: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Finish a working set's KKT system from the block solves ``pull_part`` = H_FF^-1 pull
     (|F|,) and ``rows_part`` = H_FF^-1 R_F' (|F|, m): the multipliers mu (m,) from the Schur
-    complement R_F H_FF^-1 R_F' (Cholesky), and x (n,) with x_F set in place."""
-    kept, held = np.flatnonzero(free), np.flatnonzero(~free)
+    complement R_F H_FF^-1 R_F' (Cholesky), and x (n,) with x_F set in place. ``indices``:
+    the positions of the free and the held entries, when the caller has them."""
+    kept, held = indices if indices is not None else (np.flatnonzero(free), np.flatnonzero(~free))
     if len(d) == 0:
         x[kept] = -pull_part
         return x, np.zeros(0)
@@ -278,7 +280,7 @@ def solve_rows(
     schur_factor, info = dpotrf(schur, lower=False, clean=False)
     if info != 0:
         raise ActiveSetError("the working rows are dependent on the free entries")
-    pivots = np.diag(schur_factor) ** 2
+    pivots = schur_factor.diagonal() ** 2
     if pivots.min() < CONDITION_FLOOR * pivots.max():
         raise ActiveSetError("the working rows are nearly dependent")
     mu, _ = dpotrs(schur_factor, rhs, lower=False)
