@@ -236,7 +236,7 @@ def solve_kkt_system(
     kept, held = np.flatnonzero(free), np.flatnonzero(~free)
     rows_kept = S.take(kept, axis=0)
     hessian = 2.0 * rows_kept.take(kept, axis=1)
-    pull = 2.0 * (rows_kept.take(held, axis=1) @ x[held]) + c[kept]
+    pull = 2.0 * (rows_kept.take(held, axis=1) @ x.take(held)) + c.take(kept)
     # factor the block scaled to unit diagonal (D^-1 H D^-1): pivots then measure correlation,
     # not each asset's return scale (returns scaled 1e-6 beside 1e3 stay solvable)
     diagonal = hessian.diagonal()
@@ -254,7 +254,7 @@ def solve_kkt_system(
     if info != 0:  # pragma: no cover - dpotrs fails only on bad arguments
         raise ActiveSetError(f"LAPACK dpotrs failed ({info})")
     solved *= unit[:, None]
-    return solve_rows(x, free, R, d, solved[:, 0], solved[:, 1:], (kept, held))
+    return solve_rows(x, free, R, d, solved[:, 0], solved[:, 1:], (kept, held, R_free))
 
 
 def solve_rows(
@@ -264,17 +264,19 @@ def solve_rows(
     d: np.ndarray,
     pull_part: np.ndarray,
     rows_part: np.ndarray,
-    indices: tuple[np.ndarray, np.ndarray] | None = None,
+    blocks: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Finish a working set's KKT system from the block solves ``pull_part`` = H_FF^-1 pull
     (|F|,) and ``rows_part`` = H_FF^-1 R_F' (|F|, m): the multipliers mu (m,) from the Schur
-    complement R_F H_FF^-1 R_F' (Cholesky), and x (n,) with x_F set in place. ``indices``:
-    the positions of the free and the held entries, when the caller has them."""
-    kept, held = indices if indices is not None else (np.flatnonzero(free), np.flatnonzero(~free))
+    complement R_F H_FF^-1 R_F' (Cholesky), and x (n,) with x_F set in place. ``blocks``:
+    the positions of the free and the held entries and R_F, when the caller has them."""
+    if blocks is None:
+        kept, held = np.flatnonzero(free), np.flatnonzero(~free)
+        blocks = (kept, held, R.take(kept, axis=1))
+    kept, held, R_free = blocks
     if len(d) == 0:
         x[kept] = -pull_part
         return x, np.zeros(0)
-    R_free = R.take(kept, axis=1)
     schur = R_free @ rows_part
     rhs = -(d - R.take(held, axis=1) @ x.take(held)) - R_free @ pull_part
     schur_factor, info = dpotrf(schur, lower=False, clean=False)
