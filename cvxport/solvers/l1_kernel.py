@@ -138,7 +138,7 @@ class _Problem:
             return (*_solve_independent(qp, free, x, R, d), s)
         row, rhs = l1_row
         try:
-            x_l1, mu = solve_kkt_system(qp.S, qp.c, free, x, np.vstack([R, row]), np.r_[d, rhs])
+            x_l1, mu = solve_kkt_system(qp.S, qp.c, free, x, np.vstack([R, row]), np.append(d, rhs))
             return x_l1, mu, s
         except ActiveSetError:
             if _residual(R[:, free], row[free]) <= 1e-9 * max(1.0, np.abs(row).max()):
@@ -182,7 +182,7 @@ class _Problem:
         if np.max(np.abs(R[:, free].T @ beta - row[free]), initial=0.0) > 1e-9:
             raise ActiveSetError("the working rows are dependent on the free entries")
         at_lower, at_upper, at_break = sets[:3]
-        g0 = 2.0 * qp.S @ x + qp.c + R.T @ mu
+        g0 = 2.0 * (qp.S @ x) + qp.c + R.T @ mu
         z = self.terms(x)
         mu_rows, _ = self.split(sets, np.r_[mu, 0.0])
         gap = row @ x - rhs
@@ -214,7 +214,7 @@ class _Problem:
         R, _, l1_row = self.rows(sets, s)
         if l1_row is not None:
             R = np.vstack([R, l1_row[0]])
-        return 2.0 * self.qp.S @ x + self.qp.c + R.T @ mu
+        return 2.0 * (self.qp.S @ x) + self.qp.c + R.T @ mu
 
     def changes(self, sets, x, mu, s):
         """Violations at (x, mu) (> 0 where wrong), or None when every condition holds;
@@ -239,8 +239,8 @@ class _Problem:
         unbroken = np.where(at_break, np.abs(pull) - nu, 0.0) / scale
         primal = (below, above, crossed, violated, np.array([excess]))
         dual = (dropped, np.array([dropped_l1]), released, unbroken)
-        if all(np.max(v, initial=0.0) <= PRIMAL_TOLERANCE for v in primal) and all(
-            np.max(v, initial=0.0) <= DUAL_TOLERANCE for v in dual
+        if all(v.max(initial=0.0) <= PRIMAL_TOLERANCE for v in primal) and all(
+            v.max(initial=0.0) <= DUAL_TOLERANCE for v in dual
         ):
             return None
         return primal + dual, z, pull
@@ -296,8 +296,8 @@ def _dual_scale(qp: DenseQP, x: np.ndarray, mu: np.ndarray) -> float:
     """What dual conditions are measured against: the largest multiplier or, where all are
     near 0 (maximum Sharpe's budget row at the optimum of ``l1_sharpe``), the objective
     gradient's terms 2Sx and c."""
-    terms = np.r_[np.abs(mu), np.abs(2.0 * qp.S @ x), np.abs(qp.c)]
-    return max(float(np.max(terms, initial=0.0)), 1e-300)
+    terms = np.r_[np.abs(mu), np.abs(2.0 * (qp.S @ x)), np.abs(qp.c)]
+    return max(float(terms.max(initial=0.0)), 1e-300)
 
 
 def _interval_point(p: np.ndarray, q: np.ndarray) -> float:
@@ -407,7 +407,7 @@ def solve_l1_qp(
         if found is None:
             return _solution(problem, sets, x, mu, s, iteration)
         amounts, z, pull = found
-        state = np.packbits(np.r_[sets[0], sets[1], sets[2], sets[3] > 0, sets[4], sets[5]])
+        state = np.packbits(np.concatenate([*sets[:3], sets[3] > 0, sets[4], [sets[5]]]))
         key = state.tobytes()
         if key in seen and single:
             break
@@ -431,19 +431,19 @@ def _solution(problem: _Problem, sets, x, mu, s, iterations: int) -> L1Solution:
     z = problem.terms(x)
     pull = g
     primal = max(
-        float(np.max(np.maximum(qp.lower - x, x - qp.upper), initial=0.0)),
-        float(np.max(qp.G @ x - qp.h, initial=0.0)),
-        float(np.max(np.abs(qp.E @ x - qp.e), initial=0.0)),
+        float(np.maximum(qp.lower - x, x - qp.upper).max(initial=0.0)),
+        float((qp.G @ x - qp.h).max(initial=0.0)),
+        float(np.abs(qp.E @ x - qp.e).max(initial=0.0)),
         float(np.abs(z).sum() - problem.limit),
-        float(np.max(np.where(moving & (s != 0) & l1, -s * z, 0.0), initial=0.0)),
-        float(np.max(np.abs(z[at_break]), initial=0.0)),
+        float(np.where(moving & (s != 0) & l1, -s * z, 0.0).max(initial=0.0)),
+        float(np.abs(z[at_break]).max(initial=0.0)),
         0.0,
     )
     dual = max(
-        float(np.max(np.where(at_lower, -g, np.where(at_upper, g, 0.0)), initial=0.0)) / scale,
-        float(np.max(np.abs(g[free]), initial=0.0)) / scale,
-        float(np.max(np.where(at_break, np.abs(pull) - nu, 0.0), initial=0.0)) / scale,
-        float(np.max(-row_mu[rows], initial=0.0)) / scale,
+        float(np.where(at_lower, -g, np.where(at_upper, g, 0.0)).max(initial=0.0)) / scale,
+        float(np.abs(g[free]).max(initial=0.0)) / scale,
+        float(np.where(at_break, np.abs(pull) - nu, 0.0).max(initial=0.0)) / scale,
+        float((-row_mu[rows]).max(initial=0.0)) / scale,
         -nu / scale,
         0.0,
     )
