@@ -60,25 +60,56 @@ def make_grid(n_universes: int, methods: list[str], lookbacks: tuple[int, ...]) 
     return runs
 
 
-def cpu_seconds() -> float:
-    """CPU time (user + system) of this process and every live descendant (the workers)."""
+def snapshot() -> dict[int, tuple[float, dict[str, tuple[int, int]]]]:
+    """Per process (this one and every live descendant): its CPU seconds (user + system) and,
+    per thread, the kernel's (running, waiting for a CPU) nanoseconds (/proc/.../schedstat;
+    none where /proc has no such file)."""
     import psutil  # a dependency of dask.distributed
 
     me = psutil.Process()
-    total = sum(me.cpu_times()[:2])
-    for child in me.children(recursive=True):
-        with contextlib.suppress(psutil.NoSuchProcess):  # a worker that just exited
-            total += sum(child.cpu_times()[:2])
-    return total
+    out = {}
+    for proc in [me, *me.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):  # a process that just exited
+            threads = {}
+            for stat in Path(f"/proc/{proc.pid}/task").glob("*/schedstat"):
+                with contextlib.suppress(OSError, ValueError):
+                    run, wait = stat.read_text().split()[:2]
+                    threads[stat.parent.name] = (int(run), int(wait))
+            out[proc.pid] = (sum(proc.cpu_times()[:2]), threads)
+    return out
 
 
-def timed(label: str, results: dict, cpu: dict, fn) -> pd.DataFrame:
-    """Call ``fn``; add its wall and CPU time to ``results`` and ``cpu``; return its table."""
-    start, start_cpu = time.perf_counter(), cpu_seconds()
-    table = fn()
-    results[label] += time.perf_counter() - start
-    cpu[label] += cpu_seconds() - start_cpu
-    return table
+class Meter:
+    """Wall and CPU time per backend, and how its busy processes spent the wall time."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.wall, self.span, self.cpu, self.parent, self.run, self.wait = (
+            dict.fromkeys(names, 0.0) for _ in range(6)
+        )
+
+    def timed(self, name: str, used: int, fn) -> pd.DataFrame:
+        """Call ``fn``; add its wall time, the CPU of all processes and of this one, and the
+        running and waiting seconds of the busiest thread of the ``used`` busiest processes
+        (the ones that ran the backtests); return its table."""
+        first = time.perf_counter()
+        before, start = snapshot(), time.perf_counter()
+        table = fn()
+        self.wall[name] += time.perf_counter() - start
+        after = snapshot()
+        self.span[name] += time.perf_counter() - first  # the interval the snapshots cover
+        busiest = []
+        for pid, (cpu, threads) in after.items():
+            cpu0, threads0 = before.get(pid, (0.0, {}))
+            self.cpu[name] += cpu - cpu0
+            if pid == os.getpid():
+                self.parent[name] += cpu - cpu0
+            deltas = [(run - threads0.get(tid, (0, 0))[0], wait - threads0.get(tid, (0, 0))[1])
+                      for tid, (run, wait) in threads.items()]  # fmt: skip
+            busiest.append(max(deltas, default=(0, 0)))
+        for run, wait in sorted(busiest, reverse=True)[:used]:
+            self.run[name] += run / 1e9
+            self.wait[name] += wait / 1e9
+        return table
 
 
 def main() -> None:
@@ -132,13 +163,14 @@ def main() -> None:
         }
         # rounds of interleaved slices, the order rotating: a shared machine's load changes
         # over minutes, and every contender then sees about the same load
-        seconds, cpu = dict.fromkeys(contenders, 0.0), dict.fromkeys(contenders, 0.0)
+        meter = Meter(list(contenders))
         rounds = 2 if args.quick else 6
         for r in range(rounds):
             part = grid[r::rounds]
             names = list(contenders)[r % 3 :] + list(contenders)[: r % 3]
-            tables = {name: timed(name, seconds, cpu, lambda o=contenders[name], p=part: run_sweep(
-                base, p, data, **o, **common_args)) for name in names}  # fmt: skip
+            tables = {name: meter.timed(name, 1 if name == "serial" else workers,
+                lambda o=contenders[name], p=part: run_sweep(base, p, data, **o, **common_args))
+                for name in names}  # fmt: skip
             for name in ("joblib", "dask"):
                 pd.testing.assert_frame_equal(tables[name], tables["serial"], check_exact=True)
     total = time.perf_counter() - started
@@ -147,18 +179,31 @@ def main() -> None:
     print(f"load average at the end (1, 5, 15 min): {load} on {os.cpu_count()} cores")
     print(f"worker start-up (off the clock): joblib {joblib_start:.1f} s, "
           f"Dask LocalCluster {dask_start:.1f} s")  # fmt: skip
-    print(f"{'backend':<10}{'seconds':>10}{'backtests/s':>14}{'speed-up':>10}{'efficiency':>12}"
-          f"{'CPU ms/run':>12}{'CPU-bound':>11}")  # fmt: skip
+    seconds, cpu = meter.wall, meter.cpu
+    print(f"{'backend':<8}{'seconds':>9}{'backtests/s':>13}{'speed-up':>10}{'efficiency':>12}"
+          f"{'CPU ms/run':>12}{'in parent':>11}{'CPU-bound':>11}")  # fmt: skip
     for name, wall in seconds.items():
         speedup = seconds["serial"] / wall
         used = 1 if name == "serial" else workers
         # on an otherwise idle machine: workers x (serial CPU per run / this CPU per run)
         bound = used * cpu["serial"] / cpu[name]
-        print(f"{name:<10}{wall:>10.1f}{n / wall:>14.2f}{speedup:>9.2f}x{speedup / used:>11.0%}"
-              f"{1000 * cpu[name] / n:>12.0f}{bound:>10.2f}x")  # fmt: skip
+        print(f"{name:<8}{wall:>9.1f}{n / wall:>13.2f}{speedup:>9.2f}x{speedup / used:>11.0%}"
+              f"{1000 * cpu[name] / n:>12.0f}{1000 * meter.parent[name] / n:>11.0f}"
+              f"{bound:>10.2f}x")  # fmt: skip
     print("speed-up and efficiency: wall clock against serial in the same run (efficiency =")
-    print("speed-up / workers); CPU-bound: the speed-up the CPU spent per backtest allows when")
-    print("the cores are free (workers x serial CPU per run / this backend's CPU per run).")
+    print("speed-up / workers); CPU ms/run: all processes (in parent: this one, the caller, and")
+    print("for Dask the LocalCluster's scheduler); CPU-bound: the speed-up the CPU spent per")
+    print("backtest allows when the cores are free (workers x serial CPU/run / this CPU/run).")
+    if any(meter.run.values()):
+        print(f"\nwhere the backtesting processes' wall time went (serial: 1, others: {workers}; "
+              "the busiest thread of each; /proc schedstat)")  # fmt: skip
+        print(f"{'backend':<8}{'running':>10}{'waiting for a CPU':>19}{'idle':>8}")
+        for name in seconds:
+            span = meter.span[name] * (1 if name == "serial" else workers)
+            run, wait = meter.run[name] / span, meter.wait[name] / span
+            print(f"{name:<8}{run:>10.0%}{wait:>19.0%}{1 - run - wait:>8.0%}")
+        print("idle: the backend left the process without a backtest to run (start, hand-over")
+        print("between tasks, the last tasks' tail); waiting: other processes held the cores.")
 
 
 if __name__ == "__main__":

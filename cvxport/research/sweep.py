@@ -150,7 +150,8 @@ def _dask(runs, base, data, caps, client, bar) -> list[dict]:
             for chunk in _chunks(runs, n_threads)
         ]
         rows: list[dict] = []
-        for _, part in as_completed(futures, with_results=True):
+        for future in as_completed(futures):
+            part = future.result()
             rows += part
             bar.update(len(part))
         return rows
