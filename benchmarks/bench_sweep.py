@@ -11,7 +11,11 @@ apart. The sweep runs in rounds (interleaved slices of the grid, each backend in
 order rotating) so that a shared machine's changing load falls on every contender alike;
 each round's tables are checked identical across backends, bit for bit. Besides wall time,
 the CPU time of this process and its worker processes (psutil) is summed per backend: on a
-busy shared machine it shows whether the parallel runs cost more CPU per backtest.
+busy shared machine it shows whether the parallel runs cost more CPU per backtest. And the
+wall time of the processes that ran the backtests is split (Linux /proc schedstat of each
+one's busiest thread) into running, waiting for a CPU (other processes held the cores) and
+idle (the backend had no backtest for it: start, hand-over between tasks, the tail): the
+idle share is the backend's own loss, the waiting share the machine's.
 
 Usage: ``python benchmarks/bench_sweep.py [--quick] [--workers 2]``; ``--quick`` (the CI
 smoke run) sweeps 8 backtests over one year.
