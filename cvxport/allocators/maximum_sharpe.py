@@ -161,7 +161,8 @@ class MaximumSharpeAllocator(Allocator):
                 f"{returns.columns[best]!r} with mean excess return {excess[best]:.6g} per period, "
                 "so the maximum Sharpe portfolio does not exist (try minimum variance)"
             )
-        covariance = unit_scaled_model(estimate_risk_model(returns, self.covariance))
+        raw = estimate_risk_model(returns, self.covariance)  # an array or a factor model
+        covariance = unit_scaled_model(raw)
         # the best asset's excess becomes 1, so y = that asset alone meets the row at size 1;
         # dividing by max |excess| put it at 1e-9 beside a large-scale asset that lost money,
         # and the solver then called the row infeasible (tests/portfolio/test_reliability.py)
@@ -177,7 +178,8 @@ class MaximumSharpeAllocator(Allocator):
         if self.costs is not None:
             values["cost_scale"] = 1.0 / excess[best]
         try:
-            weights = self._solve(problem, values, data, solver, returns)
+            known = {"covariance": raw} if width is not None else None  # for factor-form terms
+            weights = self._solve(problem, values, data, solver, returns, known)
         except InfeasibleError as exc:
             if exc.conflicting:
                 raise

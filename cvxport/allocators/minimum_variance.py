@@ -115,5 +115,6 @@ class MinimumVarianceAllocator(Allocator):
         values = {"covariance": unit_scaled_model(raw)}
         if self.costs is not None:
             values["cost_scale"] = self.costs.cost_weight / average_variance(raw)
-        known = {"covariance": raw} if isinstance(raw, np.ndarray) else {}
-        return self._solve(problem, values, data, solver, returns, known)
+        # terms using the covariance (a RiskLimit) see the method's estimate, in factor form
+        # for a factor model
+        return self._solve(problem, values, data, solver, returns, {"covariance": raw})

@@ -150,7 +150,8 @@ class RiskBudgetAllocator(Allocator):
         if isinstance(covariance, np.ndarray):  # a factor model's specific variances are > 0
             check_no_zero_variance_portfolio(covariance, returns)
         values = {"covariance": covariance, "risk_budget": budget}
-        weights = self._solve(problem, values, data, solver, returns)
+        known = {"covariance": raw} if width is not None else None  # for factor-form terms
+        weights = self._solve(problem, values, data, solver, returns, known)
         self.risk_budget_ = pd.Series(budget, index=assets, name="risk_budget")
         self.risk_contributions_ = pd.Series(
             risk_shares(weights, covariance), index=assets, name="risk_contribution"
