@@ -178,7 +178,7 @@ class MaximumSharpeAllocator(Allocator):
         if self.costs is not None:
             values["cost_scale"] = 1.0 / excess[best]
         try:
-            known = {"covariance": raw} if width is not None else None  # for factor-form terms
+            known = {"covariance": raw}  # terms using the covariance see the method's estimate
             weights = self._solve(problem, values, data, solver, returns, known)
         except InfeasibleError as exc:
             if exc.conflicting:

@@ -150,7 +150,7 @@ class RiskBudgetAllocator(Allocator):
         if isinstance(covariance, np.ndarray):  # a factor model's specific variances are > 0
             check_no_zero_variance_portfolio(covariance, returns)
         values = {"covariance": covariance, "risk_budget": budget}
-        known = {"covariance": raw} if width is not None else None  # for factor-form terms
+        known = {"covariance": raw}  # terms using the covariance see the method's estimate
         weights = self._solve(problem, values, data, solver, returns, known)
         self.risk_budget_ = pd.Series(budget, index=assets, name="risk_budget")
         self.risk_contributions_ = pd.Series(
