@@ -49,7 +49,15 @@ from cvxport.risk.names import risk_measure
 
 VARIANCE = Variance()
 #: window data computed from the method's covariance (dense or factor form)
-COVARIANCE_FIELDS = {"covariance", "covariance_factor", "factor_root", "specific_root"}
+COVARIANCE_FIELDS = {
+    "covariance",
+    "covariance_factor",
+    "factor_root",
+    "specific_root",
+    "benchmark_covariance_factor",
+    "benchmark_factor_root",
+    "benchmark_specific_root",
+}
 
 
 def _optional_number(name: str, value: Any, low: float | None = None) -> float | None:

@@ -71,6 +71,18 @@ class ProblemContext:
             return [self.data("covariance_factor") @ x]
         return [self.data("factor_root").T @ x, cp.multiply(self.data("specific_root"), x)]
 
+    def active_covariance_terms(self, benchmark: np.ndarray | None) -> list[cp.Expression]:
+        """``covariance_terms`` of the active weights y - scale * b: b the given (n,)
+        ``benchmark`` (fractions of NAV), or None for the window's ``benchmark_weights``
+        (through their precomputed images F b, or G' b and sqrt(d) b: DPP)."""
+        if benchmark is not None:
+            return self.covariance_terms(self.weights - self.scale * benchmark)
+        if self.factor_width is None:
+            image = self.data("benchmark_covariance_factor")
+            return [self.covariance_terms()[0] - image * self.scale]
+        images = (self.data("benchmark_factor_root"), self.data("benchmark_specific_root"))
+        return [t - i * self.scale for t, i in zip(self.covariance_terms(), images, strict=True)]
+
     @property
     def returns(self) -> cp.Parameter:
         """(T, n) scenario returns of the window, per-period fractions."""
