@@ -24,7 +24,7 @@ from cvxport.allocators.minimum_variance import MinimumVarianceAllocator
 from cvxport.allocators.risk_budget import RiskParityAllocator
 from cvxport.constraints import FactorExposureLimits, GroupLimits, WeightBounds
 from cvxport.constraints.base import ProblemContext
-from cvxport.errors import InvalidInputError
+from cvxport.errors import InfeasibleError, InvalidInputError
 from cvxport.estimation import FactorModel, PCAFactorModel
 from cvxport.estimation.factor_cvxpy import factor_width
 from cvxport.risk import ExAnteTrackingError, RiskLimit, StandardDeviation, Variance
@@ -379,3 +379,14 @@ def test_ex_ante_tracking_error_value_is_the_model_active_risk():
         ExAnteTrackingError().value(w, returns, covariance=model)
     with pytest.raises(InvalidInputError, match="mapping"):
         ExAnteTrackingError([0.5, 0.5])
+
+
+def test_an_infeasible_risk_limit_in_factor_form_is_named(no_dense):
+    model, returns = factor_case(20, 2, seed=6)
+    limit = RiskLimit(StandardDeviation(), 1e-4)  # far below the least risk of any portfolio
+    allocator = MinimumVarianceAllocator(
+        covariance=FactorEstimator(model), constraints=[WeightBounds(0, 0.2), limit]
+    )
+    with pytest.raises(InfeasibleError) as caught:
+        allocator.allocate(returns)
+    assert limit in caught.value.conflicting
