@@ -390,3 +390,12 @@ def test_an_infeasible_risk_limit_in_factor_form_is_named(no_dense):
     with pytest.raises(InfeasibleError) as caught:
         allocator.allocate(returns)
     assert limit in caught.value.conflicting
+
+
+def test_inverse_volatility_reads_a_factor_model_diagonal(no_dense):
+    from cvxport import InverseVolatilityAllocator
+
+    model, returns = factor_case(15, 2, seed=8)
+    weights = InverseVolatilityAllocator(covariance=FactorEstimator(model)).allocate(returns)
+    expected = 1.0 / np.sqrt(model.variances())
+    assert np.allclose(weights.to_numpy(), expected / expected.sum(), rtol=1e-12, atol=0)
