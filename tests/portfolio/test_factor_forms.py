@@ -399,3 +399,19 @@ def test_inverse_volatility_reads_a_factor_model_diagonal(no_dense):
     weights = InverseVolatilityAllocator(covariance=FactorEstimator(model)).allocate(returns)
     expected = 1.0 / np.sqrt(model.variances())
     assert np.allclose(weights.to_numpy(), expected / expected.sum(), rtol=1e-12, atol=0)
+
+
+def test_mean_risk_frontier_of_the_variance_in_factor_form(no_dense):
+    from cvxport.analysis import mean_risk_frontier
+
+    model, returns = factor_case(25, 3, seed=12)
+    bounds = [WeightBounds(0.0, 0.2)]
+    fast = mean_risk_frontier(
+        returns, "variance", 6, bounds, covariance=FactorEstimator(model), solver="CLARABEL"
+    )
+    slow = mean_risk_frontier(
+        returns, "variance", 6, bounds, covariance=_UndoDense(model), solver="CLARABEL"
+    )
+    assert np.max(np.abs(fast.to_numpy() - slow.to_numpy())) <= FORMS_ATOL
+    exact = mean_risk_frontier(returns, "variance", 6, bounds, covariance=FactorEstimator(model))
+    assert np.max(np.abs(exact.to_numpy() - slow.to_numpy())) <= FORMS_ATOL
