@@ -170,15 +170,14 @@ def _factor_field(
         if name == "benchmark_factor_root":
             return model.exposure_root.T @ weights
         return np.sqrt(model.specific_variances) * weights
-    if name == "benchmark_covariance_factor":
-        return covariance_factor(model.dense()) @ window_value(
-            "benchmark_weights", returns, data, known
-        )
     if name == "covariance":
         return model.dense()
-    rest = {key: value for key, value in known.items() if key != "covariance"}
     if name == "covariance_factor":
         return covariance_factor(model.dense())
+    if name == "benchmark_covariance_factor":
+        weights = window_value("benchmark_weights", returns, data, known)
+        return covariance_factor(model.dense()) @ weights
+    rest = {key: value for key, value in known.items() if key != "covariance"}
     return window_value(name, returns, data, rest)
 
 
