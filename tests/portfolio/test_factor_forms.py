@@ -85,8 +85,10 @@ def no_dense(monkeypatch):
     monkeypatch.setattr(FactorModel, "dense", refuse)
 
 
-def both(make, model, returns, **kwargs):
-    """(weights in factor form with dense() refused, dense-form weights, factor allocator)."""
+def both(make, model, returns, data=None, **kwargs):
+    """(weights in factor form with dense() refused, dense-form weights, factor allocator);
+    ``data``: ``previous_weights`` for both."""
+    extra = {} if data is None else {"previous_weights": data}
     original = FactorModel.dense
 
     def refuse(self):
@@ -95,11 +97,11 @@ def both(make, model, returns, **kwargs):
     FactorModel.dense = refuse
     try:
         fast = make(covariance=FactorEstimator(model), **kwargs)
-        factor_weights = fast.allocate(returns)
+        factor_weights = fast.allocate(returns, **extra)
     finally:
         FactorModel.dense = original
     slow = make(covariance=DenseEstimator(model), **kwargs)
-    return factor_weights.to_numpy(), slow.allocate(returns).to_numpy(), fast
+    return factor_weights.to_numpy(), slow.allocate(returns, **extra).to_numpy(), fast
 
 
 def no_square_parameter(allocator, n: int) -> None:
@@ -415,3 +417,24 @@ def test_mean_risk_frontier_of_the_variance_in_factor_form(no_dense):
     assert np.max(np.abs(fast.to_numpy() - slow.to_numpy())) <= FORMS_ATOL
     exact = mean_risk_frontier(returns, "variance", 6, bounds, covariance=FactorEstimator(model))
     assert np.max(np.abs(exact.to_numpy() - slow.to_numpy())) <= FORMS_ATOL
+
+
+@pytest.mark.parametrize(
+    "make, kwargs",
+    [
+        (MinimumVarianceAllocator, {}),
+        (MaximumSharpeAllocator, {}),
+        (MeanRiskAllocator, {"risk": Variance()}),
+    ],
+)
+def test_cost_terms_beside_the_factor_form(make, kwargs):
+    """A transaction-cost term takes the problem to Clarabel: the variance stays in factor
+    form there (the cost's own rows beside it)."""
+    from cvxport.constraints.costs import TransactionCost
+
+    model, returns = factor_case(20, 3, seed=4)
+    previous = pd.Series(1 / 20, index=returns.columns)
+    kwargs = {**kwargs, "costs": TransactionCost(0.001), "constraints": [WeightBounds(0, 0.2)]}
+    factor_weights, dense_weights, fast = both(make, model, returns, **kwargs, data=previous)
+    assert fast.info_.solver == "CLARABEL"
+    assert np.max(np.abs(factor_weights - dense_weights)) <= FORMS_ATOL
