@@ -126,7 +126,7 @@ def main() -> None:
     rows = []
     for n in args.sizes:
         rows.append(run(n, args.repeats, args.dense_repeats))
-        print(f"  n = {n} done", flush=True)
+        print(f"  {rows[-1]}", flush=True)  # each size as it ends (n = 2000 dense is slow)
     columns = [("n", "d"), ("k", "d"), ("frontier_factor", ".0f"), ("frontier_dense", ".0f"),
                ("frontier dense/factor", ".1f"), ("mv_target_factor", ".1f"),
                ("mv_target_dense", ".1f"), ("mv_target dense/factor", ".1f"),
