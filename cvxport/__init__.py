@@ -86,6 +86,7 @@ from cvxport.rebalancing import (
 from cvxport.risk import (
     CDaR,
     CVaR,
+    ExAnteTrackingError,
     MeanAbsoluteDeviation,
     RiskLimit,
     RiskMeasure,
@@ -199,6 +200,7 @@ __all__ += [
 __all__ += [
     "CDaR",
     "CVaR",
+    "ExAnteTrackingError",
     "MeanAbsoluteDeviation",
     "MeanRiskAllocator",
     "RiskLimit",

@@ -12,7 +12,7 @@ import pandas as pd
 
 from cvxport.constraints.base import Constraint, ProblemContext
 from cvxport.constraints.diagnose import conflicting_constraints, describe_conflict
-from cvxport.constraints.window import PREFIX, window_value
+from cvxport.constraints.window import PREFIX, fit_width, window_value
 from cvxport.errors import InfeasibleError, InvalidInputError, SolverError, UnsupportedProblemError
 from cvxport.solvers import SolveInfo, solve_declared
 from cvxport.solvers.declared import LogBarrierObjective, QuadraticObjective
@@ -36,6 +36,11 @@ class Formulation:
             where installed (a measured choice, e.g. HiGHS for the CVaR linear program).
         domain: constraint objects the objective's domain implies without rows (the log
             barrier's y > 0: ``LongOnly()``), added to the conflict diagnosis.
+        models: structured Parameters by the name of the method value that sets them (a
+            factor model's ``FactorRiskParameters``, ``estimation.factor_cvxpy.variance_term``).
+        factor_width: the factor width the problem is built for when its covariance is a
+            factor model (None: an (n, n) array); terms then see the covariance in factor form
+            (``ProblemContext.covariance_terms``), never n x n.
     """
 
     variable: cp.Variable
@@ -47,6 +52,8 @@ class Formulation:
     declared: QuadraticObjective | LogBarrierObjective | None = None
     preferred: tuple[str, ...] = ()
     domain: tuple[Constraint, ...] = ()
+    models: dict[str, Any] = field(default_factory=dict)
+    factor_width: int | None = None
 
 
 class ParametrizedProblem:
@@ -75,6 +82,7 @@ class ParametrizedProblem:
             assets=assets,
             parameters=dict(formulation.parameters),
             n_periods=n_periods,
+            factor_width=formulation.factor_width,
         )
         objective = formulation.objective
         extra_rows: list[cp.Constraint] = []
@@ -99,9 +107,16 @@ class ParametrizedProblem:
 
     def assign_deferred(self, parameter_ids: set[int] | None = None) -> None:
         """Give deferred method values to their Parameters: all of them, or those whose
-        Parameter id is in ``parameter_ids``; a structured covariance (a factor model) as its
-        dense matrix."""
+        Parameter id is in ``parameter_ids``. A factor model goes to its factor-form
+        Parameters (``Formulation.models``); only a problem built dense for it (no factor
+        form) gets its (n, n) matrix."""
+        models = self.formulation.models
         for name in list(self.deferred):
+            if name in models:
+                ids = {models[name].root.id, models[name].specific_root.id}
+                if parameter_ids is None or ids & parameter_ids:
+                    models[name].assign(self.deferred.pop(name))
+                continue
             parameter = self.parameters[name]
             if parameter_ids is not None and parameter.id not in parameter_ids:
                 continue
@@ -154,7 +169,9 @@ class ParametrizedProblem:
         for name in self.data_fields:
             if returns is None:
                 raise InvalidInputError(f"window data {name!r} is used but no window was given")
-            assign(self.parameters[PREFIX + name], window_value(name, returns, data, known or {}))
+            parameter = self.parameters[PREFIX + name]
+            value = window_value(name, returns, data, known or {})
+            assign(parameter, fit_width(name, value, parameter.shape))
         # the method's values reach their Parameters only when a consumer reads them
         # (``assign_deferred``): exact backends take them as they are, and assigning an
         # n x n covariance cost 8 ms a solve at n = 1000 (cvxpy validates every entry)

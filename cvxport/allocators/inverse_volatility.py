@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 
 from cvxport.allocators.capping import check_capping
-from cvxport.allocators.risk_model import estimate_covariance
+from cvxport.allocators.risk_model import estimate_risk_model
 from cvxport.allocators.target import TargetAllocator
 from cvxport.constraints.base import Constraint
-from cvxport.estimation import CovarianceEstimator
+from cvxport.estimation import CovarianceEstimator, FactorModel
 
 
 class InverseVolatilityAllocator(TargetAllocator):
@@ -44,5 +44,7 @@ class InverseVolatilityAllocator(TargetAllocator):
 
     def target(self, returns: pd.DataFrame, data: Mapping[str, Any]) -> np.ndarray:
         """Return the (n,) normalized inverse volatilities."""
-        inverse_vol = 1.0 / np.sqrt(np.diag(estimate_covariance(returns, self.covariance)))
+        raw = estimate_risk_model(returns, self.covariance)  # a factor model: its diagonal, O(nk)
+        variances = raw.variances() if isinstance(raw, FactorModel) else np.diag(raw)
+        inverse_vol = 1.0 / np.sqrt(variances)
         return inverse_vol / inverse_vol.sum()

@@ -30,6 +30,7 @@ from cvxport.constraints.base import Constraint
 from cvxport.constraints.costs import TransactionCost
 from cvxport.errors import InfeasibleError, InvalidInputError
 from cvxport.estimation import CovarianceEstimator, ExpectedReturnsEstimator
+from cvxport.estimation.factor_cvxpy import risk_width, variance_term
 from cvxport.periods import infer_periods_per_year, per_period_rate
 from cvxport.problem import Formulation
 from cvxport.solvers.declared import QuadraticObjective
@@ -43,8 +44,11 @@ __all__ = [
 ]
 
 
-def maximum_sharpe_formulation(n_assets: int, costs: TransactionCost | None = None) -> Formulation:
-    """Charnes-Cooper QP over y = kappa * w; covariance and excess mean are Parameters.
+def maximum_sharpe_formulation(
+    n_assets: int, costs: TransactionCost | None = None, factor_width: int | None = None
+) -> Formulation:
+    """Charnes-Cooper QP over y = kappa * w; covariance and excess mean are Parameters (the
+    covariance in factor form with ``factor_width``, ``factor_cvxpy.variance_term``).
 
     With ``costs`` the excess return is net of the trade's cost: (mu - rf)'y - cost_scale *
     cost(y) >= 1 (cost homogeneous in kappa; the row is tight at the optimum, where it holds
@@ -52,10 +56,11 @@ def maximum_sharpe_formulation(n_assets: int, costs: TransactionCost | None = No
     """
     y = cp.Variable(n_assets, name="scaled_weights")
     kappa = cp.Variable(nonneg=True, name="kappa")
-    covariance = cp.Parameter((n_assets, n_assets), name="covariance")
+    term = variance_term(y, factor_width)
     excess_mean = cp.Parameter(n_assets, name="excess_mean")
-    risk = cp.Minimize(cp.quad_form(y, cp.psd_wrap(covariance)))
-    parameters = {"covariance": covariance, "excess_mean": excess_mean}
+    risk = cp.Minimize(term.expression)
+    parameters = {**term.parameters, "excess_mean": excess_mean}
+    forms = {"models": term.models, "factor_width": term.factor_width}
     if costs is None:
         return Formulation(
             variable=y,
@@ -64,6 +69,7 @@ def maximum_sharpe_formulation(n_assets: int, costs: TransactionCost | None = No
             constraints=[excess_mean @ y == 1, cp.sum(y) == kappa],
             parameters=parameters,
             declared=QuadraticObjective("covariance", normalization="excess_mean"),
+            **forms,
         )
     cost_scale = cp.Parameter(nonneg=True, name="cost_scale")
     parameters["cost_scale"] = cost_scale
@@ -77,6 +83,7 @@ def maximum_sharpe_formulation(n_assets: int, costs: TransactionCost | None = No
         objective=objective,
         constraints=[cp.sum(y) == kappa],
         parameters=parameters,
+        **forms,
     )
 
 
@@ -154,20 +161,25 @@ class MaximumSharpeAllocator(Allocator):
                 f"{returns.columns[best]!r} with mean excess return {excess[best]:.6g} per period, "
                 "so the maximum Sharpe portfolio does not exist (try minimum variance)"
             )
-        covariance = unit_scaled_model(estimate_risk_model(returns, self.covariance))
+        raw = estimate_risk_model(returns, self.covariance)  # an array or a factor model
+        covariance = unit_scaled_model(raw)
         # the best asset's excess becomes 1, so y = that asset alone meets the row at size 1;
         # dividing by max |excess| put it at 1e-9 beside a large-scale asset that lost money,
         # and the solver then called the row infeasible (tests/portfolio/test_reliability.py)
         scaled_excess = excess / excess[best]
-        formulate = functools.partial(maximum_sharpe_formulation, costs=self.costs)
+        width = risk_width(covariance)
+        formulate = functools.partial(
+            maximum_sharpe_formulation, costs=self.costs, factor_width=width
+        )
         problem = self._problem(
-            returns.columns, constraints, formulate, key=(self.costs,), n_periods=len(returns)
+            returns.columns, constraints, formulate, key=(self.costs, width), n_periods=len(returns)
         )
         values = {"covariance": covariance, "excess_mean": scaled_excess}
         if self.costs is not None:
             values["cost_scale"] = 1.0 / excess[best]
         try:
-            weights = self._solve(problem, values, data, solver, returns)
+            known = {"covariance": raw}  # terms using the covariance see the method's estimate
+            weights = self._solve(problem, values, data, solver, returns, known)
         except InfeasibleError as exc:
             if exc.conflicting:
                 raise

@@ -25,7 +25,13 @@ from cvxport.allocators.mean_risk_forms import (
     measure_formulation,
     quadratic_formulation,
 )
-from cvxport.allocators.risk_model import estimate_covariance, estimate_mean
+from cvxport.allocators.risk_model import (
+    average_variance,
+    estimate_covariance,
+    estimate_mean,
+    estimate_risk_model,
+    scaled_model,
+)
 from cvxport.allocators.sharpe_checks import refuse_unattained_ratio
 from cvxport.constraints.base import Constraint
 from cvxport.constraints.costs import TransactionCost
@@ -33,14 +39,25 @@ from cvxport.errors import InfeasibleError, InvalidInputError
 from cvxport.estimation import (
     CovarianceEstimator,
     ExpectedReturnsEstimator,
-    unit_scale_factor,
+    get_covariance_estimator,
 )
+from cvxport.estimation.factor_cvxpy import risk_width
 from cvxport.risk.base import RiskMeasure
 from cvxport.risk.limit import RiskLimit
 from cvxport.risk.moments import Variance
 from cvxport.risk.names import risk_measure
 
 VARIANCE = Variance()
+#: window data computed from the method's covariance (dense or factor form)
+COVARIANCE_FIELDS = {
+    "covariance",
+    "covariance_factor",
+    "factor_root",
+    "specific_root",
+    "benchmark_covariance_factor",
+    "benchmark_factor_root",
+    "benchmark_specific_root",
+}
 
 
 def _optional_number(name: str, value: Any, low: float | None = None) -> float | None:
@@ -178,28 +195,45 @@ class MeanRiskAllocator(Allocator):
             or (kind == "ratio" and form == "deviation")
         )
         ratio, has_target = kind == "ratio", target is not None
+        # a factor model is estimated first: the problem is built in its factor form (its
+        # width), so no path forms the n x n matrix; a dense covariance only where used
+        model = None
+        if hasattr(get_covariance_estimator(self.covariance), "factor_model"):
+            model = estimate_risk_model(returns, self.covariance)
+        width = risk_width(model)
         if quadratic:
             formulate = partial(
-                quadratic_formulation, utility=kind == "utility", ratio=ratio, target=has_target
+                quadratic_formulation,
+                utility=kind == "utility",
+                ratio=ratio,
+                target=has_target,
+                factor_width=width,
             )
-            key: tuple = ("quadratic", kind, has_target)
+            key: tuple = ("quadratic", kind, has_target, width)
         else:
             term = None if kind == "max_return" else measure
             formulate = partial(
-                measure_formulation, measure=term, ratio=ratio, target=has_target, costs=self.costs
+                measure_formulation,
+                measure=term,
+                ratio=ratio,
+                target=has_target,
+                costs=self.costs,
+                factor_width=width,
             )
-            key = ("measure", kind, term, has_target, self.costs)
+            key = ("measure", kind, term, has_target, self.costs, width)
         problem = self._problem(
             returns.columns, constraints, formulate, key=key, n_periods=len(returns)
         )
         known: dict[str, Any] = {"mean": mean}
-        if quadratic or {"covariance", "covariance_factor"} & set(problem.data_fields):
-            known["covariance"] = estimate_covariance(returns, self.covariance)
+        if quadratic or COVARIANCE_FIELDS & set(problem.data_fields):
+            known["covariance"] = (
+                model if model is not None else estimate_covariance(returns, self.covariance)
+            )
         if quadratic:
             raw = known["covariance"]
-            factor = unit_scale_factor(raw)
+            factor = average_variance(raw)
             weight = aversion if kind == "utility" else 1.0
-            values["covariance"] = weight * raw / factor
+            values["covariance"] = scaled_model(raw, weight / factor)
             if kind == "utility":
                 values["linear"] = -mean / factor
         else:

@@ -2,10 +2,10 @@
 
 Weights w (or y = kappa w under Charnes-Cooper for the ratio) with Parameters:
 
-* quadratic (variance or its root as the objective): ``quad_form(w, covariance) + linear @ w``,
+* quadratic (variance or its root as the objective): ``w' covariance w + linear @ w``,
   declared ``QuadraticObjective`` so the exact ACTIVE_SET backend takes it whenever every row
   is linear; the covariance is unit-scaled (and multiplied by the risk aversion for the
-  utility), so the data are O(1);
+  utility), so the data are O(1); a factor model is written in factor form (no n x n);
 * any other measure, or a transaction-cost term: an epigraph ``risk(w) <= t`` and
   ``minimize risk_weight * t - mean_term @ w + cost_scale * cost(w)``, the Parameters chosen
   per objective (see ``MeanRiskAllocator``), which keeps every row DPP (cvxpy compiles once
@@ -21,6 +21,7 @@ import cvxpy as cp
 
 from cvxport.constraints.base import ProblemContext
 from cvxport.constraints.costs import TransactionCost
+from cvxport.estimation.factor_cvxpy import variance_term
 from cvxport.problem import Formulation
 from cvxport.risk.base import RiskMeasure, measure_expression
 from cvxport.solvers.declared import QuadraticObjective
@@ -46,13 +47,15 @@ def _target_rows(variable, scale, parameters: dict, n_assets: int) -> list[cp.Co
     return [mean @ variable >= target * scale]
 
 
-def quadratic_formulation(n_assets: int, utility: bool, ratio: bool, target: bool) -> Formulation:
-    """min quad_form(w, covariance) [+ linear @ w], optionally over Charnes-Cooper y."""
+def quadratic_formulation(
+    n_assets: int, utility: bool, ratio: bool, target: bool, factor_width: int | None = None
+) -> Formulation:
+    """min w' S w [+ linear @ w], optionally over Charnes-Cooper y; S dense, or in factor
+    form with ``factor_width`` (``factor_cvxpy.variance_term``)."""
     variable, scale, rows, parameters = _variables(n_assets, ratio)
-    covariance = cp.Parameter((n_assets, n_assets), name="covariance")
-    parameters["covariance"] = covariance
-    # quad_form over psd_wrap of a plain Parameter: fastest measured form (minimum_variance.py)
-    objective = cp.quad_form(variable, cp.psd_wrap(covariance))
+    term = variance_term(variable, factor_width)
+    parameters.update(term.parameters)
+    objective = term.expression
     declared = QuadraticObjective("covariance")
     if utility:
         linear = cp.Parameter(n_assets, name="linear")
@@ -68,6 +71,8 @@ def quadratic_formulation(n_assets: int, utility: bool, ratio: bool, target: boo
         constraints=rows,
         parameters=parameters,
         declared=declared,
+        models=term.models,
+        factor_width=term.factor_width,
     )
 
 
@@ -77,10 +82,12 @@ def measure_formulation(
     ratio: bool,
     target: bool,
     costs: TransactionCost | None = None,
+    factor_width: int | None = None,
 ) -> Formulation:
     """min risk_weight * risk(w) - mean_term @ w [+ cost_scale * cost(w)] through an epigraph
     (no risk term: ``measure`` None). Under Charnes-Cooper with ``costs`` the excess return is
-    net of the trade's cost: excess @ y - cost_scale * cost(y) >= 1 (as maximum Sharpe)."""
+    net of the trade's cost: excess @ y - cost_scale * cost(y) >= 1 (as maximum Sharpe).
+    ``factor_width``: the covariance is a factor model (terms see it in factor form)."""
     variable, scale, rows, parameters = _variables(n_assets, ratio and costs is None)
     if ratio and costs is not None:
         scale = cp.Variable(nonneg=True, name="kappa")
@@ -119,4 +126,5 @@ def measure_formulation(
         constraints=rows,
         parameters=parameters,
         preferred=measure.preferred_solvers if linear else (),
+        factor_width=factor_width,
     )

@@ -25,14 +25,16 @@ from cvxport.allocators.risk_model import (
 from cvxport.constraints.base import Constraint
 from cvxport.constraints.costs import TransactionCost
 from cvxport.estimation import CovarianceEstimator
+from cvxport.estimation.factor_cvxpy import risk_width, variance_term
 from cvxport.problem import Formulation
 from cvxport.solvers.declared import QuadraticObjective
 
 
 def minimum_variance_formulation(
-    n_assets: int, costs: TransactionCost | None = None
+    n_assets: int, costs: TransactionCost | None = None, factor_width: int | None = None
 ) -> Formulation:
-    """The QP over weights w with the (unit-scaled) covariance as a plain Parameter; with
+    """The QP over weights w with the (unit-scaled) covariance as a plain Parameter, or, with
+    ``factor_width``, in factor form (``factor_cvxpy.variance_term``: DPP, never n x n); with
     ``costs``, minimize w'Sw + cost_scale * cost(w) (cost_scale = cost_weight / the covariance's
     unit scale, so both are in per-period variance units).
 
@@ -43,16 +45,18 @@ def minimum_variance_formulation(
     own overhead). The same holds for maximum Sharpe and the log barrier (19 vs 122 ms).
     """
     weights = cp.Variable(n_assets, name="weights")
-    covariance = cp.Parameter((n_assets, n_assets), name="covariance")
-    risk = cp.quad_form(weights, cp.psd_wrap(covariance))
+    term = variance_term(weights, factor_width)
+    risk = term.expression
+    forms = {"models": term.models, "factor_width": term.factor_width}
     if costs is None:
         return Formulation(
             variable=weights,
             scale=1.0,
             objective=cp.Minimize(risk),
             constraints=[cp.sum(weights) == 1],
-            parameters={"covariance": covariance},
+            parameters=dict(term.parameters),
             declared=QuadraticObjective("covariance"),
+            **forms,
         )
     cost_scale = cp.Parameter(nonneg=True, name="cost_scale")
     return Formulation(
@@ -60,7 +64,8 @@ def minimum_variance_formulation(
         scale=1.0,
         objective=lambda ctx: (cp.Minimize(risk + cost_scale * costs.expression(ctx)), []),
         constraints=[cp.sum(weights) == 1],
-        parameters={"covariance": covariance, "cost_scale": cost_scale},
+        parameters={**term.parameters, "cost_scale": cost_scale},
+        **forms,
     )
 
 
@@ -100,12 +105,16 @@ class MinimumVarianceAllocator(Allocator):
         data: Mapping[str, Any],
     ) -> np.ndarray:
         raw = estimate_risk_model(returns, self.covariance)  # an array or a factor model
-        formulate = functools.partial(minimum_variance_formulation, costs=self.costs)
+        width = risk_width(raw)
+        formulate = functools.partial(
+            minimum_variance_formulation, costs=self.costs, factor_width=width
+        )
         problem = self._problem(
-            returns.columns, constraints, formulate, key=(self.costs,), n_periods=len(returns)
+            returns.columns, constraints, formulate, key=(self.costs, width), n_periods=len(returns)
         )
         values = {"covariance": unit_scaled_model(raw)}
         if self.costs is not None:
             values["cost_scale"] = self.costs.cost_weight / average_variance(raw)
-        known = {"covariance": raw} if isinstance(raw, np.ndarray) else {}
-        return self._solve(problem, values, data, solver, returns, known)
+        # terms using the covariance (a RiskLimit) see the method's estimate, in factor form
+        # for a factor model
+        return self._solve(problem, values, data, solver, returns, {"covariance": raw})

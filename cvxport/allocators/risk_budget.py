@@ -14,6 +14,7 @@ returns' units, so that row is O(1) at the optimum (``RiskBudgetAllocator._alloc
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -28,6 +29,7 @@ from cvxport.constraints.base import Constraint
 from cvxport.constraints.weights import LongOnly
 from cvxport.errors import InvalidInputError
 from cvxport.estimation import CovarianceEstimator, FactorModel
+from cvxport.estimation.factor_cvxpy import risk_width, variance_term
 from cvxport.estimation.psd import check_no_zero_variance_portfolio
 from cvxport.problem import Formulation
 from cvxport.solvers.declared import LogBarrierObjective
@@ -43,17 +45,20 @@ BARRIER_OPTIONS = {"CLARABEL": {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12}}
 RETURN_ROW_OPTIONS = {"CLARABEL": {**BARRIER_OPTIONS["CLARABEL"], "linesearch_backtrack_step": 0.5}}
 
 
-def risk_budget_formulation(n_assets: int) -> Formulation:
-    """The log-barrier problem over y; covariance and budgets are Parameters."""
+def risk_budget_formulation(n_assets: int, factor_width: int | None = None) -> Formulation:
+    """The log-barrier problem over y; covariance (in factor form with ``factor_width``) and
+    budgets are Parameters."""
     y = cp.Variable(n_assets, name="scaled_weights")
-    covariance = cp.Parameter((n_assets, n_assets), name="covariance")
+    term = variance_term(y, factor_width)
     budget = cp.Parameter(n_assets, nonneg=True, name="risk_budget")
-    objective = 0.5 * cp.quad_form(y, cp.psd_wrap(covariance)) - budget @ cp.log(y)
+    objective = 0.5 * term.expression - budget @ cp.log(y)
     return Formulation(
         variable=y,
         scale=cp.sum(y),
         objective=cp.Minimize(objective),
-        parameters={"covariance": covariance, "risk_budget": budget},
+        parameters={**term.parameters, "risk_budget": budget},
+        models=term.models,
+        factor_width=term.factor_width,
         solver_options=BARRIER_OPTIONS,
         declared=LogBarrierObjective("covariance", "risk_budget"),
         domain=(LongOnly(),),  # log(y): a limit that needs a short position cannot hold
@@ -124,10 +129,13 @@ class RiskBudgetAllocator(Allocator):
     ) -> np.ndarray:
         assets = returns.columns
         budget = self.budget(assets, data)
+        raw = estimate_risk_model(returns, self.covariance)  # an array or a factor model
+        width = risk_width(raw)
+        formulate = functools.partial(risk_budget_formulation, factor_width=width)
         problem = self._problem(
-            assets, constraints, risk_budget_formulation, n_periods=len(returns)
+            assets, constraints, formulate, key=(width,), n_periods=len(returns)
         )
-        covariance = estimate_risk_model(returns, self.covariance)
+        covariance = raw
         if set(problem.data_fields) - UNITLESS_FIELDS:
             # At the optimum y'Sy = 1, so a row over the window's returns (a RiskLimit) reads
             # R y = (portfolio returns) / sqrt(w'Sw): about 1 with S in the returns' own
@@ -142,7 +150,8 @@ class RiskBudgetAllocator(Allocator):
         if isinstance(covariance, np.ndarray):  # a factor model's specific variances are > 0
             check_no_zero_variance_portfolio(covariance, returns)
         values = {"covariance": covariance, "risk_budget": budget}
-        weights = self._solve(problem, values, data, solver, returns)
+        known = {"covariance": raw}  # terms using the covariance see the method's estimate
+        weights = self._solve(problem, values, data, solver, returns, known)
         self.risk_budget_ = pd.Series(budget, index=assets, name="risk_budget")
         self.risk_contributions_ = pd.Series(
             risk_shares(weights, covariance), index=assets, name="risk_contribution"

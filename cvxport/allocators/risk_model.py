@@ -74,6 +74,13 @@ def unit_scaled_model(covariance: np.ndarray | FactorModel) -> np.ndarray | Fact
     return unit_scaled(covariance)
 
 
+def scaled_model(covariance: np.ndarray | FactorModel, c: float) -> np.ndarray | FactorModel:
+    """c Sigma (c > 0) of an array or a factor model (its F and d times c, never n x n)."""
+    if isinstance(covariance, FactorModel):
+        return covariance.scaled(c)
+    return c * covariance
+
+
 def marginal_risk(covariance: np.ndarray | FactorModel, weights: np.ndarray) -> np.ndarray:
     """(n,) Sigma w, of an array or a factor model (without forming n x n)."""
     if isinstance(covariance, FactorModel):

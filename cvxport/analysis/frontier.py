@@ -9,18 +9,12 @@ frontier reports is annualized with ``periods_per_year`` (ppy):
   ``rf_period = (1 + risk_free_rate) ** (1 / ppy) - 1``, the convention of
   ``cvxport.metrics.sharpe_ratio`` and of ``MaximumSharpeAllocator``.
 
-One problem serves every point, the minimum variance portfolio and the highest feasible return::
-
-    minimize    a * w' S w - d' w
-    subject to  sum(w) = 1,  c' w >= t,  the constraint objects
-
-with Parameters ``a >= 0``, ``d``, ``c`` and ``t``: a frontier point sets (a, d, c, t) =
-(1, 0, mu, target), minimum variance (1, 0, 0, 0), the highest return (0, mu, 0, 0), an LP.
-``S`` (the unit-scaled covariance) is a constant of the problem, so it is DPP and cvxpy
-compiles it once. Measured on cvxpy 1.9 with Clarabel (best of 5 runs of 20 targets, bounded
-long-only): 1.0 ms per point at n = 11 and 6.3 ms at n = 100, against 4.2 ms and 11.2 ms with
-``S`` as a plain (non-DPP) Parameter re-canonicalized at every solve; the Parameter ``a`` costs
-nothing measurable against the same form without it.
+One problem serves every point, the minimum variance portfolio and the highest feasible return
+(``frontier_forms``): built once, re-solved with new Parameters. With a covariance estimator
+that gives a factor model (``PCAFactorModel``, ``ExposureFactorModel``) every problem is in
+factor form and the n x n matrix is never formed; the frontier points (a QP with the target
+return as a linear row) then go to the exact ACTIVE_SET backend when ``solver`` is None and
+every constraint row is linear, the highest-return LP and the volatility target to cvxpy.
 """
 
 from __future__ import annotations
@@ -28,13 +22,17 @@ from __future__ import annotations
 import numbers
 from collections.abc import Sequence
 
-import cvxpy as cp
 import numpy as np
 import pandas as pd
 
 from cvxport.allocators.base import merge_constraints
 from cvxport.allocators.maximum_sharpe import maximum_sharpe_formulation, per_period_rate
-from cvxport.allocators.risk_model import estimate_covariance
+from cvxport.allocators.risk_model import (
+    average_variance,
+    estimate_risk_model,
+    unit_scaled_model,
+)
+from cvxport.analysis.frontier_forms import frontier_formulation
 from cvxport.analysis.frontier_targets import TargetPortfolios
 from cvxport.constraints.base import Constraint
 from cvxport.errors import InfeasibleError, InvalidInputError, SolverError
@@ -42,12 +40,13 @@ from cvxport.estimation import (
     CovarianceEstimator,
     ExpectedReturnsEstimator,
     get_expected_returns_estimator,
-    unit_scale_factor,
     validate_returns,
 )
+from cvxport.estimation.factor_cvxpy import risk_width
 from cvxport.periods import infer_periods_per_year, validate_periods_per_year
-from cvxport.problem import Formulation, ParametrizedProblem
-from cvxport.solvers import DEFAULT_SOLVER, check_solver
+from cvxport.problem import ParametrizedProblem
+from cvxport.risk.moments import quadratic_value
+from cvxport.solvers import DEFAULT_SOLVER, EXACT_BACKENDS, check_solver
 
 TOP_MARGIN = 1e-8
 """The last target sits this far below the LP maximum of ``mu' w / max|mu|`` (dimensionless).
@@ -68,10 +67,12 @@ class EfficientFrontier(TargetPortfolios):
         periods_per_year: bars per year; inferred from the returns index when None.
         covariance: covariance estimator name or object (per-period units).
         expected_returns: expected-returns estimator name or object (per-period fractions).
-        solver: cvxpy solver name (see ``cvxport.solvers.SOLVER_OPTIONS``); None: Clarabel.
+        solver: cvxpy solver name (see ``cvxport.solvers.SOLVER_OPTIONS``); None: Clarabel
+            (with a factor model: the default chain, ACTIVE_SET first, for the QPs).
         long_only: add ``LongOnly()``, as the allocators do.
 
-    After use: ``expected_returns_`` (n,) and ``covariance_`` (n, n) per period,
+    After use: ``expected_returns_`` (n,) and ``covariance_`` per period ((n, n) frame, or the
+    ``FactorModel`` when the estimator gives one: never formed n x n),
     ``periods_per_year_``, ``frontier_`` (the last ``calculate``), ``build_count_`` (cvxpy
     problems built: 1 for every frontier point and both bounds, +1 for maximum Sharpe, +1
     for ``portfolio_for_risk``). ``portfolio_for_return`` and ``portfolio_for_risk`` give the
@@ -121,38 +122,43 @@ class EfficientFrontier(TargetPortfolios):
         mean = np.asarray(mean, dtype=float)
         if mean.shape != (len(assets),) or not np.all(np.isfinite(mean)):
             raise InvalidInputError(f"expected returns {self.expected_returns!r} gave {mean!r}")
-        sigma = estimate_covariance(returns, self.covariance)
+        raw = estimate_risk_model(returns, self.covariance)  # an array or a factor model
+        self._width = width = risk_width(raw)
+        self._risk_model, self._variance_scale = raw, average_variance(raw)
+        self._scaled = unit_scaled_model(raw)
         self.expected_returns_ = pd.Series(mean, index=assets, name="expected_return")
-        self.covariance_ = pd.DataFrame(sigma, index=assets, columns=assets)
+        self.covariance_ = raw if width else pd.DataFrame(raw, index=assets, columns=assets)
         self._all_constraints = merge_constraints(self.long_only, self.constraints)
         for constraint in self._all_constraints:
             constraint.validate(assets)
         self._mean_scale = float(np.max(np.abs(mean))) or 1.0
+        constant = None if width else self._scaled
         self._problem = ParametrizedProblem(
-            self._formulation(sigma / unit_scale_factor(sigma)), assets, self._all_constraints
+            frontier_formulation(constant, len(assets), width), assets, self._all_constraints
         )
         self.build_count_ += 1
 
-    @staticmethod
-    def _formulation(scaled_covariance: np.ndarray) -> Formulation:
-        n = scaled_covariance.shape[0]
-        w = cp.Variable(n, name="weights")
-        a = cp.Parameter(nonneg=True, name="variance_weight")
-        d, c = cp.Parameter(n, name="return_weight"), cp.Parameter(n, name="target_mean")
-        t = cp.Parameter(name="target")
-        risk = cp.quad_form(w, cp.psd_wrap(scaled_covariance))
-        return Formulation(
-            variable=w,
-            scale=1.0,
-            objective=cp.Minimize(a * risk - d @ w),
-            constraints=[cp.sum(w) == 1, c @ w >= t],
-            parameters={"variance_weight": a, "return_weight": d, "target_mean": c, "target": t},
-        )
+    def _solvers(self) -> tuple[str | None, str]:
+        """(solver of the QPs, cvxpy solver of the LP and the volatility target): Clarabel
+        or the named solver for both on a dense covariance; in factor form the QPs take the
+        default chain (ACTIVE_SET first) unless a solver is named."""
+        cvxpy_solver = DEFAULT_SOLVER if self._solver in EXACT_BACKENDS else self._solver
+        if self._width is None:
+            return self._solver, self._solver
+        return (None if self.solver is None else self._solver), cvxpy_solver
 
     def _solve(self, a: float, d: np.ndarray, c: np.ndarray, t: float) -> np.ndarray:
-        values = {"variance_weight": a, "return_weight": d, "target_mean": c, "target": t}
+        """Minimize a w'Sw - d'w subject to sum(w) = 1, c'w >= t and the constraints."""
+        qp_solver, cvxpy_solver = self._solvers()
+        if self._width is None:
+            values = {"variance_weight": a, "return_weight": d, "target_mean": c, "target": t}
+            solver = self._solver
+        else:  # a S as the model's value; a = 0: no risk term, the LP goes to cvxpy
+            model = None if a == 0 else (self._scaled if a == 1 else self._scaled.scaled(a))
+            values = {"covariance": model, "linear": -d, "target_mean": c, "target": t}
+            solver = cvxpy_solver if a == 0 else qp_solver
         try:
-            weights, _ = self._problem.solve(values, {}, self._solver)
+            weights, _ = self._problem.solve(values, {}, solver)
         except SolverError as exc:
             if "unbounded" in str(exc):
                 raise InvalidInputError(
@@ -185,17 +191,13 @@ class EfficientFrontier(TargetPortfolios):
                 f"{excess[best]:.6g} per period, so the maximum Sharpe portfolio does not exist"
             )
         if self._sharpe_problem is None:
-            formulation = maximum_sharpe_formulation(len(excess))
+            formulation = maximum_sharpe_formulation(len(excess), factor_width=self._width)
             self._sharpe_problem = ParametrizedProblem(
                 formulation, self.expected_returns_.index, self._all_constraints
             )
             self.build_count_ += 1
-        sigma = self.covariance_.to_numpy()
-        values = {
-            "covariance": sigma / unit_scale_factor(sigma),
-            "excess_mean": excess / np.max(np.abs(excess)),
-        }
-        weights, _ = self._sharpe_problem.solve(values, {}, self._solver)
+        values = {"covariance": self._scaled, "excess_mean": excess / np.max(np.abs(excess))}
+        weights, _ = self._sharpe_problem.solve(values, {}, self._solvers()[0])
         return self._series(weights)
 
     def portfolio_performance(self, weights: pd.Series) -> dict[str, float]:
@@ -214,13 +216,18 @@ class EfficientFrontier(TargetPortfolios):
     def _performance(self, w: np.ndarray) -> dict[str, float]:
         ppy = self.periods_per_year_
         mean = float(self.expected_returns_.to_numpy() @ w)
-        std = float(np.sqrt(max(w @ self.covariance_.to_numpy() @ w, 0.0)))
+        std = float(np.sqrt(max(quadratic_value(self._risk_model, w), 0.0)))
         sharpe = (mean - self._rf_period()) / std * np.sqrt(ppy) if std > 0 else 0.0
         return {
             "expected_return": mean * ppy,
             "volatility": std * np.sqrt(ppy),
             "sharpe_ratio": float(sharpe),
         }
+
+    def _asset_variances(self) -> np.ndarray:
+        """(n,) per-period variances of the assets (the model's diagonal, O(n k))."""
+        raw = self._risk_model
+        return raw.variances() if self._width else np.diag(raw).copy()
 
     def _rf_period(self) -> float:
         return per_period_rate(float(self.risk_free_rate), self.periods_per_year_)
@@ -288,7 +295,7 @@ class EfficientFrontier(TargetPortfolios):
         ppy = self.periods_per_year_
         assets = pd.DataFrame(
             {
-                "volatility": np.sqrt(np.diag(self.covariance_.to_numpy()) * ppy),
+                "volatility": np.sqrt(self._asset_variances() * ppy),
                 "expected_return": self.expected_returns_.to_numpy() * ppy,
             },
             index=self.expected_returns_.index,

@@ -13,13 +13,12 @@ from __future__ import annotations
 import math
 import numbers
 
-import cvxpy as cp
 import numpy as np
 import pandas as pd
 
+from cvxport.analysis.frontier_forms import risk_formulation
 from cvxport.errors import InfeasibleError, InvalidInputError
-from cvxport.estimation import unit_scale_factor
-from cvxport.problem import Formulation, ParametrizedProblem
+from cvxport.problem import ParametrizedProblem
 
 TOP_TOLERANCE = 2e-8
 """A target this far (relative to the largest mean) above ``return_range``'s top, which sits
@@ -97,32 +96,19 @@ class TargetPortfolios:
 
     def _highest_return_within(self, volatility: float) -> np.ndarray:
         """(n,) weights maximizing mu' w subject to sqrt(w' Sigma w * ppy) <= volatility."""
-        sigma = self.covariance_.to_numpy()
-        factor = unit_scale_factor(sigma)
         if getattr(self, "_risk_problem", None) is None:
+            constant = None if self._width else self._scaled
+            n = len(self.expected_returns_)
             self._risk_problem = ParametrizedProblem(
-                _risk_formulation(sigma / factor), self.expected_returns_.index,
+                risk_formulation(constant, n, self._width), self.expected_returns_.index,
                 self._all_constraints,
             )  # fmt: skip
             self.build_count_ += 1
         values = {
             "return_weight": self.expected_returns_.to_numpy() / self._mean_scale,
-            "variance_limit": volatility**2 / self.periods_per_year_ / factor,
+            "variance_limit": volatility**2 / self.periods_per_year_ / self._variance_scale,
         }
-        weights, _ = self._risk_problem.solve(values, {}, self._solver)
+        if self._width:
+            values["covariance"] = self._scaled
+        weights, _ = self._risk_problem.solve(values, {}, self._solvers()[1])
         return weights
-
-
-def _risk_formulation(scaled_covariance: np.ndarray) -> Formulation:
-    """max d' w s.t. sum(w) = 1, w' S w <= v (S a constant: DPP, compiled once)."""
-    n = scaled_covariance.shape[0]
-    w = cp.Variable(n, name="weights")
-    d = cp.Parameter(n, name="return_weight")
-    v = cp.Parameter(nonneg=True, name="variance_limit")
-    return Formulation(
-        variable=w,
-        scale=1.0,
-        objective=cp.Maximize(d @ w),
-        constraints=[cp.sum(w) == 1, cp.quad_form(w, cp.psd_wrap(scaled_covariance)) <= v],
-        parameters={"return_weight": d, "variance_limit": v},
-    )

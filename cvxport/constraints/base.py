@@ -39,6 +39,8 @@ class ProblemContext:
         assets: the n symbols, in the order of ``weights``.
         parameters: named cvxpy Parameters of the problem, shared between constraints.
         n_periods: T, the rows of the returns window (the shape of ``returns``).
+        factor_width: where the method's covariance is a factor model, the width of its
+            factor Parameters (``covariance_terms`` is then in factor form); else None.
 
     The window's data (``returns``, ``mean``, ``covariance``, ``benchmark_weights``,
     ``benchmark_returns``, ``previous_weights``, ``prices``; see ``constraints.window``) are
@@ -50,12 +52,36 @@ class ProblemContext:
     assets: pd.Index
     parameters: dict[str, cp.Parameter] = field(default_factory=dict)
     n_periods: int = 0
+    factor_width: int | None = None
 
     def data(self, name: str) -> cp.Parameter:
         """Return the window data Parameter ``name`` (one of ``WINDOW_FIELDS``)."""
         if name not in WINDOW_FIELDS:
             raise InvalidInputError(f"unknown window data {name!r}; known: {list(WINDOW_FIELDS)}")
-        return self.parameter(PREFIX + name, field_shape(name, self.n_assets, self.n_periods))
+        shape = field_shape(name, self.n_assets, self.n_periods, self.factor_width)
+        return self.parameter(PREFIX + name, shape)
+
+    def covariance_terms(self, x: cp.Expression | None = None) -> list[cp.Expression]:
+        """Affine expressions whose squared norms sum to x' Sigma x (x: the weights by
+        default), Sigma the method's covariance per period (data units): ``[F x]`` with
+        F' F = Sigma (n x n) for an array, ``[G' x, sqrt(d) * x]`` for a factor model G G' +
+        diag(d) (n k + n numbers, never n x n). DPP as long as x holds no Parameter."""
+        x = self.weights if x is None else x
+        if self.factor_width is None:
+            return [self.data("covariance_factor") @ x]
+        return [self.data("factor_root").T @ x, cp.multiply(self.data("specific_root"), x)]
+
+    def active_covariance_terms(self, benchmark: np.ndarray | None) -> list[cp.Expression]:
+        """``covariance_terms`` of the active weights y - scale * b: b the given (n,)
+        ``benchmark`` (fractions of NAV), or None for the window's ``benchmark_weights``
+        (through their precomputed images F b, or G' b and sqrt(d) b: DPP)."""
+        if benchmark is not None:
+            return self.covariance_terms(self.weights - self.scale * benchmark)
+        if self.factor_width is None:
+            image = self.data("benchmark_covariance_factor")
+            return [self.covariance_terms()[0] - image * self.scale]
+        images = (self.data("benchmark_factor_root"), self.data("benchmark_specific_root"))
+        return [t - i * self.scale for t, i in zip(self.covariance_terms(), images, strict=True)]
 
     @property
     def returns(self) -> cp.Parameter:

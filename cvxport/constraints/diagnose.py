@@ -35,7 +35,11 @@ def is_feasible(
     window = window or {}
     weights = cp.Variable(len(assets))
     periods = window.get("data:returns", window.get("data:benchmark_returns", np.zeros(0)))
-    ctx = ProblemContext(weights=weights, scale=1.0, assets=assets, n_periods=len(periods))
+    root = window.get("data:factor_root")  # a factor-form problem's covariance
+    width = None if root is None else int(np.shape(root)[1])
+    ctx = ProblemContext(
+        weights=weights, scale=1.0, assets=assets, n_periods=len(periods), factor_width=width
+    )
     rows: list[cp.Constraint] = [cp.sum(weights) == 1]
     for constraint in constraints:
         rows += constraint.build(ctx)

@@ -5,7 +5,12 @@ A term asks the context for ``ctx.returns`` (T, n scenario returns), ``ctx.mean`
 ``ctx.previous_weights`` (n,), ``ctx.prices`` (n,), or through ``ctx.data(name)``
 ``covariance_factor`` (n, n; F' F = covariance), ``returns_factor`` (n, n; G' G = the sample
 covariance of the returns) and ``tracking_factor`` (n + 1, n + 1; the same for the returns
-and the benchmark returns as a last column), factors for DPP norms: each is a Parameter owned
+and the benchmark returns as a last column), factors for DPP norms, and where the method's
+covariance is a factor model G G' + diag(d) (``ctx.factor_width`` set) ``factor_root`` (n,
+width; G padded with zero columns) and ``specific_root`` (n,; sqrt(d)), and the benchmark's
+images under those factors, ``benchmark_covariance_factor`` (n,; F b),
+``benchmark_factor_root`` (width,; G' b) and ``benchmark_specific_root`` (n,; sqrt(d) b),
+b the ``benchmark_weights`` (a Parameter times a Parameter is not DPP): each is a Parameter owned
 by the problem, created on first use, and given its value from the allocation window before
 every solve. All are per-period fractions in the data's own units (not the unit-scaled
 covariance of the methods); weights are fractions of NAV; prices are in the quote currency.
@@ -33,13 +38,26 @@ WINDOW_FIELDS = (
     "covariance_factor",
     "returns_factor",
     "tracking_factor",
+    "factor_root",
+    "specific_root",
+    "benchmark_covariance_factor",
+    "benchmark_factor_root",
+    "benchmark_specific_root",
 )
 GIVEN_FIELDS = ("benchmark_weights", "benchmark_returns", "previous_weights", "prices")
 PREFIX = "data:"
 
 
-def field_shape(name: str, n_assets: int, n_periods: int) -> tuple[int, ...]:
-    """Shape of the data Parameter ``name``."""
+def field_shape(
+    name: str, n_assets: int, n_periods: int, factor_width: int | None = None
+) -> tuple[int, ...]:
+    """Shape of the data Parameter ``name`` (``factor_root``: a factor-form problem only)."""
+    if name in ("factor_root", "benchmark_factor_root"):
+        if factor_width is None:
+            raise InvalidInputError(
+                f"window data {name!r} exists only where the covariance is a factor model"
+            )
+        return (n_assets, factor_width) if name == "factor_root" else (factor_width,)
     return {
         "returns": (n_periods, n_assets),
         "mean": (n_assets,),
@@ -51,6 +69,9 @@ def field_shape(name: str, n_assets: int, n_periods: int) -> tuple[int, ...]:
         "covariance_factor": (n_assets, n_assets),
         "returns_factor": (n_assets, n_assets),
         "tracking_factor": (n_assets + 1, n_assets + 1),
+        "specific_root": (n_assets,),
+        "benchmark_covariance_factor": (n_assets,),
+        "benchmark_specific_root": (n_assets,),
     }[name]
 
 
@@ -95,6 +116,14 @@ def window_value(
         known: arrays the method already estimated ('mean', 'covariance'), reused.
     """
     assets = returns.columns
+    model = known.get("covariance")
+    if model is not None and not isinstance(model, np.ndarray) and hasattr(model, "dense"):
+        return _factor_field(name, model, returns, data, known)
+    if name in ("factor_root", "specific_root", "benchmark_factor_root", "benchmark_specific_root"):
+        raise InvalidInputError(f"window data {name!r} needs the method's factor model")
+    if name == "benchmark_covariance_factor":
+        factor = window_value("covariance_factor", returns, data, known)
+        return factor @ window_value("benchmark_weights", returns, data, known)
     if name in known:
         return np.asarray(known[name], dtype=float)
     if name == "returns":
@@ -125,6 +154,49 @@ def window_value(
     if name == "previous_weights":
         return per_symbol(data[name], assets, name, default=0.0)
     return per_symbol(data[name], assets, name, default=None)
+
+
+def _factor_field(
+    name: str, model: Any, returns: pd.DataFrame, data: Mapping[str, Any], known: Mapping
+) -> np.ndarray:
+    """A field where the method's covariance is a factor model: its root G or sqrt(d), or, for
+    a term asking for the (n, n) covariance or its factor, the dense matrix (formed only then)."""
+    if name == "factor_root":
+        return np.asarray(model.exposure_root, dtype=float)
+    if name == "specific_root":
+        return np.sqrt(model.specific_variances)
+    if name in ("benchmark_factor_root", "benchmark_specific_root"):
+        weights = window_value("benchmark_weights", returns, data, known)
+        if name == "benchmark_factor_root":
+            return model.exposure_root.T @ weights
+        return np.sqrt(model.specific_variances) * weights
+    if name == "covariance":
+        return model.dense()
+    if name == "covariance_factor":
+        return covariance_factor(model.dense())
+    if name == "benchmark_covariance_factor":
+        weights = window_value("benchmark_weights", returns, data, known)
+        return covariance_factor(model.dense()) @ weights
+    rest = {key: value for key, value in known.items() if key != "covariance"}
+    return window_value(name, returns, data, rest)
+
+
+def fit_width(name: str, value: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``value`` for a Parameter of ``shape``: a factor root of k <= width columns padded with
+    zero columns, G' b with zero entries (the model's number of factors may change between
+    windows)."""
+    if name not in ("factor_root", "benchmark_factor_root") or value.shape == shape:
+        return value
+    if name == "benchmark_factor_root" and value.ndim == 1 and len(value) <= shape[0]:
+        return np.r_[value, np.zeros(shape[0] - len(value))]
+    if value.ndim != 2 or value.shape[0] != shape[0] or value.shape[1] > shape[1]:
+        raise InvalidInputError(
+            f"a factor model of shape {value.shape} does not fit a problem built for "
+            f"{shape[0]} assets and at most {shape[1]} factors"
+        )
+    padded = np.zeros(shape)
+    padded[:, : value.shape[1]] = value
+    return padded
 
 
 def benchmark_returns_for(value: Any, returns: pd.DataFrame) -> np.ndarray:

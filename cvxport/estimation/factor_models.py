@@ -1,8 +1,11 @@
 """Factor-model estimators: statistical (principal components) and from given exposures.
 
-Each is a covariance estimator (``estimate(returns)`` gives the dense (n, n) matrix, so any
-method can use it today) and a factor-model estimator (``factor_model(returns)`` gives the
-``FactorModel`` that factor-form solves use without forming n x n).
+Each is a factor-model estimator (``factor_model(returns)`` gives the ``FactorModel`` that every
+covariance method solves in factor form without forming n x n: minimum variance, maximum Sharpe,
+risk budgeting, mean-risk with the variance or standard deviation, the efficient frontier,
+risk and ex-ante tracking-error limits, inverse volatility) and a covariance estimator
+(``estimate(returns)`` gives the dense (n, n) matrix, for the methods that need the matrix
+itself: HRP's clustering, stress tests).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Risk measures as small frozen objects: objective terms and limits (see ``base``)."""
 
 from cvxport.risk.base import RiskMeasure, measure_expression, portfolio_returns, tail_mean
+from cvxport.risk.ex_ante import ExAnteTrackingError
 from cvxport.risk.limit import RiskLimit
 from cvxport.risk.moments import (
     MeanAbsoluteDeviation,
@@ -17,6 +18,7 @@ __all__ = [
     "RISK_MEASURES",
     "CDaR",
     "CVaR",
+    "ExAnteTrackingError",
     "MeanAbsoluteDeviation",
     "RiskLimit",
     "RiskMeasure",

@@ -18,11 +18,26 @@ from cvxport.errors import InvalidInputError
 from cvxport.risk.base import RiskMeasure, need_periods, portfolio_returns
 
 
-def _covariance(returns: Any, data: dict) -> np.ndarray:
-    if data.get("covariance") is not None:
-        return np.asarray(data["covariance"], dtype=float)
+def _covariance(returns: Any, data: dict) -> Any:
+    """The ``covariance=`` given (an (n, n) array or a factor model, kept as it is), else the
+    sample covariance (ddof 1) of ``returns``."""
+    given = data.get("covariance")
+    if given is not None:
+        return given if hasattr(given, "variance") else np.asarray(given, dtype=float)
     matrix = np.asarray(returns, dtype=float)
     return np.cov(matrix, rowvar=False).reshape(matrix.shape[1], -1)
+
+
+def quadratic_value(covariance: Any, w: np.ndarray) -> float:
+    """w' Sigma w of an (n, n) array or a factor model (O(n k), never n x n)."""
+    if hasattr(covariance, "variance"):
+        return float(covariance.variance(w))
+    return float(w @ covariance @ w)
+
+
+def stacked_norm(terms: list[cp.Expression]) -> cp.Expression:
+    """The 2-norm of the terms stacked (the root of the sum of their squared norms)."""
+    return cp.norm(terms[0] if len(terms) == 1 else cp.hstack(terms), 2)
 
 
 def _weights(weights: Any, returns: Any) -> np.ndarray:
@@ -64,14 +79,15 @@ class Variance(RiskMeasure):
     covariance_form: ClassVar[str | None] = "variance"
 
     def expression(self, ctx: ProblemContext) -> tuple[cp.Expression, list[cp.Constraint]]:
-        """Return ``sum_squares(F @ w)``, F' F = Sigma (DPP). ``MeanRiskAllocator`` solves a
-        variance objective as the exact QP over ``quad_form`` instead (declared quadratic)."""
-        return cp.sum_squares(ctx.data("covariance_factor") @ ctx.weights), []
+        """Return ``sum_squares(F @ w)``, F' F = Sigma, or in factor form ``sum_squares(G' w)
+        + sum_squares(sqrt(d) * w)`` (``ctx.covariance_terms``; DPP). ``MeanRiskAllocator``
+        solves a variance objective as the exact QP instead (declared quadratic)."""
+        return sum(cp.sum_squares(t) for t in ctx.covariance_terms()), []
 
     def value(self, weights: Any, returns: Any, **data: Any) -> float:
-        """Return w' Sigma w (``covariance=`` if given, else the sample covariance, ddof 1)."""
-        w = _weights(weights, returns)
-        return float(w @ _covariance(returns, data) @ w)
+        """Return w' Sigma w (``covariance=`` if given, an array or a factor model, else the
+        sample covariance, ddof 1)."""
+        return quadratic_value(_covariance(returns, data), _weights(weights, returns))
 
     def root(self) -> RiskMeasure:
         """Return :class:`StandardDeviation`."""
@@ -81,13 +97,13 @@ class Variance(RiskMeasure):
 @dataclass(frozen=True)
 class StandardDeviation(RiskMeasure):
     """sqrt(w' Sigma w), per-period fraction: ``norm(F w)`` with F' F = Sigma (``ctx``'s
-    ``covariance_factor``, DPP)."""
+    ``covariance_terms``: the factor form for a factor model; DPP)."""
 
     covariance_form: ClassVar[str | None] = "deviation"
 
     def expression(self, ctx: ProblemContext) -> tuple[cp.Expression, list[cp.Constraint]]:
-        """Return ``norm2(F @ w)``."""
-        return cp.norm(ctx.data("covariance_factor") @ ctx.weights, 2), []
+        """Return ``norm2(F @ w)`` (in factor form the norm of [G' w; sqrt(d) * w])."""
+        return stacked_norm(ctx.covariance_terms()), []
 
     def value(self, weights: Any, returns: Any, **data: Any) -> float:
         """Return sqrt(w' Sigma w) (``covariance=`` if given, else the sample covariance)."""

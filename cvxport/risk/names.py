@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cvxport.errors import InvalidInputError
 from cvxport.risk.base import RiskMeasure
+from cvxport.risk.ex_ante import ExAnteTrackingError
 from cvxport.risk.moments import (
     MeanAbsoluteDeviation,
     SemiDeviation,
@@ -24,6 +25,7 @@ RISK_MEASURES: dict[str, type[RiskMeasure]] = {
     "cvar": CVaR,
     "cdar": CDaR,
     "tracking_error": TrackingError,
+    "ex_ante_tracking_error": ExAnteTrackingError,
 }
 
 

@@ -90,18 +90,20 @@ class RowReader:
         n = self.variable.size
         columns = self._columns(inverse, int(data["n_var"]))
         eq = _dense(data["A"])[:, columns]
-        ineq = _dense(data["F"])[:, columns]
-        eq_rhs, ineq_rhs = np.asarray(data["b"], float), np.asarray(data["G"], float)
+        eq_rhs, G = np.asarray(data["b"], float), np.asarray(data["G"], float)
+        if self.unit_scale and (np.any(eq_rhs != 0) or np.any(G != 0)):
+            raise ValueError("a row is not homogeneous in the scale (ctx.scale)")
+        # rows of one weight are bounds: taken from the sparse matrix, the rest densified
+        # (densifying and scanning 2n bound rows cost 150 ms a read at n = 2000)
+        bounds, ineq, ineq_rhs = _sparse_bounds(data["F"], G, columns, n)
         self.kappa_in_rows = len(columns) > n
-        if self.unit_scale:
-            if np.any(eq_rhs != 0) or np.any(ineq_rhs != 0):
-                raise ValueError("a row is not homogeneous in the scale (ctx.scale)")
+        if self.unit_scale:  # homogeneous rows (checked above)
             if self.kappa_in_rows:  # kappa = 1: its column moves to the right-hand side
                 eq_rhs, ineq_rhs = -eq[:, n:].sum(axis=1), -ineq[:, n:].sum(axis=1)
         elif self.kappa_in_rows:  # kappa = sum(x): fold its column into every entry
             eq = eq[:, :n] + eq[:, n:]
             ineq = ineq[:, :n] + ineq[:, n:]
-        rows = _split_bounds(eq[:, :n], eq_rhs, ineq[:, :n], ineq_rhs)
+        rows = _split_bounds(eq[:, :n], eq_rhs, ineq[:, :n], ineq_rhs, bounds)
         if not self.parameter_ids:  # rows without Parameters never change: read once
             self._cached = rows
         return rows
@@ -128,25 +130,50 @@ def _dense(matrix) -> np.ndarray:
     return matrix.toarray() if hasattr(matrix, "toarray") else np.asarray(matrix, dtype=float)
 
 
-def _split_bounds(
-    eq: np.ndarray, eq_rhs: np.ndarray, ineq: np.ndarray, ineq_rhs: np.ndarray
-) -> LinearRows:
-    """Turn inequality rows with one nonzero into bounds; drop empty rows that hold and rows
-    the bounds imply (a group's lower limit 0 beside long-only bounds): such a row is
-    dependent on the bounds where it binds, which the exact kernels cannot factor."""
-    n = eq.shape[1]
+def _sparse_bounds(
+    F, rhs: np.ndarray, columns: np.ndarray, n: int
+) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
+    """((lower, upper) (n,) from the rows F x <= rhs holding one nonzero on a weight, the other
+    rows dense (m, len(columns)), their rhs), F (m, n_var) sparse or dense."""
     lower, upper = np.full(n, -np.inf), np.full(n, np.inf)
+    if not hasattr(F, "tocsr"):
+        return (lower, upper), np.asarray(F, dtype=float)[:, columns], rhs
+    F = F.tocsr()[:, columns]
+    F.sort_indices()
+    counts = np.diff(F.indptr)
+    starts = np.minimum(F.indptr[:-1], max(len(F.indices) - 1, 0))
+    column = F.indices[starts] if len(F.indices) else np.zeros(len(counts), int)
+    value = F.data[starts] if len(F.data) else np.zeros(len(counts))
+    single = (counts == 1) & (column < n) & (value != 0)
+    j, a, b = column[single], value[single], rhs[single]
+    up = a > 0
+    np.minimum.at(upper, j[up], b[up] / a[up])
+    np.maximum.at(lower, j[~up], b[~up] / a[~up])
+    return (lower, upper), F[~single].toarray(), rhs[~single]
+
+
+def _split_bounds(
+    eq: np.ndarray,
+    eq_rhs: np.ndarray,
+    ineq: np.ndarray,
+    ineq_rhs: np.ndarray,
+    bounds: tuple[np.ndarray, np.ndarray] | None = None,
+) -> LinearRows:
+    """Turn inequality rows with one nonzero into bounds (tightening ``bounds``, given or none);
+    drop empty rows that hold and rows the bounds imply (a group's lower limit 0 beside
+    long-only bounds): such a row is dependent on the bounds where it binds, which the exact
+    kernels cannot factor."""
+    n = eq.shape[1]
+    lower, upper = (np.full(n, -np.inf), np.full(n, np.inf)) if bounds is None else bounds
     scale = np.max(np.abs(ineq), axis=1, initial=0.0) if len(ineq) else np.zeros(0)
     nonzero = np.abs(ineq) > ROW_TOLERANCE * scale[:, None]
     counts = nonzero.sum(axis=1)
     single = np.flatnonzero(counts == 1)
-    for r in single:
-        j = int(np.flatnonzero(nonzero[r])[0])
-        a, b = ineq[r, j], ineq_rhs[r]
-        if a > 0:
-            upper[j] = min(upper[j], b / a)
-        else:
-            lower[j] = max(lower[j], b / a)
+    j = np.argmax(nonzero[single], axis=1)  # each single row's entry (vectorized: a Python
+    a, b = ineq[single, j], ineq_rhs[single]  # loop over 2n bound rows cost 45 ms at n = 1000)
+    up = a > 0
+    np.minimum.at(upper, j[up], b[up] / a[up])
+    np.maximum.at(lower, j[~up], b[~up] / a[~up])
     keep = (counts > 1) & ~_implied_by_bounds(ineq, ineq_rhs, lower, upper)
     empty = counts == 0
     if np.any(ineq_rhs[empty] < 0):  # 0 <= negative: cannot hold; the cvxpy solve names it

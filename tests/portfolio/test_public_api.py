@@ -29,6 +29,7 @@ PUBLIC_API = {
         "EfficientFrontier",
         "EqualWeightAllocator",
         "EquityDepletedError",
+        "ExAnteTrackingError",
         "ExecutionError",
         "ExposureFactorModel",
         "FactorExposureLimits",
