@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import cvxpy as cp
 import numpy as np
 
-from cvxport.constraints.base import ProblemContext, as_vector, freeze_mapping, thaw_mapping
+from cvxport.constraints.base import ProblemContext, as_vector, thaw_mapping
 from cvxport.constraints.window import per_symbol
 from cvxport.errors import InvalidInputError
-from cvxport.periods import validate_periods_per_year
-from cvxport.risk.base import RiskMeasure
 from cvxport.risk.moments import _covariance, _weights, quadratic_value, stacked_norm
+from cvxport.risk.tracking import BenchmarkRelative
 
 
 @dataclass(frozen=True)
-class ExAnteTrackingError(RiskMeasure):
+class ExAnteTrackingError(BenchmarkRelative):
     """sqrt((w - b)' Sigma (w - b)), Sigma the method's covariance estimate, per-period fraction
     unless annualized (times sqrt(periods_per_year)).
 
@@ -35,30 +33,6 @@ class ExAnteTrackingError(RiskMeasure):
             ``benchmark_weights=`` given to ``allocate``.
         periods_per_year: annualize by sqrt(periods_per_year); None: per period.
     """
-
-    benchmark_weights: Any = None
-    periods_per_year: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.benchmark_weights is not None:
-            if not isinstance(self.benchmark_weights, (Mapping, tuple)):
-                raise InvalidInputError(
-                    "ExAnteTrackingError.benchmark_weights must be a mapping symbol -> weight, "
-                    f"got {self.benchmark_weights!r}"
-                )
-            frozen = freeze_mapping(dict(self.benchmark_weights))
-            object.__setattr__(self, "benchmark_weights", frozen)
-        if self.periods_per_year is not None:
-            try:
-                ppy = validate_periods_per_year(self.periods_per_year)
-            except Exception as exc:
-                raise InvalidInputError(f"ExAnteTrackingError.periods_per_year: {exc}") from None
-            object.__setattr__(self, "periods_per_year", ppy)
-
-    @property
-    def factor(self) -> float:
-        """sqrt(periods_per_year), or 1 per period."""
-        return math.sqrt(self.periods_per_year or 1)
 
     def expression(self, ctx: ProblemContext) -> tuple[cp.Expression, list[cp.Constraint]]:
         """Return the norm of the active weights' covariance terms (DPP)."""

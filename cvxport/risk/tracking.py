@@ -18,7 +18,42 @@ from cvxport.risk.base import RiskMeasure, portfolio_returns
 
 
 @dataclass(frozen=True)
-class TrackingError(RiskMeasure):
+class BenchmarkRelative(RiskMeasure):
+    """Base of the measures against a benchmark: its weights (checked, frozen) and the
+    annualization factor.
+
+    Args:
+        benchmark_weights: symbol -> fraction of NAV (missing symbols 0), or None.
+        periods_per_year: annualize by sqrt(periods_per_year); None: per period.
+    """
+
+    benchmark_weights: Any = None
+    periods_per_year: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.benchmark_weights is not None:
+            if not isinstance(self.benchmark_weights, (Mapping, tuple)):
+                raise InvalidInputError(
+                    f"{type(self).__name__}.benchmark_weights must be a mapping symbol -> weight, "
+                    f"got {self.benchmark_weights!r}"
+                )
+            frozen = freeze_mapping(dict(self.benchmark_weights))
+            object.__setattr__(self, "benchmark_weights", frozen)
+        if self.periods_per_year is not None:
+            try:
+                ppy = validate_periods_per_year(self.periods_per_year)
+            except Exception as exc:
+                raise InvalidInputError(f"{type(self).__name__}.periods_per_year: {exc}") from None
+            object.__setattr__(self, "periods_per_year", ppy)
+
+    @property
+    def factor(self) -> float:
+        """sqrt(periods_per_year), or 1 per period."""
+        return math.sqrt(self.periods_per_year or 1)
+
+
+@dataclass(frozen=True)
+class TrackingError(BenchmarkRelative):
     """std(r_p - r_b) over the window (ddof 1), per-period fraction unless annualized.
 
     The benchmark is, in this order: ``benchmark_weights`` given here (symbol -> fraction of
@@ -31,30 +66,6 @@ class TrackingError(RiskMeasure):
         benchmark_weights: fixed benchmark weights by symbol, or None (the window's data).
         periods_per_year: annualize by sqrt(periods_per_year); None: per period.
     """
-
-    benchmark_weights: Any = None
-    periods_per_year: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.benchmark_weights is not None:
-            if not isinstance(self.benchmark_weights, (Mapping, tuple)):
-                raise InvalidInputError(
-                    "TrackingError.benchmark_weights must be a mapping symbol -> weight, got "
-                    f"{self.benchmark_weights!r}"
-                )
-            frozen = freeze_mapping(dict(self.benchmark_weights))
-            object.__setattr__(self, "benchmark_weights", frozen)
-        if self.periods_per_year is not None:
-            try:
-                ppy = validate_periods_per_year(self.periods_per_year)
-            except Exception as exc:
-                raise InvalidInputError(f"TrackingError.periods_per_year: {exc}") from None
-            object.__setattr__(self, "periods_per_year", ppy)
-
-    @property
-    def factor(self) -> float:
-        """sqrt(periods_per_year), or 1 per period."""
-        return math.sqrt(self.periods_per_year or 1)
 
     def expression(self, ctx: ProblemContext) -> tuple[cp.Expression, list[cp.Constraint]]:
         """Return ``norm2(G @ [y; -scale])``, G' G the sample covariance of [R, r_b] (the
