@@ -9,7 +9,8 @@ with ``solver="CLARABEL"`` named, PyPortfolioOpt's ``max_sharpe`` and skfolio's
 (``composed_peers.turnover_row``; Riskfolio-Lib cannot state a turnover sum). Prints median
 milliseconds per window (estimation included; the first window, where the allocator is built,
 is left out), the fastest peer over the default chain, the largest weight gap to cvxport +
-Clarabel at ``SOLVER_OPTIONS``, and how many windows the default chain handed to Clarabel.
+Clarabel at ``SOLVER_OPTIONS``, how many windows the default chain handed to Clarabel, and
+how many peer solves failed (their windows untimed).
 
 Usage: ``python benchmarks/bench_sharpe_turnover.py [--sizes 100 500 1000] [--windows 6]
 [--quick]``
@@ -52,30 +53,47 @@ def bench(n: int, count: int) -> dict:
     times = {c: [] for c in names}
     gap = dict.fromkeys(names, 0.0)
     previous = np.full(n, 1.0 / n)
-    fallbacks = 0
+    fallbacks, failed = 0, dict.fromkeys(names, 0)
     for k, returns in enumerate(windows):
         window = Window(returns, previous)
         answers = {}
         for c in names[k % len(names) :] + names[: k % len(names)]:
             start = time.perf_counter()
-            answers[c] = contenders[c](window)
+            try:
+                answers[c] = contenders[c](window)
+            except Exception as exc:  # a peer's solver failing: counted, not timed
+                if c in ("cvxport", "CLARABEL"):
+                    raise
+                failed[c] += 1
+                print(f"  n={n} window {k}: {c} failed: {type(exc).__name__}", flush=True)
+                continue
             if k:
                 times[c].append(time.perf_counter() - start)
         if default.info_.solver != "ACTIVE_SET":
             fallbacks += 1
-        for c in names:
+        for c in answers:
             gap[c] = max(gap[c], float(np.abs(answers[c] - answers["CLARABEL"]).max()))
         previous = answers["cvxport"]
-    row = {"n": n} | {f"{c} ms": 1e3 * float(np.median(times[c])) for c in names}
-    fastest = min((c for c in names if c in peers), key=lambda c: row[f"{c} ms"], default=None)
+    row = {"n": n} | {f"{c} ms": _median_ms(times[c]) for c in names}
+    fastest = min(
+        (c for c in names if c in peers and np.isfinite(row[f"{c} ms"])),
+        key=lambda c: row[f"{c} ms"],
+        default=None,
+    )
     if fastest is not None:
         row["peer/cvxport"] = row[f"{fastest} ms"] / row["cvxport ms"]
         row["fastest peer"] = fastest
     row["CLARABEL/cvxport"] = row["CLARABEL ms"] / row["cvxport ms"]
     row |= {f"gap {c}": gap[c] for c in names if c != "CLARABEL"}
     row["fallbacks"] = fallbacks
+    row["peer failures"] = sum(failed.values())
     print(table([row], columns(names)), flush=True)
     return row
+
+
+def _median_ms(seconds: list[float]) -> float:
+    """Median in milliseconds; NaN when every timed window failed."""
+    return 1e3 * float(np.median(seconds)) if seconds else float("nan")
 
 
 def _previous(setup, d: Window) -> dict:
@@ -87,7 +105,7 @@ def columns(names: list[str]) -> list[tuple[str, str]]:
     out = [("n", "d")] + [(f"{c} ms", ".1f") for c in names]
     out += [("fastest peer", "s"), ("peer/cvxport", ".1f"), ("CLARABEL/cvxport", ".1f")]
     out += [(f"gap {c}", ".1e") for c in names if c != "CLARABEL"]
-    return [*out, ("fallbacks", "d")]
+    return [*out, ("fallbacks", "d"), ("peer failures", "d")]
 
 
 def main(argv: list[str] | None = None) -> None:
