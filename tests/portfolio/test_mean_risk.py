@@ -12,7 +12,6 @@ on O(1e-2) data, measured worst 4e-9).
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 
 import cvxpy as cp
 import numpy as np
@@ -22,6 +21,7 @@ from conftest import SOLVER_ATOL, synthetic_returns
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_risk_measures import cvar_by_sorting
+from user_measures import WorstLoss
 
 from cvxport import (
     AllocationMethod,
@@ -36,7 +36,6 @@ from cvxport import (
     PortfolioConfig,
     PortfolioManager,
     RiskLimit,
-    RiskMeasure,
     SemiDeviation,
     StandardDeviation,
     TrackingError,
@@ -271,17 +270,6 @@ def test_named_errors(returns):
         MeanRiskAllocator(CVaR(), target_return=0.5).allocate(returns)
     with pytest.raises(InfeasibleError, match="no asset's expected return beats the risk-free"):
         MeanRiskAllocator(CVaR(), "ratio").allocate(returns - 0.05)
-
-
-@dataclass(frozen=True)
-class WorstLoss(RiskMeasure):
-    """The README's example: the largest one-period loss of the window, fraction of NAV."""
-
-    def expression(self, ctx):
-        return cp.max(-(ctx.returns @ ctx.weights)), []
-
-    def value(self, weights, returns, **data):
-        return float(np.max(-(np.asarray(returns) @ np.asarray(weights))))
 
 
 def test_user_measure_as_objective_and_limit_backtested(crypto_returns):

@@ -10,8 +10,6 @@ stationarity within ``jacobian_tolerance`` of that weight error (conftest).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cvxpy as cp
 import numpy as np
 import pandas as pd
@@ -20,6 +18,7 @@ from conftest import SOLVER_ATOL, jacobian_tolerance, synthetic_returns
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import nnls
+from user_measures import WorstLoss
 
 import cvxport as cx
 from cvxport.risk import CVaR, MeanAbsoluteDeviation, RiskMeasure
@@ -27,17 +26,6 @@ from cvxport.solvers import SOLVER_OPTIONS
 
 ATOL = SOLVER_ATOL["CLARABEL"]
 LIMIT_RTOL = 1e-7  # a binding limit holds with equality to this relative gap
-
-
-@dataclass(frozen=True)
-class WorstLoss(RiskMeasure):
-    """Largest one-period loss of the window (the example of cvxport.risk.base)."""
-
-    def expression(self, ctx):
-        return cp.max(-(ctx.returns @ ctx.weights)), []
-
-    def value(self, weights, returns, **data):
-        return float(np.max(-(np.asarray(returns) @ np.asarray(weights))))
 
 
 def barrier_point(w: np.ndarray, cov: np.ndarray) -> np.ndarray:

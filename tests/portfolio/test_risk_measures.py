@@ -19,6 +19,7 @@ import pytest
 from conftest import synthetic_returns
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from user_measures import WorstLoss
 
 from cvxport import (
     InfeasibleError,
@@ -251,17 +252,6 @@ def test_impossible_limit_is_named():
     with pytest.raises(InfeasibleError, match=r"RiskLimit\(measure=CVaR\(beta=0.95\)") as info:
         MinimumVarianceAllocator(constraints=[limit]).allocate(returns)
     assert limit in info.value.conflicting
-
-
-@dataclass(frozen=True)
-class WorstLoss(RiskMeasure):
-    """Largest one-period loss of the window (a user's measure in a few lines)."""
-
-    def expression(self, ctx):
-        return cp.max(-(ctx.returns @ ctx.weights)), []
-
-    def value(self, weights, returns, **data):
-        return float(np.max(-(np.asarray(returns) @ np.asarray(weights))))
 
 
 @dataclass(frozen=True)
