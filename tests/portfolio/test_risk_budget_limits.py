@@ -33,6 +33,22 @@ def barrier_point(w: np.ndarray, cov: np.ndarray) -> np.ndarray:
     return w / np.sqrt(w @ cov @ w)
 
 
+def assert_worst_loss_kkt(w: np.ndarray, data: np.ndarray, limit: float) -> np.ndarray:
+    """Assert the equal-budget barrier problem's KKT conditions at ``w`` under a worst-loss
+    ``limit`` (stationarity within the tolerance ATOL induces through the gradient's
+    Jacobian); return the budgets."""
+    budget = np.full(len(w), 1 / len(w))
+    cov = np.cov(data.T)
+
+    def gradient(v: np.ndarray) -> np.ndarray:  # S y - b / y on the ray of v
+        y = barrier_point(v, cov)
+        return cov @ y - budget / y
+
+    tol = jacobian_tolerance(gradient, w, ATOL)
+    assert worst_loss_stationarity(w, data, limit, budget) <= tol
+    return budget
+
+
 def worst_loss_stationarity(w: np.ndarray, returns: np.ndarray, limit: float, budget):
     """max |S y - b / y - sum_t mu_t (R_t + limit 1)| over mu >= 0 on the days whose loss
     is at the limit (the rows -R_t y <= limit sum(y) that bind), by NNLS."""
@@ -103,15 +119,7 @@ def test_a_binding_worst_loss_limit_holds_with_equality_and_is_kkt(year, crypto_
     w = allocator.allocate(returns).to_numpy()
     data = returns.to_numpy()
     assert WorstLoss().value(w, data) == pytest.approx(limit, rel=LIMIT_RTOL)
-    budget = np.full(len(w), 1 / len(w))
-    cov = np.cov(data.T)
-
-    def gradient(v: np.ndarray) -> np.ndarray:  # S y - b / y on the ray of v
-        y = barrier_point(v, cov)
-        return cov @ y - budget / y
-
-    tol = jacobian_tolerance(gradient, w, ATOL)
-    assert worst_loss_stationarity(w, data, limit, budget) <= tol
+    budget = assert_worst_loss_kkt(w, data, limit)
     assert np.max(np.abs(w - independent_weights(data, "worst", limit, budget))) <= ATOL
     assert np.ptp(allocator.risk_contributions_) > 1e-3  # the limit moved the shares
 
@@ -150,17 +158,9 @@ def test_worst_loss_limits_on_synthetic_returns_solve_to_the_kkt_point(seed, n, 
     assert loss <= limit * (1 + LIMIT_RTOL)
     if fraction < 1:
         assert loss == pytest.approx(limit, rel=LIMIT_RTOL)
-    budget = np.full(n, 1 / n)
-    cov = np.cov(data.T)
-
-    def gradient(v: np.ndarray) -> np.ndarray:  # S y - b / y on the ray of v
-        y = barrier_point(v, cov)
-        return cov @ y - budget / y
-
     # the KKT certificate, not a second solve: Clarabel on the rescaled form was itself
     # 'almost solved' on some of these draws
-    tol = jacobian_tolerance(gradient, w, ATOL)
-    assert worst_loss_stationarity(w, data, limit, budget) <= tol
+    assert_worst_loss_kkt(w, data, limit)
 
 
 def test_a_limit_only_a_short_position_meets_is_named_with_the_long_only_domain(
