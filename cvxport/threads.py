@@ -6,14 +6,20 @@ measured here, ``np.cov`` of 250 x 100 returns plus ``eigh`` took 176 ms with th
 threads and 4.2 ms on one thread. The limit costs ~10 us to enter and applies only inside
 cvxport's own calls.
 
-Whether all threads pay from some size on depends on the machine. ``benchmarks/bench_threads.py``
-(2 cores shared by several processes, load average 6) found one thread faster at every size it
-measured, n = 100 .. 2000, by 1.05x to 14x (time with one thread / with all: estimation 0.04 to
-0.45, principal components 0.07 to 0.55, the dense active set 0.08 to 0.95). So the default
-limits BLAS to one thread at every size. On a dedicated machine all threads can win on large
-problems (1.66x on estimation at n = 2000 was measured on a quiet one): set the size from which
-cvxport leaves BLAS alone with ``set_blas_multithread_from(n)`` or the environment variable
-``CVXPORT_BLAS_MULTITHREAD_FROM=n``.
+Whether all threads pay from some size on depends on the machine and its load. Measured with
+``benchmarks/bench_threads.py`` (time with one thread / with all, so > 1: all threads win):
+
+- 2 cores, quiet (load average 0.2-1.2, 2026-11-30): one thread wins up to n = 1000 (estimation
+  0.13-0.46 at n = 250-1000 in one run, 1.14 in another at 1000); from n = 1500 all threads win
+  (estimation 1.40-1.45, principal components 1.17-2.35 at n = 1500-3000, the dense active set
+  0.61-1.21).
+- the same 2 cores shared by several processes (load average 6): one thread wins at every size,
+  n = 100 .. 2000, by 1.05x to 14x.
+
+So the default limits BLAS to one thread below ``DEFAULT_MULTITHREAD_FROM`` = 1500 assets and
+leaves BLAS its threads from there. On a machine shared with other work, keep one thread at
+every size with ``set_blas_multithread_from(None)`` or ``CVXPORT_BLAS_MULTITHREAD_FROM=never``;
+``set_blas_multithread_from(n)`` / ``CVXPORT_BLAS_MULTITHREAD_FROM=n`` moves the size.
 """
 
 from __future__ import annotations
@@ -29,8 +35,10 @@ from threadpoolctl import ThreadpoolController
 from cvxport.errors import InvalidInputError
 
 MULTITHREAD_ENV = "CVXPORT_BLAS_MULTITHREAD_FROM"
-#: Default size (assets) from which BLAS keeps its own thread count; None: never (measured, above)
-DEFAULT_MULTITHREAD_FROM: int | None = None
+#: Default size (assets) from which BLAS keeps its own thread count (measured, above)
+DEFAULT_MULTITHREAD_FROM: int | None = 1500
+#: the environment variable's value for "one thread at every size"
+NEVER = "never"
 
 _UNSET = object()
 _setting: dict[str, object] = {"from": _UNSET}
@@ -58,13 +66,16 @@ def _check_size(value: object, where: str) -> int | None:
     except (TypeError, ValueError):
         size = 0
     if size < 1 or str(value).strip() != str(size):
-        raise InvalidInputError(f"{where} must be a whole number of assets >= 1, got {value!r}")
+        raise InvalidInputError(
+            f"{where} must be a whole number of assets >= 1 (or {NEVER!r} in the environment), "
+            f"got {value!r}"
+        )
     return size
 
 
 def set_blas_multithread_from(n_assets: int | None) -> None:
     """Let BLAS use its own thread count inside cvxport for problems of at least ``n_assets``
-    assets (None: one thread at every size, the default). Overrides the environment variable."""
+    assets (None: one thread at every size). Overrides the environment variable."""
     _setting["from"] = _check_size(n_assets, "set_blas_multithread_from(n_assets)")
 
 
@@ -73,7 +84,9 @@ def blas_multithread_from() -> int | None:
     value = _setting["from"]
     if value is _UNSET:
         raw = os.environ.get(MULTITHREAD_ENV)
-        return DEFAULT_MULTITHREAD_FROM if raw in (None, "") else _check_size(raw, MULTITHREAD_ENV)
+        if raw in (None, ""):
+            return DEFAULT_MULTITHREAD_FROM
+        return None if raw.strip().lower() == NEVER else _check_size(raw, MULTITHREAD_ENV)
     return value  # type: ignore[return-value]
 
 

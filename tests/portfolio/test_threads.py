@@ -49,9 +49,13 @@ def test_multithread_size_setting(monkeypatch):
     monkeypatch.setitem(threads._setting, "from", threads._UNSET)
     monkeypatch.delenv(threads.MULTITHREAD_ENV, raising=False)
     assert threads.blas_multithread_from() == threads.DEFAULT_MULTITHREAD_FROM
-    assert threads.blas_thread_limit(10_000) == 1  # the measured default: one thread always
-    monkeypatch.setenv(threads.MULTITHREAD_ENV, "1500")
+    # the measured default: one thread below 1,500 assets, BLAS's own threads from there
+    assert threads.DEFAULT_MULTITHREAD_FROM == 1500
     assert threads.blas_thread_limit(1499) == 1 and threads.blas_thread_limit(1500) is None
+    monkeypatch.setenv(threads.MULTITHREAD_ENV, " Never ")  # one thread at every size
+    assert threads.blas_thread_limit(10_000) == 1
+    monkeypatch.setenv(threads.MULTITHREAD_ENV, "800")
+    assert threads.blas_thread_limit(799) == 1 and threads.blas_thread_limit(800) is None
     assert threads.blas_thread_limit(None) == 1
     before = blas_threads()
     with single_threaded_blas(2000):  # large enough: BLAS keeps its threads
