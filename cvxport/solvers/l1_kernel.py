@@ -114,7 +114,7 @@ class _Problem:
         """R (rows, n) and d of the working set: E, held G rows, then the L1 row (when
         held); and that row alone (or None)."""
         qp, rows, l1 = self.qp, sets[4], sets[5]
-        R, d = np.vstack([qp.E, qp.G[rows]]), np.r_[qp.e, qp.h[rows]]
+        R, d = np.vstack([qp.E, qp.G[rows]]), np.concatenate([qp.e, qp.h[rows]])
         return R, d, ((s, self.limit + s @ self.a) if l1 else None)
 
     def split(self, sets, mu):
@@ -296,7 +296,7 @@ def _dual_scale(qp: DenseQP, x: np.ndarray, mu: np.ndarray) -> float:
     """What dual conditions are measured against: the largest multiplier or, where all are
     near 0 (maximum Sharpe's budget row at the optimum of ``l1_sharpe``), the objective
     gradient's terms 2Sx and c."""
-    terms = np.r_[np.abs(mu), np.abs(2.0 * (qp.S @ x)), np.abs(qp.c)]
+    terms = np.concatenate([np.abs(mu), np.abs(2.0 * (qp.S @ x)), np.abs(qp.c)])
     return max(float(terms.max(initial=0.0)), 1e-300)
 
 
