@@ -23,6 +23,7 @@ from cvxport.allocators.base import Allocator
 from cvxport.allocators.risk_model import estimate_mean, estimate_risk_model, unit_scaled_model
 from cvxport.allocators.sharpe_checks import (
     MAX_GROSS_EXPOSURE,
+    best_excess,
     refuse_false_infeasibility,
     refuse_unattained_ratio,
 )
@@ -154,19 +155,14 @@ class MaximumSharpeAllocator(Allocator):
         data: Mapping[str, Any],
     ) -> np.ndarray:
         excess = self.excess_mean(returns)
-        best = int(np.argmax(excess))
-        if excess[best] <= 0:
-            raise InfeasibleError(
-                f"no asset's expected return beats the risk-free rate: the best is "
-                f"{returns.columns[best]!r} with mean excess return {excess[best]:.6g} per period, "
-                "so the maximum Sharpe portfolio does not exist (try minimum variance)"
-            )
+        best = best_excess(
+            excess,
+            returns.columns,
+            "the maximum Sharpe portfolio does not exist (try minimum variance)",
+        )
         raw = estimate_risk_model(returns, self.covariance)  # an array or a factor model
         covariance = unit_scaled_model(raw)
-        # the best asset's excess becomes 1, so y = that asset alone meets the row at size 1;
-        # dividing by max |excess| put it at 1e-9 beside a large-scale asset that lost money,
-        # and the solver then called the row infeasible (tests/portfolio/test_reliability.py)
-        scaled_excess = excess / excess[best]
+        scaled_excess = excess / excess[best]  # the best asset alone meets the row at size 1
         width = risk_width(covariance)
         formulate = functools.partial(
             maximum_sharpe_formulation, costs=self.costs, factor_width=width

@@ -32,7 +32,7 @@ from cvxport.allocators.risk_model import (
     estimate_risk_model,
     scaled_model,
 )
-from cvxport.allocators.sharpe_checks import refuse_unattained_ratio
+from cvxport.allocators.sharpe_checks import best_excess, refuse_unattained_ratio
 from cvxport.constraints.base import Constraint
 from cvxport.constraints.costs import TransactionCost
 from cvxport.errors import InfeasibleError, InvalidInputError
@@ -187,7 +187,7 @@ class MeanRiskAllocator(Allocator):
         if target is not None:
             values.update(target_mean=mean / mean_scale, target_return=target / mean_scale)
         if kind == "ratio":
-            values["excess_mean"] = self._scaled_excess(mean, returns)
+            values["excess_mean"], best_rate = self._excess(mean, returns)
         form = measure.covariance_form
         quadratic = self.costs is None and (
             (kind == "min_risk" and form is not None)
@@ -249,24 +249,18 @@ class MeanRiskAllocator(Allocator):
                 divisor = reference
             if self.costs is not None:
                 # the ratio's row: excess / excess[best] - cost / excess[best] >= 1
-                cost_scale = 1.0 / self._best_excess if ratio else self.costs.cost_weight / divisor
+                cost_scale = 1.0 / best_rate if ratio else self.costs.cost_weight / divisor
                 values["cost_scale"] = cost_scale
         weights = self._solve_named(problem, values, data, solver, returns, known, target)
         self._report(measure, weights, returns, data, known)
         return weights
 
-    def _scaled_excess(self, mean: np.ndarray, returns: pd.DataFrame) -> np.ndarray:
+    def _excess(self, mean: np.ndarray, returns: pd.DataFrame) -> tuple[np.ndarray, float]:
+        """Return (the (n,) excess mean over the best asset's, the best excess per period)."""
         rf = _optional_number("risk_free_rate", self.risk_free_rate, low=-0.99) or 0.0
         excess = excess_over_risk_free(mean, rf, self.periods_per_year, returns.index)
-        best = int(np.argmax(excess))
-        if excess[best] <= 0:
-            raise InfeasibleError(
-                f"no asset's expected return beats the risk-free rate (best: "
-                f"{returns.columns[best]!r} at {excess[best]:.6g} per period): the return/risk "
-                "ratio has no positive maximum"
-            )
-        self._best_excess = float(excess[best])
-        return excess / excess[best]
+        best = best_excess(excess, returns.columns, "the return/risk ratio has no positive maximum")
+        return excess / excess[best], float(excess[best])
 
     def _solve_named(self, problem, values, data, solver, returns, known, target) -> np.ndarray:
         try:

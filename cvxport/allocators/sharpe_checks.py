@@ -1,4 +1,5 @@
-"""A solver's "infeasible" for maximum Sharpe checked against the best asset held alone.
+"""Checks of the Charnes-Cooper ratio problems: an excess mean with a positive best asset, and
+a solver's "infeasible" checked against the best asset held alone.
 
 The Charnes-Cooper row (mu - rf)' y = 1 has a feasible point whenever one asset beats the
 risk-free rate and may be held alone: y = e_best / excess_best. A solver that still reports
@@ -25,6 +26,25 @@ from cvxport.errors import CvxportError, InfeasibleError, SolverError
 # portfolios, the solver returns kappa ~ its tolerance and weights y / kappa of order 1e8-1e10.
 # A genuine tangency portfolio levered a million times is not a portfolio either.
 MAX_GROSS_EXPOSURE = 1e6  # sum |w|, multiples of NAV
+
+
+def best_excess(excess: np.ndarray, assets: pd.Index, consequence: str) -> int:
+    """Return the position of the largest (n,) ``excess`` mean (per period over the risk-free
+    rate); raise InfeasibleError naming that asset when it is not positive, ending the message
+    with ``consequence`` (what does not exist then).
+
+    Scale the Charnes-Cooper row by ``excess[best]`` (not by max |excess|): the best asset
+    alone then meets it at size 1, where max |excess| put it at 1e-9 beside a large-scale asset
+    that lost money and the solver called the row infeasible (tests/portfolio/test_reliability.py).
+    """
+    best = int(np.argmax(excess))
+    if excess[best] <= 0:
+        raise InfeasibleError(
+            f"no asset's expected return beats the risk-free rate: the best is "
+            f"{assets[best]!r} with mean excess return {excess[best]:.6g} per period, so "
+            f"{consequence}"
+        )
+    return best
 
 
 @dataclass(frozen=True)

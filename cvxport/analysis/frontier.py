@@ -32,6 +32,7 @@ from cvxport.allocators.risk_model import (
     estimate_risk_model,
     unit_scaled_model,
 )
+from cvxport.allocators.sharpe_checks import best_excess
 from cvxport.analysis.frontier_forms import frontier_formulation
 from cvxport.analysis.frontier_targets import TargetPortfolios
 from cvxport.constraints.base import Constraint
@@ -183,20 +184,16 @@ class EfficientFrontier(TargetPortfolios):
         """
         self._prepare()
         excess = self.expected_returns_.to_numpy() - self._rf_period()
-        best = int(np.argmax(excess))
-        if excess[best] <= 0:
-            raise InfeasibleError(
-                f"no asset's expected return beats the risk-free rate: the best is "
-                f"{self.expected_returns_.index[best]!r} with mean excess return "
-                f"{excess[best]:.6g} per period, so the maximum Sharpe portfolio does not exist"
-            )
+        best = best_excess(
+            excess, self.expected_returns_.index, "the maximum Sharpe portfolio does not exist"
+        )
         if self._sharpe_problem is None:
             formulation = maximum_sharpe_formulation(len(excess), factor_width=self._width)
             self._sharpe_problem = ParametrizedProblem(
                 formulation, self.expected_returns_.index, self._all_constraints
             )
             self.build_count_ += 1
-        values = {"covariance": self._scaled, "excess_mean": excess / np.max(np.abs(excess))}
+        values = {"covariance": self._scaled, "excess_mean": excess / excess[best]}
         weights, _ = self._sharpe_problem.solve(values, {}, self._solvers()[0])
         return self._series(weights)
 
