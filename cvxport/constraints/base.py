@@ -17,7 +17,7 @@ constraints written homogeneous in ``ctx.scale``. Write your own in a few lines:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,11 +151,28 @@ def as_vector(value: float | Mapping[str, float], assets: pd.Index, default: flo
     """
     if not isinstance(value, Mapping):
         return np.full(len(assets), float(value))
+    check_known_symbols(value, assets, what)
+    return np.array([float(value.get(s, default)) for s in assets])
+
+
+def check_known_symbols(symbols: Iterable[str], assets: pd.Index, what: str) -> None:
+    """Raise InvalidInputError naming ``what`` and every one of ``symbols`` not in ``assets``."""
     known = set(assets)
-    unknown = [s for s in value if s not in known]
+    unknown = [s for s in symbols if s not in known]
     if unknown:
         raise InvalidInputError(f"{what} names symbols not in the universe: {unknown}")
-    return np.array([float(value.get(s, default)) for s in assets])
+
+
+def interval_rows(
+    expression: cp.Expression, lower: float, upper: float, scale: Any
+) -> list[cp.Constraint]:
+    """Return ``lower * scale <= expression <= upper * scale``, leaving out an infinite side."""
+    rows = []
+    if np.isfinite(lower):
+        rows.append(expression >= lower * scale)
+    if np.isfinite(upper):
+        rows.append(expression <= upper * scale)
+    return rows
 
 
 def freeze_mapping(value: Any) -> Any:

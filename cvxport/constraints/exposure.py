@@ -14,7 +14,12 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from cvxport.constraints.base import Constraint, ProblemContext
+from cvxport.constraints.base import (
+    Constraint,
+    ProblemContext,
+    check_known_symbols,
+    interval_rows,
+)
 from cvxport.errors import InfeasibleError, InvalidInputError
 
 
@@ -74,10 +79,7 @@ class NetExposure(Constraint):
 
     def validate(self, assets: pd.Index) -> None:
         """Every named symbol must be in the universe."""
-        known = set(assets)
-        missing = [s for s in self.symbols if s not in known]
-        if missing:
-            raise InvalidInputError(f"{self!r} names symbols not in the universe: {missing}")
+        check_known_symbols(self.symbols, assets, repr(self))
 
     def build(self, ctx: ProblemContext) -> list[cp.Constraint]:
         """Return ``lower * scale <= sum(w[symbols]) <= upper * scale`` (finite sides)."""
@@ -85,9 +87,4 @@ class NetExposure(Constraint):
             total = cp.sum(ctx.weights[[ctx.index_of(s) for s in self.symbols]])
         else:
             total = cp.sum(ctx.weights)
-        rows = []
-        if np.isfinite(self.lower):
-            rows.append(total >= self.lower * ctx.scale)
-        if np.isfinite(self.upper):
-            rows.append(total <= self.upper * ctx.scale)
-        return rows
+        return interval_rows(total, self.lower, self.upper, ctx.scale)

@@ -10,7 +10,7 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from cvxport.constraints.base import Constraint, ProblemContext, freeze_mapping
+from cvxport.constraints.base import Constraint, ProblemContext, freeze_mapping, interval_rows
 from cvxport.errors import InvalidInputError
 
 
@@ -91,9 +91,4 @@ class FactorExposureLimits(Constraint):
     def build(self, ctx: ProblemContext) -> list[cp.Constraint]:
         """Return ``lower * scale <= b' w <= upper * scale`` (infinite sides left out)."""
         exposure = self.vector(ctx.assets) @ ctx.weights
-        rows = []
-        if np.isfinite(self.lower):
-            rows.append(exposure >= self.lower * ctx.scale)
-        if np.isfinite(self.upper):
-            rows.append(exposure <= self.upper * ctx.scale)
-        return rows
+        return interval_rows(exposure, self.lower, self.upper, ctx.scale)

@@ -8,7 +8,7 @@ import cvxpy as cp
 import pandas as pd
 
 from cvxport.arguments import number, symbols, text
-from cvxport.constraints.base import Constraint, ProblemContext
+from cvxport.constraints.base import Constraint, ProblemContext, check_known_symbols
 from cvxport.errors import InvalidInputError
 
 
@@ -40,10 +40,7 @@ class GroupLimits(Constraint):
 
     def validate(self, assets: pd.Index) -> None:
         """Every member must be in the universe."""
-        known = set(assets)
-        missing = [s for s in self.symbols if s not in known]
-        if missing:
-            raise InvalidInputError(f"{self!r} names symbols not in the universe: {missing}")
+        check_known_symbols(self.symbols, assets, repr(self))
 
     def build(self, ctx: ProblemContext) -> list[cp.Constraint]:
         """Return ``lower * scale <= sum(w[group]) <= upper * scale``."""

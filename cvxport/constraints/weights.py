@@ -14,6 +14,7 @@ from cvxport.constraints.base import (
     Constraint,
     ProblemContext,
     as_vector,
+    check_known_symbols,
     freeze_mapping,
     thaw_mapping,
 )
@@ -101,9 +102,7 @@ class WeightOrdering(Constraint):
 
     def validate(self, assets: pd.Index) -> None:
         """Both symbols must be in the universe."""
-        missing = [s for s in (self.larger, self.smaller) if s not in assets]
-        if missing:
-            raise InvalidInputError(f"{self!r} names symbols not in the universe: {missing}")
+        check_known_symbols((self.larger, self.smaller), assets, repr(self))
 
     def build(self, ctx: ProblemContext) -> list[cp.Constraint]:
         """Return ``w[larger] >= w[smaller]`` (homogeneous, no scale needed)."""
