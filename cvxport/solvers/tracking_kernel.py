@@ -213,7 +213,7 @@ def _finish(
         nu = k * theta / (1.0 - theta)
         mu = mu / (1.0 - theta)
         R = np.vstack([qp.E, qp.G[rows]])
-        terms = (2.0 * qp.S @ x, qp.c, 2.0 * nu * (A.T @ z), R.T @ mu)
+        terms = (2.0 * (qp.S @ x), qp.c, 2.0 * nu * (A.T @ z), R.T @ mu)
         g = sum(terms)
         scale = max(max(float(np.max(np.abs(t), initial=0.0)) for t in terms), 1e-300)
         free = ~(at_lower | at_upper)
