@@ -45,6 +45,7 @@ from cvxport.solvers.qp_kernel import DenseQP, WorkingSet
 PROPORTIONAL_TOLERANCE = 1e-9  # ||S v - k A'A v|| / ||S v|| on random probes v
 UNATTAINABLE_TOLERANCE = 1e-9  # the smallest TE above r by more (relative, ``_unit``) fails
 MAX_STEPS = 60  # QP solves along theta before giving up (ActiveSetError)
+POLISH_STEPS = 3  # Newton steps on the closed-form root of the limit's quadratic
 
 
 class NotProportionalError(ActiveSetError):
@@ -179,10 +180,28 @@ def _root(piece: Piece, A: np.ndarray, a: np.ndarray, r2: float) -> float | None
         return None
     s = np.sqrt(disc)
     if beta < 0:
-        return gamma / (s - beta)
-    if alpha == 0:
+        root = gamma / (s - beta)
+    elif alpha == 0:
         return None  # flat or rising line: never reaches r from above
-    return (-beta - s) / alpha
+    else:
+        root = (-beta - s) / alpha
+    return _polished(u, v, r2, root)
+
+
+def _polished(u: np.ndarray, v: np.ndarray, r2: float, root: float) -> float:
+    """The root after Newton steps on ||u + theta v||^2 = r^2 evaluated from z itself: the
+    closed form reads gamma = u'u - r^2, which loses digits where ||u|| >> r (a limit far
+    below the benchmark's own volatility), and left the row 1e-11 relative above its limit."""
+    for _ in range(POLISH_STEPS):
+        z = u + root * v
+        slope = 2.0 * float(z @ v)
+        if slope >= 0.0:
+            break  # not on the decreasing side: keep the closed form
+        step = (float(z @ z) - r2) / slope
+        root -= step
+        if abs(step) <= 1e-16 * max(abs(root), 1e-300):
+            break
+    return root
 
 
 def _unit(row: EllipsoidRow) -> float:
