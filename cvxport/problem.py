@@ -190,12 +190,73 @@ class ParametrizedProblem:
             }
             implied = [*self.formulation.domain, *self.constraints]
             conflict = conflicting_constraints(implied, self.assets, data, window)
+            if not conflict:
+                conflict, reason = limits_at_their_least(implied, self.assets, data, window)
+                if conflict:
+                    raise InfeasibleError(f"{exc}: {reason}", conflicting=conflict) from exc
             if isinstance(exc, SolverError) and not conflict:
                 raise
+            least = least_values(conflict, self.assets, data, window)
             raise InfeasibleError(
-                f"{exc}: infeasible because of {describe_conflict(conflict)}",
+                f"{exc}: infeasible because of {describe_conflict(conflict)}{least}",
                 conflicting=conflict,
             ) from exc
+
+
+#: a limit within this relative gap of the least value the other constraints allow is met only
+#: on the boundary of the method's domain (a zero weight under the log barrier)
+LEAST_RTOL = 1e-7
+
+
+def under(others: Sequence[Constraint]) -> str:
+    """'A and B and sum(w) == 1': the conditions a least value is taken under."""
+    return " and ".join([*(repr(c) for c in others), "sum(w) == 1"])
+
+
+def least_values(
+    conflict: Sequence[Constraint],
+    assets: pd.Index,
+    data: Mapping[str, Any],
+    window: Mapping[str, Any],
+) -> str:
+    """'; the least <measure> the others allow is m > limit L' for each limit in ``conflict``
+    (objects with ``least_value``, e.g. ``RiskLimit``), each solved as its own problem."""
+    notes = []
+    for constraint in conflict:
+        if not hasattr(constraint, "least_value"):
+            continue
+        others = [c for c in conflict if c is not constraint]
+        least = constraint.least_value(others, assets, data, window)
+        if least is not None:
+            notes.append(
+                f"the least {constraint.measure!r} under {under(others)} is {least:.6g} > "
+                f"limit {constraint.limit:.6g}"
+            )
+    return "".join(f"; {note}" for note in notes)
+
+
+def limits_at_their_least(
+    implied: Sequence[Constraint],
+    assets: pd.Index,
+    data: Mapping[str, Any],
+    window: Mapping[str, Any],
+) -> tuple[list[Constraint], str]:
+    """Where the objects are feasible at scale 1 but a backend found no interior point: the
+    limits whose least value under the other objects is within ``LEAST_RTOL`` of the limit
+    (met only where the domain's boundary is, e.g. a zero weight), with the reason."""
+    for constraint in implied:
+        if not hasattr(constraint, "least_value"):
+            continue
+        others = [c for c in implied if c is not constraint]
+        least = constraint.least_value(others, assets, data, window)
+        if least is not None and least >= constraint.limit * (1 - LEAST_RTOL):
+            reason = (
+                f"{constraint!r} can hold only at the least {constraint.measure!r} under "
+                f"{under(others)}, {least:.6g} (limit {constraint.limit:.6g}), on the "
+                "boundary of the method's domain (a weight at 0 for the log barrier)"
+            )
+            return [*others, constraint], reason
+    return [], ""
 
 
 def assign(parameter: cp.Parameter, value: Any) -> None:

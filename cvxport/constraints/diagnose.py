@@ -9,7 +9,7 @@ weight variable, so it costs a few milliseconds per object and runs only after a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import cvxpy as cp
@@ -22,16 +22,16 @@ from cvxport.solvers import installed_solvers
 _FEASIBILITY_SOLVERS = ("CLARABEL", "ECOS", "SCS")
 
 
-def is_feasible(
+def scale_one_problem(
     constraints: Sequence[Constraint],
     assets: pd.Index,
     data: Mapping[str, Any] | None = None,
     window: Mapping[str, Any] | None = None,
-) -> bool:
-    """Return True when some weights summing to 1 satisfy every constraint object.
-
-    ``window`` holds the values of the window data Parameters (by Parameter name) the
-    objects use (``ctx.returns``...)."""
+    objective: Callable[[ProblemContext], tuple[cp.Expression, list]] | None = None,
+) -> tuple[cp.Expression, list[cp.Constraint]]:
+    """Return (objective, rows): ``constraints`` over plain weights (scale 1) summing to 1,
+    their Parameters and the window's (by Parameter name) set. ``objective(ctx)`` gives an
+    expression to minimize and its rows (built before the values are set); None: 0."""
     window = window or {}
     weights = cp.Variable(len(assets))
     periods = window.get("data:returns", window.get("data:benchmark_returns", np.zeros(0)))
@@ -43,12 +43,30 @@ def is_feasible(
     rows: list[cp.Constraint] = [cp.sum(weights) == 1]
     for constraint in constraints:
         rows += constraint.build(ctx)
+    expression: cp.Expression = cp.Constant(0.0)
+    if objective is not None:
+        expression, extra = objective(ctx)
+        rows += list(extra)
     for constraint in constraints:
         for name, value in constraint.parameter_values(assets, data or {}).items():
             ctx.parameters[name].value = value
     for name, value in window.items():
         if name in ctx.parameters:
             ctx.parameters[name].value = value
+    return expression, rows
+
+
+def is_feasible(
+    constraints: Sequence[Constraint],
+    assets: pd.Index,
+    data: Mapping[str, Any] | None = None,
+    window: Mapping[str, Any] | None = None,
+) -> bool:
+    """Return True when some weights summing to 1 satisfy every constraint object.
+
+    ``window`` holds the values of the window data Parameters (by Parameter name) the
+    objects use (``ctx.returns``...)."""
+    _, rows = scale_one_problem(constraints, assets, data, window)
     problem = cp.Problem(cp.Minimize(0), rows)
     for solver in _FEASIBILITY_SOLVERS:
         if solver in installed_solvers():

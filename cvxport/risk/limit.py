@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import math
+import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import cvxpy as cp
 import numpy as np
+import pandas as pd
 
 from cvxport.constraints.base import Constraint, ProblemContext
+from cvxport.constraints.diagnose import scale_one_problem
 from cvxport.errors import InvalidInputError
 from cvxport.risk.base import RiskMeasure, measure_expression
+from cvxport.solvers import SOLVER_OPTIONS
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,33 @@ class RiskLimit(Constraint):
             )
         expression, rows = measure_expression(measure, ctx)
         return [*rows, expression <= limit * ctx.scale]
+
+    def least_value(
+        self,
+        others: Sequence[Constraint],
+        assets: pd.Index,
+        data: Mapping[str, Any] | None = None,
+        window: Mapping[str, Any] | None = None,
+    ) -> float | None:
+        """Return the least value of ``measure`` (the limit's units) over weights summing to 1
+        under ``others``, solved as its own LP/SOCP at scale 1 (Clarabel, tight options), or
+        None when the others are infeasible or the solver does not answer. What certifies
+        that this limit cannot hold (``ParametrizedProblem.solve``)."""
+        measure = self.measure.root() if self.measure.degree == 2 else self.measure
+        objective, rows = scale_one_problem(
+            others, assets, data, window, lambda ctx: measure_expression(measure, ctx)
+        )
+        problem = cp.Problem(cp.Minimize(objective), rows)
+        try:
+            with warnings.catch_warnings():  # an inaccurate status is read below
+                warnings.filterwarnings("ignore", category=UserWarning)
+                problem.solve(solver="CLARABEL", **SOLVER_OPTIONS["CLARABEL"])
+        except cp.error.SolverError:
+            return None
+        if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or problem.value is None:
+            return None
+        least = float(problem.value)
+        return least**2 if self.measure.degree == 2 else least
 
     @property
     def declares_ellipsoid(self) -> bool:

@@ -22,6 +22,7 @@ from cvxport.solvers.active_set_backend import ActiveSetBackend
 from cvxport.solvers.backend import Backend, CvxpyBackend
 from cvxport.solvers.highs_lp import HighsLpBackend
 from cvxport.solvers.newton import NewtonBackend
+from cvxport.solvers.newton_qp import NewtonQpBackend
 from cvxport.solvers.options import DEFAULT_SOLVER, check_solver, installed_solvers
 from cvxport.solvers.result import SolveInfo
 from cvxport.solvers.tracking_backend import TrackingBackend
@@ -30,7 +31,15 @@ if TYPE_CHECKING:
     from cvxport.problem import ParametrizedProblem
 
 #: HIGHS_LP: declared LPs (CVaR, CDaR), warm-started across rolling windows (``highs_lp``)
-DEFAULT_CHAIN = ("ACTIVE_SET", "NEWTON", "HIGHS_LP", "ACTIVE_SET_TE", DEFAULT_SOLVER)
+#: NEWTON_QP: the log-barrier risk budget under constraint rows (``newton_qp``)
+DEFAULT_CHAIN = (
+    "ACTIVE_SET",
+    "NEWTON",
+    "NEWTON_QP",
+    "HIGHS_LP",
+    "ACTIVE_SET_TE",
+    DEFAULT_SOLVER,
+)
 
 
 @functools.cache
@@ -41,6 +50,8 @@ def backend_named(name: str) -> Backend:
         return ActiveSetBackend()
     if name == "NEWTON":
         return NewtonBackend()
+    if name == "NEWTON_QP":
+        return NewtonQpBackend()
     if name == "HIGHS_LP":
         return HighsLpBackend()
     if name == "ACTIVE_SET_TE":

@@ -41,7 +41,7 @@ SOLVER_OPTIONS: dict[str, dict] = {
 OTHER_SOLVER_OPTIONS: dict[str, dict] = {"HIGHS": {"output_flag": False}}
 
 #: Backends that solve a declared problem exactly without cvxpy (``cvxport.solvers.backends``).
-EXACT_BACKENDS = ("ACTIVE_SET", "NEWTON", "HIGHS_LP", "ACTIVE_SET_TE")
+EXACT_BACKENDS = ("ACTIVE_SET", "NEWTON", "HIGHS_LP", "ACTIVE_SET_TE", "NEWTON_QP")
 
 ACCEPTED_STATUSES = (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)
 INFEASIBLE_STATUSES = (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE)
