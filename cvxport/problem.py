@@ -196,7 +196,7 @@ class ParametrizedProblem:
                     raise InfeasibleError(f"{exc}: {reason}", conflicting=conflict) from exc
             if isinstance(exc, SolverError) and not conflict:
                 raise
-            least = least_values(conflict, self.assets, data, window)
+            least = least_values(conflict, implied, self.assets, data, window)
             raise InfeasibleError(
                 f"{exc}: infeasible because of {describe_conflict(conflict)}{least}",
                 conflicting=conflict,
@@ -215,17 +215,19 @@ def under(others: Sequence[Constraint]) -> str:
 
 def least_values(
     conflict: Sequence[Constraint],
+    implied: Sequence[Constraint],
     assets: pd.Index,
     data: Mapping[str, Any],
     window: Mapping[str, Any],
 ) -> str:
-    """'; the least <measure> the others allow is m > limit L' for each limit in ``conflict``
-    (objects with ``least_value``, e.g. ``RiskLimit``), each solved as its own problem."""
+    """'; the least <measure> under <others> is m > limit L' for each limit in ``conflict``
+    (objects with ``least_value``, e.g. ``RiskLimit``), each solved as its own problem under
+    every other object of ``implied`` (the domain's too: long-only for the log barrier)."""
     notes = []
     for constraint in conflict:
         if not hasattr(constraint, "least_value"):
             continue
-        others = [c for c in conflict if c is not constraint]
+        others = [c for c in implied if c is not constraint]
         least = constraint.least_value(others, assets, data, window)
         if least is not None:
             notes.append(
@@ -252,8 +254,9 @@ def limits_at_their_least(
         if least is not None and least >= constraint.limit * (1 - LEAST_RTOL):
             reason = (
                 f"{constraint!r} can hold only at the least {constraint.measure!r} under "
-                f"{under(others)}, {least:.6g} (limit {constraint.limit:.6g}), on the "
-                "boundary of the method's domain (a weight at 0 for the log barrier)"
+                f"{under(others)}, {least:.9g} (limit {constraint.limit:.9g}, within "
+                f"{LEAST_RTOL:g}), on the boundary of the method's domain (a weight at 0 for "
+                "the log barrier)"
             )
             return [*others, constraint], reason
     return [], ""

@@ -7,9 +7,14 @@ equals its budget b_i exactly (budgets sum to 1). Constraint objects are written
 budgets where a bound binds, and the allocator reports both (``risk_contributions_``,
 ``risk_budget_``). The objective is declared, so without constraint rows the exact NEWTON
 backend solves the same barrier problem (checked against cvxpy in the tests) in a fraction of
-the time, and Clarabel otherwise. The covariance is unit-scaled, except beside a row over the
-window's returns (a ``RiskLimit`` on the worst loss, CVaR, MAD...): it is then 10 times the
-one in the returns' units, so that row is O(1) at the optimum (``RETURN_ROW_SCALE``).
+the time. Rows over the window's data (a ``RiskLimit`` on any measure, a turnover limit...) go
+to NEWTON_QP: Newton steps solved as QPs over the exact rows (``solvers.newton_qp``), because
+Clarabel on the exponential-cone form stalls on feasible problems whatever the scaling
+(semi-deviation limits 3-5 of 18, CDaR 16, worst loss 17; NEWTON_QP 18 of 18 for every
+measure, benchmarks/bench_risk_budget_limits.py). Rows over the weights alone (bounds, groups)
+keep Clarabel, reliable and faster there. The covariance is unit-scaled, except beside a row
+over the window's returns: it is then 10 times the one in the returns' units, so that row is
+O(1) at the optimum (``RETURN_ROW_SCALE``).
 """
 
 from __future__ import annotations
@@ -49,7 +54,8 @@ BARRIER_OPTIONS = {"CLARABEL": {"tol_gap_abs": 1e-12, "tol_gap_rel": 1e-12}}
 # the returns' own units: at the optimum y'Sy = 1, so such a row reads R y = (portfolio
 # returns) / sqrt(c w'Sigma w), about 1 / sqrt(c), where unit-scaled it is about their
 # volatility (0.02 daily). Limits between the long-only minimum and 1.2x the free value, on
-# 5 bundled years and synthetic data, solved (status optimal, limit held) out of 18 each:
+# 5 bundled years and synthetic data, solved (status optimal, limit held) out of 18 each by
+# Clarabel on the exponential-cone form (the default before NEWTON_QP; a named CLARABEL now):
 #   worst loss / CVaR / MAD / CDaR / standard deviation / semi-deviation
 #   unit-scaled, Clarabel's defaults      5 /  5 / 18 / 11 / 18 / 2   (main before this)
 #   c = 1                                16 / 14 / 12 / 13 / 17 / 2

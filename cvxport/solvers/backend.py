@@ -37,6 +37,11 @@ class Backend(ABC):
     ) -> tuple[np.ndarray, float, SolveInfo]:
         """Return (variable value (n,), scale value, info); Parameters are already set."""
 
+    def default_refusal(self, problem: ParametrizedProblem) -> str | None:
+        """Why the default chain (``solver=None``) skips this backend on a problem it accepts
+        (a measured choice: another one is faster there), or None. Named, it still solves it."""
+        return None
+
 
 class CvxpyBackend(Backend):
     """cvxpy with one solver of ``SOLVER_OPTIONS``; accepts every declared problem."""

@@ -2,10 +2,10 @@
 
 ``solver=None`` walks ``DEFAULT_CHAIN``: the exact backends that accept the problem, the
 problem's own ``preferred`` cvxpy solvers where installed, then Clarabel; backends that refuse
-are skipped silently. A named solver or backend is tried
-first and must accept the problem (``UnsupportedProblemError`` names why not); the
-allocator's ``fallback`` names follow. ``InfeasibleError`` ends the walk; a ``SolverError``
-is recorded in ``info.fallback_from`` and the next backend tries.
+(or decline it by default, ``Backend.default_refusal``) are skipped silently. A named solver
+or backend is tried first and must accept the problem (``UnsupportedProblemError`` names why
+not); the allocator's ``fallback`` names follow. ``InfeasibleError`` ends the walk; a
+``SolverError`` is recorded in ``info.fallback_from`` and the next backend tries.
 """
 
 from __future__ import annotations
@@ -86,6 +86,8 @@ def solve_declared(
             failures.append((name, str(exc)))
             continue
         reason = backend.refusal(problem)
+        if reason is None and solver is None:
+            reason = backend.default_refusal(problem)
         if reason is not None:
             if solver is not None and position == 0:
                 raise UnsupportedProblemError(

@@ -103,7 +103,7 @@ def test_a_slack_worst_loss_limit_leaves_the_budgets_met(year, crypto_returns):
     free, _ = limits(WorstLoss(), returns)
     allocator = cx.RiskParityAllocator(constraints=[cx.RiskLimit(WorstLoss(), 1.2 * free)])
     weights = allocator.allocate(returns).to_numpy()
-    assert allocator.info_.solver == "CLARABEL"
+    assert allocator.info_.solver == "NEWTON_QP"  # a row over the returns
     reference = cx.RiskParityAllocator().allocate(returns).to_numpy()  # NEWTON, no rows
     assert np.max(np.abs(weights - reference)) <= ATOL
     n = returns.shape[1]

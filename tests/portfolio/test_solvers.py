@@ -236,7 +236,9 @@ def test_compare_solvers_tabulates_the_exact_backends_and_every_installed_solver
     assert table.loc["HIGHS_LP", "status"] == "not applicable"  # a QP, not a linear program
     assert table.loc["ACTIVE_SET_TE", "status"] == "not applicable"
     assert "tracking-error row" in table.loc["ACTIVE_SET_TE", "error"]
-    solved = table.drop(["NEWTON", "HIGHS_LP", "ACTIVE_SET_TE"])
+    assert table.loc["NEWTON_QP", "status"] == "not applicable"
+    assert "log-barrier" in table.loc["NEWTON_QP", "error"]
+    solved = table.drop(["NEWTON", "HIGHS_LP", "ACTIVE_SET_TE", "NEWTON_QP"])
     assert (solved["status"] == cp.OPTIMAL).all()
     # the exact answer is the reference (lowest objective), every solver within its tolerance
     assert solved.loc["ACTIVE_SET", "max_weight_diff"] <= 1e-9
