@@ -196,6 +196,14 @@ class ParametrizedProblem:
                     raise InfeasibleError(f"{exc}: {reason}", conflicting=conflict) from exc
             if isinstance(exc, SolverError) and not conflict:
                 raise
+            if not conflict and not self.formulation.constraints:
+                # no row of the method's own to blame, and the objects hold together with the
+                # domain: the backend's claim is not certified (e.g. a barrier form)
+                raise SolverError(
+                    f"{exc}; yet the constraint objects hold together with "
+                    f"{under(self.formulation.domain)} (checked at scale 1): no conflict "
+                    "certified"
+                ) from exc
             least = least_values(conflict, implied, self.assets, data, window)
             raise InfeasibleError(
                 f"{exc}: infeasible because of {describe_conflict(conflict)}{least}",

@@ -255,3 +255,20 @@ def test_named_newton_qp_solves_bounds_the_default_chain_leaves_to_clarabel(cryp
     named = cx.RiskParityAllocator(constraints=bounds, solver="NEWTON_QP")
     assert np.max(np.abs(named.allocate(crypto_2021).to_numpy() - w)) <= ATOL
     assert named.info_.solver == "NEWTON_QP"
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(0, 10_000),
+    st.integers(4, 10),
+    st.floats(0.01, 1.0),
+    st.sampled_from(["std", "semidev0", "mad", "cvar", "cdar", "tracking"]),
+)
+def test_any_measures_limit_on_synthetic_returns_reaches_the_first_order_optimum(
+    seed, n, fraction, name
+):
+    returns = synthetic_returns(seed, n_assets=n, n_periods=250)
+    measure = measure_named(name, returns.columns)
+    free = measure.value(cx.RiskParityAllocator().allocate(returns), returns)
+    least = own_least(name, returns.to_numpy())
+    check_answer(name, measure, returns, least + fraction * (free - least), binding=True)
