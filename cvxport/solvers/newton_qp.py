@@ -25,11 +25,14 @@ is the Newton step of f restricted to C (the second-order model of -b' log y at 
 a QP (plus the rows' own second-order cones), which Clarabel solves to 1e-12 in a few
 milliseconds; f(y_k + t (y+ - y_k)) with Armijo backtracking stays in C (convex) and y > 0
 (the floor). f is self-concordant, so from a feasible start the steps converge to the KKT point
-of the barrier problem, quadratically at the end (3-5 steps on the grid above). The start is
-phase I: max t over y in C, sum(y) = 1, y >= t w0 (w0 the unconstrained risk budget, NEWTON),
-so a slack limit starts at the free answer; no point with t > 0 means no weights all > 0 meet
-the rows, and the problem's diagnosis names the conflict (the least value of each limit, solved
-as its own LP/SOCP; ``ParametrizedProblem.solve``).
+of the barrier problem, quadratically at the end (3-5 steps on the grid above). The first step
+is taken from the unconstrained answer y0 (NEWTON), or from the last answer of the same problem
+(a rolling window: ``info.warm_start``), outside C where a limit binds, and taken whole: its
+answer is a point of C with y >= y0 / 10 > 0, the start (a slack limit ends there).
+Where C holds no such point, phase I: max t over y in C, sum(y) = 1, y >= t w0 (w0 = y0 /
+sum(y0)); no point with t > 0 means no weights all > 0 meet the rows, and the problem's
+diagnosis names the conflict (the least value of each limit, solved as its own LP/SOCP;
+``ParametrizedProblem.solve``).
 
 The rows' second-order cones (standard deviation, semi-deviation) can end AlmostSolved at
 Clarabel's 1e-10 feasibility (its residual rises once the gap is below 1e-10): such a step is
@@ -216,9 +219,12 @@ class NewtonQpBackend(Backend):
         covariance = values[declared.covariance]
         budget = np.asarray(values[declared.budget], dtype=float)
         op = as_operator(covariance)
-        free, _ = newton_risk_budget(covariance, budget)
-        y = self.phase_one(qp, free / free.sum())
-        y /= np.sqrt(op.variance(y))  # the barrier's optimum on the ray of y
+        last = state.get("last")
+        warm = last is not None and last.shape == budget.shape
+        # the first step starts at the last answer (a rolling window's neighbour) or at the
+        # unconstrained one, possibly outside the rows (below)
+        y = last / np.sqrt(op.variance(last)) if warm else newton_risk_budget(covariance, budget)[0]
+        feasible = False
 
         def f(v: np.ndarray) -> float:
             return 0.5 * op.variance(v) - float(budget @ np.log(v))
@@ -232,11 +238,24 @@ class NewtonQpBackend(Backend):
             qp.floor.value = FLOOR * y
             status = solve_qp(qp.step, "Newton step")
             solves += 1
+            if not feasible and status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
+                # the rows leave no point >= FLOOR x the start: start from phase I
+                free, _ = newton_risk_budget(covariance, budget)
+                y = self.phase_one(qp, free / free.sum())
+                y /= np.sqrt(op.variance(y))  # the barrier's optimum on the ray of y
+                feasible, solves = True, solves + 1
+                continue
             if status not in ACCEPTED:
                 raise SolverError(f"{NAME}: the Newton step's QP ended {status!r}", solver=NAME)
             target = np.asarray(qp.variable.value, dtype=float)
             step = target - y
             decrement = float(step @ (op.matvec(step) + shift * step))
+            if not feasible:
+                # from outside the rows (where a limit binds) the step's answer is a point of
+                # the rows with every y >= FLOOR x the start > 0: the start, taken whole
+                y, feasible = target, True
+                if decrement > DECREMENT_TOLERANCE:
+                    continue
             decrements.append(decrement)
             stalled = (
                 len(decrements) > 2
@@ -256,7 +275,7 @@ class NewtonQpBackend(Backend):
         else:
             raise SolverError(
                 f"{NAME}: no convergence in {MAX_STEPS} steps (last decrement "
-                f"{decrements[-1]:.3g})",
+                f"{decrements[-1] if decrements else float('nan'):.3g})",
                 solver=NAME,
             )
         violation = qp.row_violation(float(y.sum()))
@@ -264,6 +283,7 @@ class NewtonQpBackend(Backend):
             raise SolverError(
                 f"{NAME}: the answer leaves a row by {violation:.3g} (relative)", solver=NAME
             )
+        state["last"] = y
         elapsed = time.perf_counter() - start_time
         info = SolveInfo(
             solver=NAME,
@@ -273,6 +293,7 @@ class NewtonQpBackend(Backend):
             iterations=solves,
             objective=f(y),
             kkt_residual=max(violation, decrements[-1]),
+            warm_start=warm,
         )
         return y, float(y.sum()), info
 

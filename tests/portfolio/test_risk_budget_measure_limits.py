@@ -272,3 +272,26 @@ def test_any_measures_limit_on_synthetic_returns_reaches_the_first_order_optimum
     free = measure.value(cx.RiskParityAllocator().allocate(returns), returns)
     least = own_least(name, returns.to_numpy())
     check_answer(name, measure, returns, least + fraction * (free - least), binding=True)
+
+
+@pytest.mark.parametrize("name", ["cvar", "semidev"])
+def test_rolling_windows_warm_start_from_the_last_answer_to_the_same_weights(name, crypto_returns):
+    """On later windows the first Newton step starts at the last answer (fewer QPs); the
+    weights match a fresh allocator's (cold start) within ATOL and every limit binds."""
+    returns = crypto_returns.loc["2022":"2023"]
+    measure = measure_named(name, returns.columns)
+    first = returns.iloc[:250]
+    free = measure.value(cx.RiskParityAllocator().allocate(first), first)
+    least = own_least(name, first.to_numpy())
+    limit = cx.RiskLimit(measure, least + 0.4 * (free - least))
+    rolling = cx.RiskParityAllocator(constraints=[limit])
+    warm = []
+    for start in range(0, 60, 20):
+        window = returns.iloc[start : start + 250]
+        w = rolling.allocate(window).to_numpy()
+        warm.append(rolling.info_.warm_start)
+        cold = cx.RiskParityAllocator(constraints=[limit])
+        assert np.max(np.abs(w - cold.allocate(window).to_numpy())) <= ATOL
+        assert cold.info_.warm_start is False
+        assert measure.value(w, window) == pytest.approx(limit.limit, rel=LIMIT_RTOL)
+    assert warm == [False, True, True]
