@@ -7,7 +7,10 @@ rows), limits least + f (free - least) for f in FRACTIONS (least: the long-only 
 measure, ``MeanRiskAllocator``; free: its value at the unconstrained risk budget), so 18 per
 measure, from barely feasible (f = 0.02) to slack (f = 1.2). A case counts as solved when
 ``allocate`` returns weights meeting the limit within 1e-7 (relative) and, where the limit
-binds (f < 1), holding it with equality within 1e-7. Times: median ms per allocate.
+binds (f < 1), holding it with equality within 1e-7. Times: median ms per allocate of a fresh
+allocator (build and compile included). Then re-solves on rolling windows (250 rows, step 5, of
+the synthetic returns extended to 400 rows): median ms per allocate after the first, and the
+weights' largest difference from a fresh allocator's on the same window.
 
 Usage: ``python benchmarks/bench_risk_budget_limits.py [--quick]``
 """
@@ -126,12 +129,50 @@ def run(quick: bool) -> None:
         print(f"{name:<10} {count:>5} {row[0]:>8} {row[1]:>9} {ms[0]:>7.1f} {ms[1]:>7.1f}")
 
 
+def rolling(quick: bool) -> None:
+    """Re-solve timing on rolling windows (warm-started NEWTON_QP vs Clarabel's form)."""
+    rng = np.random.default_rng(1)
+    n, T = 8, 400
+    values = rng.normal(0.0005, 0.02, (T, n)) @ np.diag(np.linspace(0.5, 2, n))
+    index = pd.date_range("2024-01-01", periods=T)
+    returns = pd.DataFrame(values, columns=[f"A{i}" for i in range(n)], index=index)
+    starts = range(0, 150, 30 if quick else 5)
+    print("rolling windows: median ms per re-solve, max |w - fresh w| (default chain)")
+    for name in ("cvar", "semidev", "mad"):
+        measure = measures(returns.columns)[name]
+        first = returns.iloc[:250]
+        free = measure.value(cx.RiskParityAllocator().allocate(first), first)
+        least = measure.value(cx.MeanRiskAllocator(measure).allocate(first), first)
+        limit = cx.RiskLimit(measure, least + 0.5 * (free - least))
+        row = [name]
+        for solver in (None, "CLARABEL"):
+            allocator = cx.RiskParityAllocator(constraints=[limit], solver=solver)
+            times, gap = [], 0.0
+            for start in starts:
+                window = returns.iloc[start : start + 250]
+                begin = time.perf_counter()
+                try:
+                    w = allocator.allocate(window).to_numpy()
+                except cx.CvxportError:
+                    continue
+                times.append(time.perf_counter() - begin)
+                if solver is None and not quick:
+                    fresh = cx.RiskParityAllocator(constraints=[limit]).allocate(window)
+                    gap = max(gap, float(np.max(np.abs(w - fresh.to_numpy()))))
+            median = 1e3 * float(np.median(times[1:])) if len(times) > 1 else float("nan")
+            row.append(f"{solver or 'default'} {median:6.1f} ms ({len(times)}/{len(starts)})")
+            if solver is None:
+                row.append(f"gap {gap:.1e}")
+        print("  ".join(row))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="synthetic window, 3 limits")
     args = parser.parse_args()
     with threadpool_limits(limits=1):
         run(args.quick)
+        rolling(args.quick)
 
 
 if __name__ == "__main__":
