@@ -106,6 +106,11 @@ class TrackingError(BenchmarkRelative):
         if self.benchmark_weights is not None or data.get("benchmark_weights") is not None:
             given = self.benchmark_weights
             given = dict(given) if given is not None else data["benchmark_weights"]
+            if columns is None and isinstance(given, Mapping):
+                raise InvalidInputError(
+                    f"{self!r}.value needs the returns as a DataFrame whose columns are the "
+                    "symbols benchmark_weights names (got an array without symbols)"
+                )
             if columns is None:
                 return np.asarray(returns, dtype=float) @ np.asarray(given, dtype=float)
             default = 0.0 if self.benchmark_weights is not None else None

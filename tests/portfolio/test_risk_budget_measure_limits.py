@@ -336,3 +336,14 @@ def test_a_binding_smooth_limit_has_a_positive_multiplier(name, crypto_returns):
     assert mu > 0
     residual = np.max(np.abs(gradient(w) + mu * direction))
     assert residual <= jacobian_tolerance(gradient, w, ATOL)
+
+
+def test_tracking_error_value_with_weights_by_symbol_needs_the_symbols():
+    """Benchmark weights by symbol cannot be placed on an array without columns: a named
+    InvalidInputError (a raw TypeError from numpy before)."""
+    returns = brief_window()
+    measure = measure_named("tracking", returns.columns)
+    w = np.full(8, 1 / 8)
+    assert measure.value(w, returns) == pytest.approx(0.0, abs=1e-15)
+    with pytest.raises(cx.InvalidInputError, match="DataFrame whose columns are the symbols"):
+        measure.value(w, returns.to_numpy())
