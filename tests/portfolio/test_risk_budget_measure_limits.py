@@ -347,3 +347,19 @@ def test_tracking_error_value_with_weights_by_symbol_needs_the_symbols():
     assert measure.value(w, returns) == pytest.approx(0.0, abs=1e-15)
     with pytest.raises(cx.InvalidInputError, match="DataFrame whose columns are the symbols"):
         measure.value(w, returns.to_numpy())
+
+
+def test_a_limit_other_constraints_make_unattainable_is_named_with_their_least():
+    """A CVaR limit 1% above the long-only minimum, with every weight in [10%, 20%]: the
+    least CVaR under the bounds (MeanRiskAllocator's, independently) is named."""
+    returns = brief_window()
+    bounds = cx.WeightBounds(0.1, 0.2)
+    limit = cx.RiskLimit(CVaR(0.95), 1.01 * own_least("cvar", returns.to_numpy()))
+    with pytest.raises(cx.InfeasibleError, match=r"under LongOnly\(\) and WeightBounds") as info:
+        cx.RiskParityAllocator(constraints=[bounds, limit]).allocate(returns)
+    assert set(info.value.conflicting) == {bounds, limit}
+    least = CVaR(0.95).value(
+        cx.MeanRiskAllocator(CVaR(0.95), constraints=[bounds]).allocate(returns), returns
+    )
+    named = float(str(info.value).rsplit("is ", 1)[1].split(" >")[0])
+    assert named == pytest.approx(least, rel=1e-5) and named > limit.limit
