@@ -204,7 +204,10 @@ class ParametrizedProblem:
                     f"{under(self.formulation.domain)} (checked at scale 1): no conflict "
                     "certified"
                 ) from exc
-            least = least_values(conflict, implied, self.assets, data, window)
+            try:
+                least = least_values(conflict, implied, self.assets, data, window)
+            except SolverError as disagreement:
+                raise SolverError(f"{exc}; {disagreement}") from exc
             raise InfeasibleError(
                 f"{exc}: infeasible because of {describe_conflict(conflict)}{least}",
                 conflicting=conflict,
@@ -230,17 +233,29 @@ def least_values(
 ) -> str:
     """'; the least <measure> under <others> is m > limit L' for each limit in ``conflict``
     (objects with ``least_value``, e.g. ``RiskLimit``), each solved as its own problem under
-    every other object of ``implied`` (the domain's too: long-only for the log barrier)."""
+    every other object of ``implied`` (the domain's too: long-only for the log barrier).
+
+    Raises:
+        SolverError: a least value is below its limit (beyond ``LEAST_RTOL``): the conflict
+            the diagnosis found is not certified.
+    """
     notes = []
     for constraint in conflict:
         if not hasattr(constraint, "least_value"):
             continue
         others = [c for c in implied if c is not constraint]
         least = constraint.least_value(others, assets, data, window)
+        if least is not None and least < constraint.limit * (1 - LEAST_RTOL):
+            raise SolverError(  # two solves disagree: nothing is certified
+                f"the diagnosis names {describe_conflict(conflict)}, yet the least "
+                f"{constraint.measure!r} under {under(others)} is {least:.9g}, below the limit "
+                f"{constraint.limit:.9g}: the infeasibility is not certified"
+            )
         if least is not None:
+            relation = ">" if least > constraint.limit else "at"
             notes.append(
-                f"the least {constraint.measure!r} under {under(others)} is {least:.6g} > "
-                f"limit {constraint.limit:.6g}"
+                f"the least {constraint.measure!r} under {under(others)} is {least:.6g} "
+                f"{relation} limit {constraint.limit:.6g}"
             )
     return "".join(f"; {note}" for note in notes)
 
