@@ -9,6 +9,7 @@ weight variable, so it costs a few milliseconds per object and runs only after a
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -71,7 +72,9 @@ def is_feasible(
     for solver in _FEASIBILITY_SOLVERS:
         if solver in installed_solvers():
             try:
-                problem.solve(solver=solver)
+                with warnings.catch_warnings():  # an inaccurate status is read below
+                    warnings.filterwarnings("ignore", category=UserWarning)
+                    problem.solve(solver=solver)
             except cp.error.SolverError:
                 continue
             if problem.status in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):

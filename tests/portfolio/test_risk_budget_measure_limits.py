@@ -363,3 +363,23 @@ def test_a_limit_other_constraints_make_unattainable_is_named_with_their_least()
     )
     named = float(str(info.value).rsplit("is ", 1)[1].split(" >")[0])
     assert named == pytest.approx(least, rel=1e-5) and named > limit.limit
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(0, 10_000),
+    st.integers(4, 10),
+    st.floats(0.5, 0.999),
+    st.sampled_from(["std", "semidev", "mad", "cvar", "cdar", "worst"]),
+)
+def test_any_limit_below_the_long_only_minimum_is_certified_infeasible(seed, n, fraction, name):
+    """A limit below the measure's long-only minimum (solved here): InfeasibleError naming
+    the limit and that minimum, never 'every solver failed'."""
+    returns = synthetic_returns(seed, n_assets=n, n_periods=250)
+    least = own_least(name, returns.to_numpy())
+    limit = cx.RiskLimit(measure_named(name, returns.columns), fraction * least)
+    with pytest.raises(cx.InfeasibleError, match=r"the least .* is ([0-9.e-]+) > limit") as info:
+        cx.RiskParityAllocator(constraints=[limit]).allocate(returns)
+    assert limit in info.value.conflicting
+    named = float(str(info.value).rsplit("is ", 1)[1].split(" >")[0])
+    assert named == pytest.approx(least, rel=1e-5)
