@@ -96,10 +96,12 @@ def own_risk(name: str, v: cp.Variable, R: np.ndarray) -> tuple[cp.Expression, l
     return cp.norm(active - cp.sum(active) / T) / np.sqrt(T - 1), [], 1
 
 
-def first_order_gap(name: str, w: np.ndarray, R: np.ndarray, limit: float) -> tuple[float, float]:
-    """(g'w - min g'v over the feasible v, its tolerance) for equal budgets."""
+def first_order_gap(
+    name: str, w: np.ndarray, R: np.ndarray, limit: float, budget: np.ndarray | None = None
+) -> tuple[float, float]:
+    """(g'w - min g'v over the feasible v, its tolerance); equal budgets by default."""
     cov = np.cov(R.T)
-    budget = np.full(len(w), 1 / len(w))
+    budget = np.full(len(w), 1 / len(w)) if budget is None else budget
 
     def gradient(x: np.ndarray) -> np.ndarray:
         y = x / np.sqrt(x @ cov @ x)
@@ -132,17 +134,22 @@ def own_least(name: str, R: np.ndarray) -> float:
     return float(problem.value) ** power
 
 
-def check_answer(name, measure, returns, limit, binding) -> np.ndarray:
-    """Solve risk parity under the limit and assert feasibility, equality if binding, and the
-    first-order condition; return the weights."""
-    allocator = cx.RiskParityAllocator(constraints=[cx.RiskLimit(measure, limit)])
+def check_answer(name, measure, returns, limit, binding, budget=None) -> np.ndarray:
+    """Solve risk parity (or risk budgeting with ``budget``, (n,)) under the limit and assert
+    feasibility, equality if binding, and the first-order condition; return the weights."""
+    constraints = [cx.RiskLimit(measure, limit)]
+    if budget is None:
+        allocator = cx.RiskParityAllocator(constraints=constraints)
+    else:
+        shares = dict(zip(returns.columns, budget, strict=True))
+        allocator = cx.RiskBudgetAllocator(risk_budget=shares, constraints=constraints)
     w = allocator.allocate(returns).to_numpy()
     assert allocator.info_.solver == "NEWTON_QP"
     value = measure.value(w, returns)
     assert value <= limit * (1 + LIMIT_RTOL)
     if binding:
         assert value == pytest.approx(limit, rel=LIMIT_RTOL)
-    gap, tolerance = first_order_gap(name, w, returns.to_numpy(), limit)
+    gap, tolerance = first_order_gap(name, w, returns.to_numpy(), limit, budget)
     assert -tolerance <= gap <= tolerance
     return w
 
@@ -383,3 +390,18 @@ def test_any_limit_below_the_long_only_minimum_is_certified_infeasible(seed, n, 
     assert limit in info.value.conflicting
     named = float(str(info.value).rsplit("is ", 1)[1].split(" >")[0])
     assert named == pytest.approx(least, rel=1e-5)
+
+
+@pytest.mark.parametrize("name", ["semidev", "cvar", "cdar"])
+def test_unequal_budgets_under_a_binding_limit_reach_the_first_order_optimum(name):
+    """Budgets from 5% to 20% (summing to 1), limits 10% and 60% of the way up."""
+    returns = brief_window()
+    budget = np.linspace(1.0, 4.0, 8)
+    budget /= budget.sum()
+    shares = dict(zip(returns.columns, budget, strict=True))
+    measure = measure_named(name, returns.columns)
+    free_w = cx.RiskBudgetAllocator(risk_budget=shares).allocate(returns)
+    free, least = measure.value(free_w, returns), own_least(name, returns.to_numpy())
+    for fraction in (0.1, 0.6):
+        limit = least + fraction * (free - least)
+        check_answer(name, measure, returns, limit, binding=True, budget=budget)
