@@ -38,7 +38,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from cvxport.solvers.active_set import ActiveSetError
-from cvxport.solvers.l1_kernel import L1Row, L1WorkingSet, _Problem, solve_l1_qp
+from cvxport.solvers.l1_kernel import L1Row, L1WorkingSet, _Problem, _solution, solve_l1_qp
+from cvxport.solvers.l1_path import L1Piece, free_sides, holds, l1_piece, march
 from cvxport.solvers.qp_kernel import DenseQP
 
 FIXED_POINT_TOLERANCE = 1e-12  # |g(w(t)) - t| relative to t at the answer
@@ -50,6 +51,8 @@ SEARCH_ITERATIONS = 80  # L1 QP solves, at most
 # L1 QP took 100-2000 at n = 100-500 (11 s at n = 500, Clarabel 0.6 s): past the budget the
 # search stops and cvxpy solves
 SEARCH_SYSTEMS, SMALL_SYSTEMS = 40, 2000
+PATH_STEPS = 20  # path pieces, at most PATH_STEPS + 4 (n + group rows)
+WARM_SYSTEMS = 10  # the kernel at the last window's t, warm: at most this many systems
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,114 @@ def solve_sharpe_l1(
     module; ActiveSetError when no feasible portfolio has a positive excess return or the
     L1 QP is not settled."""
     m = np.asarray(excess, dtype=float)
+    try:
+        return sharpe_by_path(qp, m, l1, start)
+    except ActiveSetError as exc:
+        if "positive excess return" in str(exc):
+            raise
+    return _search(qp, m, l1, start)
+
+
+def sharpe_by_path(
+    qp: DenseQP, m: np.ndarray, l1: L1Row, start: SharpeStart | None = None
+) -> SharpeSolution:
+    """The maximum Sharpe weights by following the L1 QP's path in t (``l1_path``) to the
+    fixed point t = g(w(t)), from where the kernel settles first: at the fixed point of the
+    start's working set, at the start's t (both warm from that working set), at t = 0
+    (minimum variance, cold)."""
+    n, mi = len(m), len(qp.h)
+    base = replace(qp, c=np.zeros(n))
+    problem = _Problem(base, l1)
+    d = -m
+    limit = PATH_STEPS + 4 * (n + mi)
+    systems, trials = 0, [0.0]
+    warm = None
+    if start is not None and np.isfinite(start.trade_off) and start.trade_off > 0:
+        warm = start.working_set
+        trials = [float(start.trade_off), 0.0]
+        try:
+            p = l1_piece(problem, d, problem.start(warm, n, mi), start.trade_off)
+            systems += 1
+            root = _fixed_point_on(base, m, p)
+            if np.isfinite(root) and holds(problem, p, root):
+                return _certified(base, m, l1, p, root, systems)
+            if np.isfinite(root) and abs(root - start.trade_off) > 1e-9 * root:
+                trials.insert(0, root)
+        except ActiveSetError:
+            pass
+    for t0 in trials:
+        try:
+            solution = solve_l1_qp(
+                replace(base, c=t0 * d),
+                l1,
+                warm if t0 > 0 else None,
+                WARM_SYSTEMS if t0 > 0 else None,
+            )
+        except ActiveSetError:
+            systems += WARM_SYSTEMS
+            continue
+        systems += solution.iterations
+        p, t, steps = _march(problem, d, _piece_of(problem, d, solution, t0), t0, m, limit)
+        return _certified(base, m, l1, p, t, systems + steps)
+    raise ActiveSetError("the L1 QP is not settled at any trade-off tried")
+
+
+def _march(problem, d, p, t0, m, limit):
+    """(piece, t, systems) at the fixed point, marching from t0."""
+    target = lambda q: _fixed_point_on(problem.qp, m, q)  # noqa: E731
+    p, t, systems = march(problem, d, p, t0, target, limit)
+    if not np.isfinite(t):
+        raise ActiveSetError("no portfolio in the constraints has a positive excess return")
+    return p, t, systems
+
+
+def _piece_of(problem: _Problem, d, solution, t: float) -> L1Piece:
+    """The path piece of a kernel solution at t, free sides where the entries lie."""
+    ws = solution.working_set
+    sets = (ws.at_lower, ws.at_upper, ws.at_break, ws.side, ws.rows, ws.l1)
+    p = l1_piece(problem, d, sets, t)
+    return l1_piece(problem, d, free_sides(problem, p, t, 1.0), t) if not ws.l1 else p
+
+
+def _fixed_point_on(qp: DenseQP, m: np.ndarray, p: L1Piece) -> float:
+    """The t where the Sharpe ratio is stationary along the piece's x_c + t x_d (see the
+    module); inf where the return there is not positive (the fixed point lies beyond)."""
+    S = qp.S
+    w0, w1 = p.x_c, p.x_d
+    alpha, beta = float(m @ w0), float(m @ w1)
+    Sw1 = S @ w1
+    gamma, delta, epsilon = float(w0 @ S @ w0), float(w0 @ Sw1), float(w1 @ Sw1)
+    denominator = beta * delta - alpha * epsilon
+    if denominator != 0:
+        root = (alpha * delta - beta * gamma) / denominator
+    else:
+        root = 2.0 * gamma / alpha if alpha > 0 else np.inf
+    if not np.isfinite(root) or root < 0 or alpha + beta * root <= 0:
+        return np.inf
+    return float(root)
+
+
+def _certified(qp: DenseQP, m, l1: L1Row, p: L1Piece, t: float, systems: int) -> SharpeSolution:
+    """The piece's point at t checked as the L1 QP's optimum by the kernel's own KKT
+    conditions (else the kernel from its working set), if it is the fixed point;
+    ActiveSetError otherwise."""
+    problem = _Problem(replace(qp, c=-t * m), l1)
+    x, mu = p.at(t)
+    if problem.changes(p.sets, x, mu, p.s) is None:
+        solution = _solution(problem, p.sets, x, mu, p.s, 0)
+    else:
+        solution = solve_l1_qp(problem.qp, l1, p.working_set, 4)
+    w = solution.x
+    ret, var = float(m @ w), float(w @ qp.S @ w)
+    if ret <= 0 or abs(2.0 * var / ret - t) > FIXED_POINT_TOLERANCE * max(t, 1e-300):
+        raise ActiveSetError("the L1 path's fixed point does not hold")
+    residual = max(solution.kkt_residual, abs(2.0 * var / ret - t) / t)
+    start = SharpeStart(solution.working_set, t)
+    return SharpeSolution(w, start, systems + solution.iterations, residual, var)
+
+
+def _search(qp: DenseQP, m: np.ndarray, l1: L1Row, start: SharpeStart | None) -> SharpeSolution:
+    """The bracketed search over t (see the module)."""
     low, high = 0.0, np.inf  # the fixed point lies in [low, high]
     if start is not None and np.isfinite(start.trade_off) and start.trade_off > 0:
         t, working = start.trade_off, start.working_set

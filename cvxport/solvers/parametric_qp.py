@@ -56,15 +56,25 @@ def piece(qp: DenseQP, d: np.ndarray, sets) -> Piece:
     """The working set's affine path in t, from one Cholesky factor of the free block;
     ActiveSetError when the block or the working rows are (nearly) singular."""
     at_lower, at_upper, rows = sets
-    free = ~(at_lower | at_upper)
+    held_x = np.where(at_lower, qp.lower, np.where(at_upper, qp.upper, 0.0))
+    R = np.vstack([qp.E, qp.G[rows]])
+    rhs = np.r_[qp.e, qp.h[rows]]
+    path = affine_kkt(qp.S, qp.c, d, ~(at_lower | at_upper), held_x, R, rhs)
+    return Piece((at_lower, at_upper, rows), *path)
+
+
+def affine_kkt(S, c, d, free, held_x, R, rhs) -> tuple[np.ndarray, ...]:
+    """One working set's KKT solution along the linear term c + t d, from one Cholesky
+    factor of the free block S_FF: (x_c, x_d, mu_c, mu_d, g_c, g_d) with x = x_c + t x_d
+    (n,; held entries at ``held_x``), multipliers of the rows R x = rhs mu_c + t mu_d and
+    the gradient 2Sx + c + t d + R'mu = g_c + t g_d (0 on free entries); ActiveSetError
+    when the block or the rows on the free entries are (nearly) singular."""
     if not free.any():
         raise ActiveSetError("every entry is held at a bound")
     held = ~free
-    x_c = np.where(at_lower, qp.lower, np.where(at_upper, qp.upper, 0.0))
-    R = np.vstack([qp.E, qp.G[rows]])
-    rhs = np.r_[qp.e, qp.h[rows]]
+    x_c = held_x.copy()
     kept, fixed = np.flatnonzero(free), np.flatnonzero(held)
-    rows_kept = qp.S.take(kept, axis=0)  # blocks by take: S[np.ix_(...)] is ~10x slower
+    rows_kept = S.take(kept, axis=0)  # blocks by take: S[np.ix_(...)] is ~10x slower
     hessian = 2.0 * rows_kept.take(kept, axis=1)
     diagonal = np.diag(hessian)
     if not np.all(diagonal > 0):
@@ -76,7 +86,7 @@ def piece(qp: DenseQP, d: np.ndarray, sets) -> Piece:
     pivots = np.diag(factor) ** 2
     if pivots.min() < CONDITION_FLOOR * pivots.max():
         raise ActiveSetError("the free block is nearly singular")
-    pull = 2.0 * (rows_kept.take(fixed, axis=1) @ x_c[held]) + qp.c[free]
+    pull = 2.0 * (rows_kept.take(fixed, axis=1) @ x_c[held]) + c[free]
     columns = np.column_stack([pull, d[free], R[:, free].T]) * unit[:, None]
     solved, info = dpotrs(factor, columns, lower=False)
     if info != 0:  # pragma: no cover - dpotrs fails only on bad arguments
@@ -85,11 +95,11 @@ def piece(qp: DenseQP, d: np.ndarray, sets) -> Piece:
     x_c, mu_c = solve_rows(x_c, free, R, rhs, solved[:, 0], solved[:, 2:])
     zero_x, zero_rhs = np.zeros(len(x_c)), np.zeros(len(rhs))
     x_d, mu_d = solve_rows(zero_x, free, R, zero_rhs, solved[:, 1], solved[:, 2:])
-    g_c = 2.0 * (qp.S @ x_c) + qp.c + R.T @ mu_c  # 2 (S x): no n x n temporary
-    g_d = 2.0 * (qp.S @ x_d) + d + R.T @ mu_d
+    g_c = 2.0 * (S @ x_c) + c + R.T @ mu_c  # 2 (S x): no n x n temporary
+    g_d = 2.0 * (S @ x_d) + d + R.T @ mu_d
     g_c[free] = 0.0  # zero by the system; rounding kept out of the sign checks
     g_d[free] = 0.0
-    return Piece((at_lower, at_upper, rows), x_c, x_d, mu_c, mu_d, g_c, g_d)
+    return x_c, x_d, mu_c, mu_d, g_c, g_d
 
 
 def _conditions(qp: DenseQP, p: Piece):

@@ -1,0 +1,313 @@
+"""The L1 QP of ``l1_kernel`` along a linear term t d, by working-set pieces (a homotopy).
+
+    minimize x'Sx + (c + t d)'x   over  E x = e,  G x <= h,  lower <= x <= upper,
+                                        sum_i |x_i - a_i| <= T
+
+For a fixed working set of ``l1_kernel`` (entries at a bound or at their breakpoint a_i,
+sides, held rows, the L1 row held or not) the KKT system is linear in t: one Cholesky factor
+of the free block gives x = x_c + t x_d, the multipliers (E, held rows [, nu]) mu_c + t mu_d
+and the gradient g_c + t g_d (``parametric_qp.affine_kkt``). ``march`` follows the optimal
+path from a t where a piece holds: the first condition to fail along the way changes the
+working set by one entry or row (the parametric active set of ``parametric_qp``, with the L1
+row's own events: a free entry reaching its breakpoint is held there, or, while the row is
+not held, crosses to its other side; the row reaching its limit is held; an entry at its
+breakpoint leaves it where |g_i| reaches nu; nu reaching 0 drops the row). A step of length
+0 may not undo the change just made, and a working set seen twice at one t stops the march
+(ActiveSetError): it cannot cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from cvxport.solvers.active_set import PRIMAL_TOLERANCE, ActiveSetError
+from cvxport.solvers.l1_kernel import L1WorkingSet, _apply, _Problem
+from cvxport.solvers.parametric_qp import affine_kkt
+from cvxport.solvers.qp_kernel import DUAL_TOLERANCE
+
+# change kinds of ``_conditions`` (0-8 are ``l1_kernel._apply``'s), and FLIP: a free entry
+# crossing its breakpoint while the L1 row is not held changes side only
+TO_LOWER, TO_UPPER, TO_BREAK, ADD_ROW, HOLD_L1, DROP_ROW, DROP_L1, OFF_BOUND, OFF_BREAK = range(9)
+FLIP = 9
+PRIMAL_KINDS = (TO_LOWER, TO_UPPER, TO_BREAK, ADD_ROW, HOLD_L1, FLIP)
+
+
+@dataclass(frozen=True)
+class L1Piece:
+    """One working set's path in t: the kernel's sets (at_lower, at_upper, at_break, side,
+    rows, l1), the L1 row's coefficients s (n,), x = x_c + t x_d (n,), multipliers of
+    [E; held G rows; L1 row if held] mu_c + t mu_d, gradient g_c + t g_d (n,). Where the
+    L1 row or a G row is implied by the others on the free entries, its multiplier is not
+    fixed by the system:
+    ``implied`` = (shift, delta, pinned, mu0_c, mu0_d, g0_c, g0_d) gives mu = mu0 + lambda
+    shift and g = g0 + lambda delta, lambda(t) the smallest multiplier of the implied row the
+    dual conditions allow, set by the condition ``pinned`` (a position in ``_conditions``)."""
+
+    sets: tuple
+    s: np.ndarray
+    x_c: np.ndarray
+    x_d: np.ndarray
+    mu_c: np.ndarray
+    mu_d: np.ndarray
+    g_c: np.ndarray
+    g_d: np.ndarray
+    implied: tuple | None = None
+
+    def at(self, t: float) -> tuple[np.ndarray, np.ndarray]:
+        """(x, mu) at t."""
+        return self.x_c + t * self.x_d, self.mu_c + t * self.mu_d
+
+    @property
+    def working_set(self) -> L1WorkingSet:
+        """The piece's working set as ``l1_kernel`` takes it to start."""
+        at_lower, at_upper, at_break, side, rows, l1 = self.sets
+        return L1WorkingSet(
+            at_lower.copy(), at_upper.copy(), at_break.copy(), side.copy(), rows.copy(), l1
+        )
+
+
+def l1_piece(problem: _Problem, d: np.ndarray, sets, t: float | None = None) -> L1Piece:
+    """The working set's affine path in t (one Cholesky factor); where one held inequality
+    row (the L1 row or a G row) is implied by the others on the free entries, the implied
+    piece at t (``L1Piece``). ActiveSetError when the free block or the rows are (nearly)
+    singular otherwise."""
+    qp = problem.qp
+    at_lower, at_upper, at_break = sets[:3]
+    held_x = np.where(
+        at_lower, qp.lower, np.where(at_upper, qp.upper, np.where(at_break, problem.a, 0.0))
+    )
+    s = problem.signs(sets)
+    R, rhs, l1_row = problem.rows(sets, s)
+    if l1_row is not None:
+        R, rhs = np.vstack([R, l1_row[0]]), np.append(rhs, l1_row[1])
+    free = ~problem.held(sets)
+    try:
+        return L1Piece(sets, s, *affine_kkt(qp.S, qp.c, d, free, held_x, R, rhs))
+    except ActiveSetError:
+        if t is None:
+            raise
+    for r in range(len(R) - 1, len(qp.e) - 1, -1):  # the L1 row first, then held G rows
+        others, other_rhs = np.delete(R, r, axis=0), np.delete(rhs, r)
+        if _residual(others[:, free], R[r, free]) > 1e-9:
+            continue
+        try:
+            x_c, x_d, mu_c, mu_d, g_c, g_d = affine_kkt(
+                qp.S, qp.c, d, free, held_x, others, other_rhs
+            )
+        except ActiveSetError:
+            continue
+        gap = float(R[r] @ (x_c + t * x_d)) - rhs[r]
+        if abs(gap) > PRIMAL_TOLERANCE or abs(float(R[r] @ x_d)) > PRIMAL_TOLERANCE:
+            continue
+        beta, *_ = np.linalg.lstsq(others[:, free].T, R[r, free], rcond=None)
+        delta = R[r] - others.T @ beta
+        delta[free] = 0.0
+        shift = np.insert(-beta, r, 1.0)
+        mu_c, mu_d = np.insert(mu_c, r, 0.0), np.insert(mu_d, r, 0.0)
+        implied = (shift, delta, -1, mu_c, mu_d, g_c, g_d)
+        return _pin(problem, L1Piece(sets, s, x_c, x_d, mu_c, mu_d, g_c, g_d, implied), t, None)
+    raise ActiveSetError("the working rows are dependent on the free entries")
+
+
+def _pin(problem: _Problem, p: L1Piece, t: float, pinned: int | None) -> L1Piece:
+    """The implied piece ``p`` with its free multiplier lambda(t) set by the condition
+    ``pinned`` (None: the largest lower limit at t, ties to the one rising fastest)."""
+    shift, delta, _, mu0_c, mu0_d, g0_c, g0_d = p.implied
+    implied = (shift, delta, -1, mu0_c, mu0_d, g0_c, g0_d)
+    base = L1Piece(p.sets, p.s, p.x_c, p.x_d, mu0_c, mu0_d, g0_c, g0_d, implied)
+    value_c, value_d, _, _, q = _conditions(problem, base)  # at lambda = 0
+    if pinned is None:
+        lower = np.flatnonzero(q > 0)
+        limits = -(value_c[lower] + t * value_d[lower]) / q[lower]
+        top = limits.max()
+        near = lower[limits >= top - 1e-12 * max(1.0, abs(top))]
+        pinned = int(near[np.argmax(-value_d[near] / q[near])])
+    lambda_c, lambda_d = -value_c[pinned] / q[pinned], -value_d[pinned] / q[pinned]
+    return L1Piece(
+        p.sets, p.s, p.x_c, p.x_d, mu0_c + lambda_c * shift, mu0_d + lambda_d * shift,
+        g0_c + lambda_c * delta, g0_d + lambda_d * delta, (*implied[:2], pinned, *implied[3:]),
+    )  # fmt: skip
+
+
+def _residual(A: np.ndarray, row: np.ndarray) -> float:
+    """Largest entry of ``row`` minus its least-squares combination of A's rows."""
+    if not A.size or not np.any(A):
+        return float(np.max(np.abs(row), initial=0.0))
+    beta, *_ = np.linalg.lstsq(A.T, row, rcond=None)
+    return float(np.max(np.abs(A.T @ beta - row), initial=0.0))
+
+
+def _conditions(problem: _Problem, p: L1Piece):
+    """Every KKT condition of the piece as value_c + t value_d >= 0 (arrays, one entry a
+    condition), with the change that follows when it fails (kinds, the entry or row) and,
+    for an implied piece, how the condition grows with nu (q; 0 otherwise)."""
+    qp, a = problem.qp, problem.a
+    at_lower, at_upper, at_break, side, rows, l1 = p.sets
+    free = np.flatnonzero(~(at_lower | at_upper | at_break))
+    moving = free[problem.interior[free]]
+    lower, upper = np.flatnonzero(at_lower), np.flatnonzero(at_upper)
+    broken = np.flatnonzero(at_break)
+    held_rows, open_rows = np.flatnonzero(rows), np.flatnonzero(~rows)
+    me = len(qp.e)
+    G_open = qp.G[open_rows]
+    shift, delta = p.implied[:2] if p.implied is not None else (p.mu_c, np.zeros(len(a)))
+    zero = np.zeros
+    parts = [
+        (p.x_c[free] - qp.lower[free], p.x_d[free], TO_LOWER, free, zero(len(free))),
+        (qp.upper[free] - p.x_c[free], -p.x_d[free], TO_UPPER, free, zero(len(free))),
+        (side[moving] * (p.x_c[moving] - a[moving]), side[moving] * p.x_d[moving],
+         TO_BREAK if l1 else FLIP, moving, zero(len(moving))),
+        (qp.h[open_rows] - G_open @ p.x_c, -(G_open @ p.x_d), ADD_ROW, open_rows,
+         zero(len(open_rows))),
+        (p.g_c[lower], p.g_d[lower], OFF_BOUND, lower, delta[lower]),
+        (-p.g_c[upper], -p.g_d[upper], OFF_BOUND, upper, -delta[upper]),
+        (p.mu_c[me : me + len(held_rows)], p.mu_d[me : me + len(held_rows)], DROP_ROW,
+         held_rows, shift[me : me + len(held_rows)]),
+    ]  # fmt: skip
+    if l1:
+        nu_c, nu_d = float(p.mu_c[-1]), float(p.mu_d[-1])
+        parts.append((np.array([nu_c]), np.array([nu_d]), DROP_L1, zero(1, int), shift[-1:]))
+        # at a breakpoint |g| <= nu: g reaching nu leaves below a, -nu above
+        parts.append(
+            (
+                nu_c - p.g_c[broken],
+                nu_d - p.g_d[broken],
+                OFF_BREAK,
+                broken,
+                shift[-1] - delta[broken],
+            )
+        )
+        parts.append((nu_c + p.g_c[broken], nu_d + p.g_d[broken], OFF_BREAK, broken,
+                      shift[-1] + delta[broken]))  # fmt: skip
+    else:
+        slack_c = problem.limit - float(p.s @ (p.x_c - a))
+        parts.append((np.array([slack_c]), np.array([-float(p.s @ p.x_d)]), HOLD_L1,
+                      zero(1, int), zero(1)))  # fmt: skip
+    value_c = np.concatenate([part[0] for part in parts])
+    value_d = np.concatenate([part[1] for part in parts])
+    kinds = np.concatenate([np.full(len(part[3]), part[2]) for part in parts])
+    index = np.concatenate([part[3] for part in parts])
+    q = np.concatenate([part[4] for part in parts]) if p.implied is not None else None
+    return value_c, value_d, kinds, index, q
+
+
+def holds(problem: _Problem, p: L1Piece, t: float) -> bool:
+    """Whether the piece's working set satisfies the L1 QP's KKT conditions at t."""
+    x, mu = p.at(t)
+    value_c, value_d, kinds, _, _ = _conditions(problem, p)
+    scale = _scale(problem, p, x, mu, t)
+    floor = np.where(np.isin(kinds, PRIMAL_KINDS), -PRIMAL_TOLERANCE, -DUAL_TOLERANCE * scale)
+    return bool(np.all(value_c + t * value_d >= floor))
+
+
+def _scale(problem: _Problem, p: L1Piece, x, mu, t: float) -> float:
+    """What dual conditions are measured against (``l1_kernel._dual_scale``): the largest
+    multiplier or term of the objective gradient 2Sx + c + t d at t."""
+    terms = np.abs(2.0 * (problem.qp.S @ x))
+    return max(float(np.abs(mu).max(initial=0.0)), float(terms.max(initial=0.0)), 1e-300)
+
+
+def march(
+    problem: _Problem,
+    d: np.ndarray,
+    p: L1Piece,
+    t0: float,
+    target: Callable[[L1Piece], float],
+    limit: int,
+) -> tuple[L1Piece, float, int]:
+    """Follow the optimal path from t0 (where ``p`` holds) toward ``target(piece)`` (a t
+    recomputed on every piece); return the piece that holds there, that t and the systems
+    solved. ActiveSetError when it cannot go on within ``limit`` systems."""
+    t, systems = t0, 0
+    seen: set[bytes] = set()
+    last = None  # (kind, index) of the last change: not undone by a step of length 0
+    goal = target(p)
+    for _ in range(4 * limit):
+        if systems >= limit:
+            break
+        direction = 1.0 if goal >= t else -1.0
+        value_c, value_d, kinds, index, q = _conditions(problem, p)
+        slope = value_d * direction
+        if p.implied is not None:
+            slope[p.implied[2]] = 0.0  # the condition that sets nu holds along the piece
+        falling = np.flatnonzero(slope < 0)
+        steps = np.maximum(value_c[falling] + t * value_d[falling], 0.0) / -slope[falling]
+        if last is not None:
+            undo = np.isin(kinds[falling], UNDOES[last[0]]) & (index[falling] == last[1])
+            steps[undo & (steps <= 0.0)] = np.inf
+        k = int(np.argmin(steps)) if len(steps) else -1
+        if k < 0 or steps[k] >= abs(goal - t):
+            return p, goal, systems
+        best, row = float(steps[k]), int(falling[k])
+        kind, j = int(kinds[row]), int(index[row])
+        if best > 0:
+            seen.clear()
+        t += direction * best
+        key = _key(p.sets) + (b"" if p.implied is None else bytes([row % 251]))
+        if key in seen:
+            raise ActiveSetError("the L1 path repeats a working set at one trade-off")
+        seen.add(key)
+        if q is not None and q[row] > 0:  # a larger lower limit of nu: it now sets nu
+            p = _pin(problem, p, t, row)
+            continue
+        sets = _change(problem, p, t, direction, kind, j)
+        last = (kind, j)
+        if kind != FLIP:  # a side change of a free entry leaves the piece as it is
+            p = l1_piece(problem, d, sets, t)
+            systems += 1
+            goal = target(p)
+        else:
+            p = L1Piece(sets, problem.signs(sets), *(p.x_c, p.x_d, p.mu_c, p.mu_d, p.g_c, p.g_d))
+    raise ActiveSetError(f"the L1 path changed its working set more than {limit} times")
+
+
+# the changes that undo one of each kind on the same entry or row
+UNDOES = {
+    TO_LOWER: [OFF_BOUND], TO_UPPER: [OFF_BOUND], OFF_BOUND: [TO_LOWER, TO_UPPER],
+    TO_BREAK: [OFF_BREAK], OFF_BREAK: [TO_BREAK], ADD_ROW: [DROP_ROW], DROP_ROW: [ADD_ROW],
+    HOLD_L1: [DROP_L1], DROP_L1: [HOLD_L1], FLIP: [FLIP],
+}  # fmt: skip
+
+
+def _key(sets) -> bytes:
+    at_lower, at_upper, at_break, side, rows, l1 = sets
+    flags = np.concatenate([at_lower, at_upper, at_break, side > 0, rows, [l1]])
+    return np.packbits(flags).tobytes()
+
+
+def _change(problem: _Problem, p: L1Piece, t: float, direction: float, kind: int, j: int):
+    """The working set after the change ``kind`` on entry or row j at t."""
+    n = len(problem.a)
+    x, mu = p.at(t)
+    g = p.g_c + t * p.g_d
+    z = x - problem.a
+    mask = np.zeros(len(problem.qp.h) if kind in (ADD_ROW, DROP_ROW) else n, bool)
+    mask[j] = True
+    if kind == FLIP:
+        side = p.sets[3].copy()
+        side[j] = -side[j]
+        return (*p.sets[:3], side, *p.sets[4:])
+    if kind == HOLD_L1:  # sides as they are (kept by the flips)
+        return (*p.sets[:5], True)
+    if kind == DROP_L1:  # entries at a breakpoint leave it the way their gradient moves
+        pull = -(p.g_d * direction)
+        return _apply(p.sets, DROP_L1, None, z, np.where(pull == 0, -g, pull))
+    if kind == OFF_BREAK:  # g = nu: below a; g = -nu: above
+        return _apply(p.sets, OFF_BREAK, mask, z, -g)
+    return _apply(p.sets, kind, mask, z, -g)
+
+
+def free_sides(problem: _Problem, p: L1Piece, t: float, direction: float) -> tuple:
+    """The sets with each free entry's side where it lies at t (where the way it moves when
+    it is at its breakpoint), for a piece whose L1 row is not held."""
+    at_lower, at_upper, at_break, side, rows, l1 = p.sets
+    if l1:
+        return p.sets
+    z = p.x_c + t * p.x_d - problem.a
+    lean = np.where(np.abs(z) > PRIMAL_TOLERANCE, z, direction * p.x_d)
+    free = ~(at_lower | at_upper | at_break)
+    side = np.where(free, np.where(lean >= 0, 1.0, -1.0), side)
+    return at_lower, at_upper, at_break, side, rows, l1
