@@ -19,7 +19,7 @@ breakpoint leaves it where |g_i| reaches nu; nu reaching 0 drops the row). A ste
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -32,6 +32,7 @@ from cvxport.solvers.qp_kernel import DUAL_TOLERANCE
 # crossing its breakpoint while the L1 row is not held changes side only
 TO_LOWER, TO_UPPER, TO_BREAK, ADD_ROW, HOLD_L1, DROP_ROW, DROP_L1, OFF_BOUND, OFF_BREAK = range(9)
 FLIP = 9
+REFRESH = 32  # pieces between full products S held_x
 PRIMAL_KINDS = (TO_LOWER, TO_UPPER, TO_BREAK, ADD_ROW, HOLD_L1, FLIP)
 
 
@@ -39,7 +40,8 @@ PRIMAL_KINDS = (TO_LOWER, TO_UPPER, TO_BREAK, ADD_ROW, HOLD_L1, FLIP)
 class L1Piece:
     """One working set's path in t: the kernel's sets (at_lower, at_upper, at_break, side,
     rows, l1), the L1 row's coefficients s (n,), x = x_c + t x_d (n,), multipliers of
-    [E; held G rows; L1 row if held] mu_c + t mu_d, gradient g_c + t g_d (n,). Where the
+    [E; held G rows; L1 row if held] mu_c + t mu_d, gradient g_c + t g_d (n,), S x_c and
+    S x_d (n,). Where the
     L1 row or a G row is implied by the others on the free entries, its multiplier is not
     fixed by the system:
     ``implied`` = (shift, delta, pinned, mu0_c, mu0_d, g0_c, g0_d) gives mu = mu0 + lambda
@@ -54,7 +56,12 @@ class L1Piece:
     mu_d: np.ndarray
     g_c: np.ndarray
     g_d: np.ndarray
+    Sx_c: np.ndarray
+    Sx_d: np.ndarray
     implied: tuple | None = None
+    held_x: np.ndarray | None = None  # held values (0 on free entries) and S held_x,
+    held_product: np.ndarray | None = None  # carried from piece to piece
+    age: int = 0  # pieces since held_product was formed in full
 
     def at(self, t: float) -> tuple[np.ndarray, np.ndarray]:
         """(x, mu) at t."""
@@ -69,23 +76,29 @@ class L1Piece:
         )
 
 
-def l1_piece(problem: _Problem, d: np.ndarray, sets, t: float | None = None) -> L1Piece:
+def l1_piece(
+    problem: _Problem, d: np.ndarray, sets, t: float | None = None, last: L1Piece | None = None
+) -> L1Piece:
     """The working set's affine path in t (one Cholesky factor); where one held inequality
     row (the L1 row or a G row) is implied by the others on the free entries, the implied
     piece at t (``L1Piece``). ActiveSetError when the free block or the rows are (nearly)
-    singular otherwise."""
+    singular otherwise. ``last``: the piece before, whose S held_x is updated by the
+    entries that changed (formed in full every REFRESH pieces)."""
     qp = problem.qp
     at_lower, at_upper, at_break = sets[:3]
     held_x = np.where(
         at_lower, qp.lower, np.where(at_upper, qp.upper, np.where(at_break, problem.a, 0.0))
     )
+    held_product, age = _held_product(qp.S, held_x, last)
+    carried = {"held_x": held_x, "held_product": held_product, "age": age}
     s = problem.signs(sets)
     R, rhs, l1_row = problem.rows(sets, s)
     if l1_row is not None:
         R, rhs = np.vstack([R, l1_row[0]]), np.append(rhs, l1_row[1])
     free = ~problem.held(sets)
     try:
-        return L1Piece(sets, s, *affine_kkt(qp.S, qp.c, d, free, held_x, R, rhs))
+        path = affine_kkt(qp.S, qp.c, d, free, held_x, R, rhs, True, held_product)
+        return L1Piece(sets, s, *path, **carried)
     except ActiveSetError:
         if t is None:
             raise
@@ -94,8 +107,8 @@ def l1_piece(problem: _Problem, d: np.ndarray, sets, t: float | None = None) -> 
         if _residual(others[:, free], R[r, free]) > 1e-9:
             continue
         try:
-            x_c, x_d, mu_c, mu_d, g_c, g_d = affine_kkt(
-                qp.S, qp.c, d, free, held_x, others, other_rhs
+            x_c, x_d, mu_c, mu_d, g_c, g_d, Sx_c, Sx_d = affine_kkt(
+                qp.S, qp.c, d, free, held_x, others, other_rhs, True, held_product
             )
         except ActiveSetError:
             continue
@@ -108,8 +121,21 @@ def l1_piece(problem: _Problem, d: np.ndarray, sets, t: float | None = None) -> 
         shift = np.insert(-beta, r, 1.0)
         mu_c, mu_d = np.insert(mu_c, r, 0.0), np.insert(mu_d, r, 0.0)
         implied = (shift, delta, -1, mu_c, mu_d, g_c, g_d)
-        return _pin(problem, L1Piece(sets, s, x_c, x_d, mu_c, mu_d, g_c, g_d, implied), t, None)
+        piece = L1Piece(sets, s, x_c, x_d, mu_c, mu_d, g_c, g_d, Sx_c, Sx_d, implied, **carried)
+        return _pin(problem, piece, t, None)
     raise ActiveSetError("the working rows are dependent on the free entries")
+
+
+def _held_product(S: np.ndarray, held_x: np.ndarray, last: L1Piece | None):
+    """(S held_x (n,), its age): updated from ``last`` by the columns of the entries whose
+    held value changed, in full when there is no last piece, it is REFRESH pieces old or
+    many entries changed."""
+    if last is not None and last.held_product is not None and last.age < REFRESH:
+        changed = np.flatnonzero(held_x != last.held_x)
+        if len(changed) <= max(1, len(held_x) // 8):
+            step = held_x[changed] - last.held_x[changed]
+            return last.held_product + step @ S.take(changed, axis=0), last.age + 1
+    return S @ held_x, 0
 
 
 def _pin(problem: _Problem, p: L1Piece, t: float, pinned: int | None) -> L1Piece:
@@ -117,7 +143,7 @@ def _pin(problem: _Problem, p: L1Piece, t: float, pinned: int | None) -> L1Piece
     ``pinned`` (None: the largest lower limit at t, ties to the one rising fastest)."""
     shift, delta, _, mu0_c, mu0_d, g0_c, g0_d = p.implied
     implied = (shift, delta, -1, mu0_c, mu0_d, g0_c, g0_d)
-    base = L1Piece(p.sets, p.s, p.x_c, p.x_d, mu0_c, mu0_d, g0_c, g0_d, implied)
+    base = replace(p, mu_c=mu0_c, mu_d=mu0_d, g_c=g0_c, g_d=g0_d, implied=implied)
     value_c, value_d, _, _, q = _conditions(problem, base)  # at lambda = 0
     if pinned is None:
         lower = np.flatnonzero(q > 0)
@@ -126,9 +152,10 @@ def _pin(problem: _Problem, p: L1Piece, t: float, pinned: int | None) -> L1Piece
         near = lower[limits >= top - 1e-12 * max(1.0, abs(top))]
         pinned = int(near[np.argmax(-value_d[near] / q[near])])
     lambda_c, lambda_d = -value_c[pinned] / q[pinned], -value_d[pinned] / q[pinned]
-    return L1Piece(
-        p.sets, p.s, p.x_c, p.x_d, mu0_c + lambda_c * shift, mu0_d + lambda_d * shift,
-        g0_c + lambda_c * delta, g0_d + lambda_d * delta, (*implied[:2], pinned, *implied[3:]),
+    return replace(
+        p, mu_c=mu0_c + lambda_c * shift, mu_d=mu0_d + lambda_d * shift,
+        g_c=g0_c + lambda_c * delta, g_d=g0_d + lambda_d * delta,
+        implied=(*implied[:2], pinned, *implied[3:]),
     )  # fmt: skip
 
 
@@ -167,25 +194,19 @@ def _conditions(problem: _Problem, p: L1Piece):
         (p.mu_c[me : me + len(held_rows)], p.mu_d[me : me + len(held_rows)], DROP_ROW,
          held_rows, shift[me : me + len(held_rows)]),
     ]  # fmt: skip
+    nu_c, nu_d, nu_q = (float(p.mu_c[-1]), float(p.mu_d[-1]), shift[-1]) if l1 else (0, 0, 0)
     if l1:
-        nu_c, nu_d = float(p.mu_c[-1]), float(p.mu_d[-1])
         parts.append((np.array([nu_c]), np.array([nu_d]), DROP_L1, zero(1, int), shift[-1:]))
-        # at a breakpoint |g| <= nu: g reaching nu leaves below a, -nu above
-        parts.append(
-            (
-                nu_c - p.g_c[broken],
-                nu_d - p.g_d[broken],
-                OFF_BREAK,
-                broken,
-                shift[-1] - delta[broken],
-            )
-        )
-        parts.append((nu_c + p.g_c[broken], nu_d + p.g_d[broken], OFF_BREAK, broken,
-                      shift[-1] + delta[broken]))  # fmt: skip
     else:
         slack_c = problem.limit - float(p.s @ (p.x_c - a))
         parts.append((np.array([slack_c]), np.array([-float(p.s @ p.x_d)]), HOLD_L1,
                       zero(1, int), zero(1)))  # fmt: skip
+    # at a breakpoint |g| <= nu (0 while the L1 row is not held): g reaching nu leaves
+    # below a, -nu above
+    parts.append((nu_c - p.g_c[broken], nu_d - p.g_d[broken], OFF_BREAK, broken,
+                  nu_q - delta[broken]))  # fmt: skip
+    parts.append((nu_c + p.g_c[broken], nu_d + p.g_d[broken], OFF_BREAK, broken,
+                  nu_q + delta[broken]))  # fmt: skip
     value_c = np.concatenate([part[0] for part in parts])
     value_d = np.concatenate([part[1] for part in parts])
     kinds = np.concatenate([np.full(len(part[3]), part[2]) for part in parts])
@@ -206,7 +227,7 @@ def holds(problem: _Problem, p: L1Piece, t: float) -> bool:
 def _scale(problem: _Problem, p: L1Piece, x, mu, t: float) -> float:
     """What dual conditions are measured against (``l1_kernel._dual_scale``): the largest
     multiplier or term of the objective gradient 2Sx + c + t d at t."""
-    terms = np.abs(2.0 * (problem.qp.S @ x))
+    terms = np.abs(2.0 * (p.Sx_c + t * p.Sx_d))
     return max(float(np.abs(mu).max(initial=0.0)), float(terms.max(initial=0.0)), 1e-300)
 
 
@@ -256,11 +277,11 @@ def march(
         sets = _change(problem, p, t, direction, kind, j)
         last = (kind, j)
         if kind != FLIP:  # a side change of a free entry leaves the piece as it is
-            p = l1_piece(problem, d, sets, t)
+            p = l1_piece(problem, d, sets, t, p)
             systems += 1
             goal = target(p)
         else:
-            p = L1Piece(sets, problem.signs(sets), *(p.x_c, p.x_d, p.mu_c, p.mu_d, p.g_c, p.g_d))
+            p = replace(p, sets=sets, s=problem.signs(sets))
     raise ActiveSetError(f"the L1 path changed its working set more than {limit} times")
 
 
@@ -281,7 +302,7 @@ def _key(sets) -> bytes:
 def _change(problem: _Problem, p: L1Piece, t: float, direction: float, kind: int, j: int):
     """The working set after the change ``kind`` on entry or row j at t."""
     n = len(problem.a)
-    x, mu = p.at(t)
+    x = p.x_c + t * p.x_d
     g = p.g_c + t * p.g_d
     z = x - problem.a
     mask = np.zeros(len(problem.qp.h) if kind in (ADD_ROW, DROP_ROW) else n, bool)

@@ -96,49 +96,45 @@ def sharpe_by_path(
     qp: DenseQP, m: np.ndarray, l1: L1Row, start: SharpeStart | None = None
 ) -> SharpeSolution:
     """The maximum Sharpe weights by following the L1 QP's path in t (``l1_path``) to the
-    fixed point t = g(w(t)), from where the kernel settles first: at the fixed point of the
-    start's working set, at the start's t (both warm from that working set), at t = 0
-    (minimum variance, cold)."""
+    fixed point t = g(w(t)). The march begins at the first of: the start's working set
+    where it holds at its own fixed point (done); the kernel at that point, warm from it;
+    the kernel at t = 0 (minimum variance), cold."""
     n, mi = len(m), len(qp.h)
     base = replace(qp, c=np.zeros(n))
     problem = _Problem(base, l1)
     d = -m
     limit = PATH_STEPS + 4 * (n + mi)
-    systems, trials = 0, [0.0]
-    warm = None
+    systems, starts = 0, []
     if start is not None and np.isfinite(start.trade_off) and start.trade_off > 0:
-        warm = start.working_set
-        trials = [float(start.trade_off), 0.0]
+        sets = problem.start(start.working_set, n, mi)
+        guess = float(start.trade_off)
         try:
-            p = l1_piece(problem, d, problem.start(warm, n, mi), start.trade_off)
+            p = l1_piece(problem, d, sets, guess)
             systems += 1
-            root = _fixed_point_on(base, m, p)
+            root = _fixed_point_on(m, p)
             if np.isfinite(root) and holds(problem, p, root):
                 return _certified(base, m, l1, p, root, systems)
-            if np.isfinite(root) and abs(root - start.trade_off) > 1e-9 * root:
-                trials.insert(0, root)
+            guess = root if np.isfinite(root) else guess
         except ActiveSetError:
             pass
-    for t0 in trials:
+        starts = [(guess, start.working_set)]
+    for t0, warm in [*starts, (0.0, None)]:
         try:
-            solution = solve_l1_qp(
-                replace(base, c=t0 * d),
-                l1,
-                warm if t0 > 0 else None,
-                WARM_SYSTEMS if t0 > 0 else None,
-            )
-        except ActiveSetError:
+            at_t0 = replace(base, c=t0 * d)
+            solution = solve_l1_qp(at_t0, l1, warm, WARM_SYSTEMS if warm else None)
+            systems += solution.iterations
+            p, t, steps = _march(problem, d, _piece_of(problem, d, solution, t0), t0, m, limit)
+            return _certified(base, m, l1, p, t, systems + steps)
+        except ActiveSetError as exc:
+            if "positive excess return" in str(exc) or warm is None:
+                raise
             systems += WARM_SYSTEMS
-            continue
-        systems += solution.iterations
-        p, t, steps = _march(problem, d, _piece_of(problem, d, solution, t0), t0, m, limit)
-        return _certified(base, m, l1, p, t, systems + steps)
-    raise ActiveSetError("the L1 QP is not settled at any trade-off tried")
+    raise ActiveSetError("the L1 QP is not settled at any trade-off tried")  # pragma: no cover
 
 
 def _march(problem, d, p, t0, m, limit):
     """(piece, t, systems) at the fixed point, marching from t0."""
-    target = lambda q: _fixed_point_on(problem.qp, m, q)  # noqa: E731
+    target = lambda q: _fixed_point_on(m, q)  # noqa: E731
     p, t, systems = march(problem, d, p, t0, target, limit)
     if not np.isfinite(t):
         raise ActiveSetError("no portfolio in the constraints has a positive excess return")
@@ -153,14 +149,12 @@ def _piece_of(problem: _Problem, d, solution, t: float) -> L1Piece:
     return l1_piece(problem, d, free_sides(problem, p, t, 1.0), t) if not ws.l1 else p
 
 
-def _fixed_point_on(qp: DenseQP, m: np.ndarray, p: L1Piece) -> float:
+def _fixed_point_on(m: np.ndarray, p: L1Piece) -> float:
     """The t where the Sharpe ratio is stationary along the piece's x_c + t x_d (see the
     module); inf where the return there is not positive (the fixed point lies beyond)."""
-    S = qp.S
     w0, w1 = p.x_c, p.x_d
     alpha, beta = float(m @ w0), float(m @ w1)
-    Sw1 = S @ w1
-    gamma, delta, epsilon = float(w0 @ S @ w0), float(w0 @ Sw1), float(w1 @ Sw1)
+    gamma, delta, epsilon = float(w0 @ p.Sx_c), float(w0 @ p.Sx_d), float(w1 @ p.Sx_d)
     denominator = beta * delta - alpha * epsilon
     if denominator != 0:
         root = (alpha * delta - beta * gamma) / denominator

@@ -63,12 +63,18 @@ def piece(qp: DenseQP, d: np.ndarray, sets) -> Piece:
     return Piece((at_lower, at_upper, rows), *path)
 
 
-def affine_kkt(S, c, d, free, held_x, R, rhs) -> tuple[np.ndarray, ...]:
+def affine_kkt(
+    S, c, d, free, held_x, R, rhs, products: bool = False, held_product=None
+) -> tuple[np.ndarray, ...]:
     """One working set's KKT solution along the linear term c + t d, from one Cholesky
     factor of the free block S_FF: (x_c, x_d, mu_c, mu_d, g_c, g_d) with x = x_c + t x_d
     (n,; held entries at ``held_x``), multipliers of the rows R x = rhs mu_c + t mu_d and
     the gradient 2Sx + c + t d + R'mu = g_c + t g_d (0 on free entries); ActiveSetError
-    when the block or the rows on the free entries are (nearly) singular."""
+    when the block or the rows on the free entries are (nearly) singular. ``products``:
+    S x_c and S x_d follow, from one pass over S (one product of S by two columns, not
+    two: S is read once, which is what a product costs at n = 1000). ``held_product``:
+    S held_x (n,; held_x 0 on the free entries) where the caller has it; the products then
+    come from the free columns alone (|F| n, not n^2)."""
     if not free.any():
         raise ActiveSetError("every entry is held at a bound")
     held = ~free
@@ -86,7 +92,10 @@ def affine_kkt(S, c, d, free, held_x, R, rhs) -> tuple[np.ndarray, ...]:
     pivots = np.diag(factor) ** 2
     if pivots.min() < CONDITION_FLOOR * pivots.max():
         raise ActiveSetError("the free block is nearly singular")
-    pull = 2.0 * (rows_kept.take(fixed, axis=1) @ x_c[held]) + c[free]
+    if held_product is None:
+        pull = 2.0 * (rows_kept.take(fixed, axis=1) @ x_c[held]) + c[free]
+    else:
+        pull = 2.0 * held_product[kept] + c[kept]
     columns = np.column_stack([pull, d[free], R[:, free].T]) * unit[:, None]
     solved, info = dpotrs(factor, columns, lower=False)
     if info != 0:  # pragma: no cover - dpotrs fails only on bad arguments
@@ -95,11 +104,18 @@ def affine_kkt(S, c, d, free, held_x, R, rhs) -> tuple[np.ndarray, ...]:
     x_c, mu_c = solve_rows(x_c, free, R, rhs, solved[:, 0], solved[:, 2:])
     zero_x, zero_rhs = np.zeros(len(x_c)), np.zeros(len(rhs))
     x_d, mu_d = solve_rows(zero_x, free, R, zero_rhs, solved[:, 1], solved[:, 2:])
-    g_c = 2.0 * (S @ x_c) + c + R.T @ mu_c  # 2 (S x): no n x n temporary
-    g_d = 2.0 * (S @ x_d) + d + R.T @ mu_d
+    if products and held_product is not None:  # S x = S held_x + S_:F x_F, S symmetric
+        Sx_c, Sx_d = np.column_stack([x_c[kept], x_d[kept]]).T @ rows_kept
+        Sx_c = Sx_c + held_product
+    elif products:
+        Sx_c, Sx_d = (S @ np.column_stack([x_c, x_d])).T
+    else:
+        Sx_c, Sx_d = S @ x_c, S @ x_d
+    g_c = 2.0 * Sx_c + c + R.T @ mu_c  # 2 (S x): no n x n temporary
+    g_d = 2.0 * Sx_d + d + R.T @ mu_d
     g_c[free] = 0.0  # zero by the system; rounding kept out of the sign checks
     g_d[free] = 0.0
-    return x_c, x_d, mu_c, mu_d, g_c, g_d
+    return (x_c, x_d, mu_c, mu_d, g_c, g_d) + ((Sx_c, Sx_d) if products else ())
 
 
 def _conditions(qp: DenseQP, p: Piece):
