@@ -238,10 +238,13 @@ def march(
     t0: float,
     target: Callable[[L1Piece], float],
     limit: int,
+    reach: float = np.inf,
 ) -> tuple[L1Piece, float, int]:
     """Follow the optimal path from t0 (where ``p`` holds) toward ``target(piece)`` (a t
     recomputed on every piece); return the piece that holds there, that t and the systems
-    solved. ActiveSetError when it cannot go on within ``limit`` systems."""
+    solved. A change beyond ``reach`` does not count (slopes of rounding size on a piece
+    that no longer moves); with an infinite target the march then ends there (t = inf).
+    ActiveSetError when it cannot go on within ``limit`` systems."""
     t, systems = t0, 0
     seen: set[bytes] = set()
     last = None  # (kind, index) of the last change: not undone by a step of length 0
@@ -260,7 +263,7 @@ def march(
             undo = np.isin(kinds[falling], UNDOES[last[0]]) & (index[falling] == last[1])
             steps[undo & (steps <= 0.0)] = np.inf
         k = int(np.argmin(steps)) if len(steps) else -1
-        if k < 0 or steps[k] >= abs(goal - t):
+        if k < 0 or steps[k] >= abs(goal - t) or abs(t + direction * steps[k]) > reach:
             return p, goal, systems
         best, row = float(steps[k]), int(falling[k])
         kind, j = int(kinds[row]), int(index[row])
