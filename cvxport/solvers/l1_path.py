@@ -168,51 +168,70 @@ def _residual(A: np.ndarray, row: np.ndarray) -> float:
 
 
 def _conditions(problem: _Problem, p: L1Piece):
-    """Every KKT condition of the piece as value_c + t value_d >= 0 (arrays, one entry a
-    condition), with the change that follows when it fails (kinds, the entry or row) and,
-    for an implied piece, how the condition grows with nu (q; 0 otherwise)."""
+    """Every KKT condition of the piece as value_c + t value_d >= 0 (arrays in a fixed
+    layout: seven blocks over the entries, two over the rows, the L1 row; inf where a
+    condition does not apply), with the change that follows when it fails (kinds, the
+    entry or row) and, for an implied piece, how the condition grows with its free
+    multiplier (q; None otherwise)."""
     qp, a = problem.qp, problem.a
     at_lower, at_upper, at_break, side, rows, l1 = p.sets
-    free = np.flatnonzero(~(at_lower | at_upper | at_break))
-    moving = free[problem.interior[free]]
-    lower, upper = np.flatnonzero(at_lower), np.flatnonzero(at_upper)
-    broken = np.flatnonzero(at_break)
-    held_rows, open_rows = np.flatnonzero(rows), np.flatnonzero(~rows)
-    me = len(qp.e)
-    G_open = qp.G[open_rows]
-    shift, delta = p.implied[:2] if p.implied is not None else (p.mu_c, np.zeros(len(a)))
-    zero = np.zeros
-    parts = [
-        (p.x_c[free] - qp.lower[free], p.x_d[free], TO_LOWER, free, zero(len(free))),
-        (qp.upper[free] - p.x_c[free], -p.x_d[free], TO_UPPER, free, zero(len(free))),
-        (side[moving] * (p.x_c[moving] - a[moving]), side[moving] * p.x_d[moving],
-         TO_BREAK if l1 else FLIP, moving, zero(len(moving))),
-        (qp.h[open_rows] - G_open @ p.x_c, -(G_open @ p.x_d), ADD_ROW, open_rows,
-         zero(len(open_rows))),
-        (p.g_c[lower], p.g_d[lower], OFF_BOUND, lower, delta[lower]),
-        (-p.g_c[upper], -p.g_d[upper], OFF_BOUND, upper, -delta[upper]),
-        (p.mu_c[me : me + len(held_rows)], p.mu_d[me : me + len(held_rows)], DROP_ROW,
-         held_rows, shift[me : me + len(held_rows)]),
-    ]  # fmt: skip
-    nu_c, nu_d, nu_q = (float(p.mu_c[-1]), float(p.mu_d[-1]), shift[-1]) if l1 else (0, 0, 0)
-    if l1:
-        parts.append((np.array([nu_c]), np.array([nu_d]), DROP_L1, zero(1, int), shift[-1:]))
-    else:
-        slack_c = problem.limit - float(p.s @ (p.x_c - a))
-        parts.append((np.array([slack_c]), np.array([-float(p.s @ p.x_d)]), HOLD_L1,
-                      zero(1, int), zero(1)))  # fmt: skip
+    n, mi = len(a), len(qp.h)
+    free = ~(at_lower | at_upper | at_break)
+    moving = free & problem.interior
+    me, held = len(qp.e), int(rows.sum())
+    nu_c, nu_d = (float(p.mu_c[-1]), float(p.mu_d[-1])) if l1 else (0.0, 0.0)
+    value_c, value_d = np.empty(7 * n + 2 * mi + 1), np.zeros(7 * n + 2 * mi + 1)
+    entries_c, entries_d = value_c[: 7 * n].reshape(7, n), value_d[: 7 * n].reshape(7, n)
+    entries_c[0], entries_d[0] = p.x_c - qp.lower, p.x_d  # free: to the lower bound
+    entries_c[1], entries_d[1] = qp.upper - p.x_c, -p.x_d  # to the upper bound
+    entries_c[2], entries_d[2] = side * (p.x_c - a), side * p.x_d  # to the breakpoint
+    entries_c[3], entries_d[3] = p.g_c, p.g_d  # at lower: g >= 0
+    entries_c[4], entries_d[4] = -p.g_c, -p.g_d  # at upper: g <= 0
     # at a breakpoint |g| <= nu (0 while the L1 row is not held): g reaching nu leaves
     # below a, -nu above
-    parts.append((nu_c - p.g_c[broken], nu_d - p.g_d[broken], OFF_BREAK, broken,
-                  nu_q - delta[broken]))  # fmt: skip
-    parts.append((nu_c + p.g_c[broken], nu_d + p.g_d[broken], OFF_BREAK, broken,
-                  nu_q + delta[broken]))  # fmt: skip
-    value_c = np.concatenate([part[0] for part in parts])
-    value_d = np.concatenate([part[1] for part in parts])
-    kinds = np.concatenate([np.full(len(part[3]), part[2]) for part in parts])
-    index = np.concatenate([part[3] for part in parts])
-    q = np.concatenate([part[4] for part in parts]) if p.implied is not None else None
+    entries_c[5], entries_d[5] = nu_c - p.g_c, nu_d - p.g_d
+    entries_c[6], entries_d[6] = nu_c + p.g_c, nu_d + p.g_d
+    applies = np.vstack([free, free, moving, at_lower, at_upper, at_break, at_break])
+    entries_c[~applies] = np.inf
+    entries_d[~applies] = 0.0
+    row_c, row_d = value_c[7 * n : -1].reshape(2, mi), value_d[7 * n : -1].reshape(2, mi)
+    row_c[0], row_d[0] = qp.h - qp.G @ p.x_c, -(qp.G @ p.x_d)  # open rows: reached
+    row_c[1, :], row_d[1, :] = np.inf, 0.0  # held rows: multiplier >= 0
+    row_c[1, rows], row_d[1, rows] = p.mu_c[me : me + held], p.mu_d[me : me + held]
+    row_c[0, rows], row_d[0, rows] = np.inf, 0.0
+    if l1:
+        value_c[-1], value_d[-1] = nu_c, nu_d
+    else:
+        value_c[-1], value_d[-1] = problem.limit - float(p.s @ (p.x_c - a)), -float(p.s @ p.x_d)
+    kinds, index = _layout(n, mi, bool(l1))
+    q = None
+    if p.implied is not None:
+        shift, delta = p.implied[:2]
+        nu_q = shift[-1] if l1 else 0.0
+        q = np.zeros(len(value_c))
+        entries_q, rows_q = q[: 7 * n].reshape(7, n), q[7 * n : -1].reshape(2, mi)
+        entries_q[3], entries_q[4] = delta, -delta
+        entries_q[5], entries_q[6] = nu_q - delta, nu_q + delta
+        entries_q[~applies] = 0.0
+        rows_q[1, rows] = shift[me : me + held]
+        q[-1] = nu_q
     return value_c, value_d, kinds, index, q
+
+
+_LAYOUTS: dict = {}
+
+
+def _layout(n: int, mi: int, l1: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(kinds, index) of ``_conditions``'s layout, built once per shape."""
+    key = (n, mi, l1)
+    if key not in _LAYOUTS:
+        entry_kinds = [TO_LOWER, TO_UPPER, TO_BREAK if l1 else FLIP, OFF_BOUND, OFF_BOUND,
+                       OFF_BREAK, OFF_BREAK]  # fmt: skip
+        kinds = np.r_[np.repeat(entry_kinds, n), np.repeat([ADD_ROW, DROP_ROW], mi),
+                      DROP_L1 if l1 else HOLD_L1]  # fmt: skip
+        index = np.r_[np.tile(np.arange(n), 7), np.tile(np.arange(mi), 2), 0]
+        _LAYOUTS[key] = (kinds.astype(int), index.astype(int))
+    return _LAYOUTS[key]
 
 
 def holds(problem: _Problem, p: L1Piece, t: float) -> bool:
@@ -259,9 +278,10 @@ def march(
             slope[p.implied[2]] = 0.0  # the condition that sets nu holds along the piece
         falling = np.flatnonzero(slope < 0)
         steps = np.maximum(value_c[falling] + t * value_d[falling], 0.0) / -slope[falling]
-        if last is not None:
+        zero = steps <= 0.0
+        if last is not None and zero.any():
             undo = np.isin(kinds[falling], UNDOES[last[0]]) & (index[falling] == last[1])
-            steps[undo & (steps <= 0.0)] = np.inf
+            steps[undo & zero] = np.inf
         k = int(np.argmin(steps)) if len(steps) else -1
         if k < 0 or steps[k] >= abs(goal - t) or abs(t + direction * steps[k]) > reach:
             return p, goal, systems
@@ -269,11 +289,12 @@ def march(
         kind, j = int(kinds[row]), int(index[row])
         if best > 0:
             seen.clear()
-        t += direction * best
-        key = _key(p.sets) + (b"" if p.implied is None else bytes([row % 251]))
-        if key in seen:
-            raise ActiveSetError("the L1 path repeats a working set at one trade-off")
-        seen.add(key)
+            t += direction * best
+        else:  # a step of length 0: the working sets met at this t may not repeat
+            key = _key(p.sets) + (b"" if p.implied is None else bytes([row % 251]))
+            if key in seen:
+                raise ActiveSetError("the L1 path repeats a working set at one trade-off")
+            seen.add(key)
         if q is not None and q[row] > 0:  # a larger lower limit of nu: it now sets nu
             p = _pin(problem, p, t, row)
             continue

@@ -101,9 +101,12 @@ def affine_kkt(
     if info != 0:  # pragma: no cover - dpotrs fails only on bad arguments
         raise ActiveSetError(f"LAPACK dpotrs failed ({info})")
     solved *= unit[:, None]
-    x_c, mu_c = solve_rows(x_c, free, R, rhs, solved[:, 0], solved[:, 2:])
-    zero_x, zero_rhs = np.zeros(len(x_c)), np.zeros(len(rhs))
-    x_d, mu_d = solve_rows(zero_x, free, R, zero_rhs, solved[:, 1], solved[:, 2:])
+    if products:  # the rows' Schur complement factored once for both parts
+        x_c, x_d, mu_c, mu_d = _solve_both(x_c, kept, fixed, R, rhs, solved)
+    else:
+        x_c, mu_c = solve_rows(x_c, free, R, rhs, solved[:, 0], solved[:, 2:])
+        zero_x, zero_rhs = np.zeros(len(x_c)), np.zeros(len(rhs))
+        x_d, mu_d = solve_rows(zero_x, free, R, zero_rhs, solved[:, 1], solved[:, 2:])
     if products and held_product is not None:  # S x = S held_x + S_:F x_F, S symmetric
         Sx_c, Sx_d = np.column_stack([x_c[kept], x_d[kept]]).T @ rows_kept
         Sx_c = Sx_c + held_product
@@ -116,6 +119,29 @@ def affine_kkt(
     g_c[free] = 0.0  # zero by the system; rounding kept out of the sign checks
     g_d[free] = 0.0
     return (x_c, x_d, mu_c, mu_d, g_c, g_d) + ((Sx_c, Sx_d) if products else ())
+
+
+def _solve_both(held_x, kept, fixed, R, rhs, solved):
+    """``solve_rows`` for the c part (column 0 of ``solved``) and the d part (column 1) from
+    one Cholesky factor of the Schur complement: (x_c, x_d, mu_c, mu_d)."""
+    x_c, x_d = held_x.copy(), np.zeros(len(held_x))
+    if len(rhs) == 0:
+        x_c[kept], x_d[kept] = -solved[:, 0], -solved[:, 1]
+        return x_c, x_d, np.zeros(0), np.zeros(0)
+    R_free, rows_part = R.take(kept, axis=1), solved[:, 2:]
+    schur_factor, info = dpotrf(R_free @ rows_part, lower=False, clean=False)
+    if info != 0:
+        raise ActiveSetError("the working rows are dependent on the free entries")
+    pivots = schur_factor.diagonal() ** 2
+    if pivots.min() < CONDITION_FLOOR * pivots.max():
+        raise ActiveSetError("the working rows are nearly dependent")
+    free_rhs = np.column_stack(
+        [rhs - R.take(fixed, axis=1) @ held_x.take(fixed), np.zeros(len(rhs))]
+    )
+    mu, _ = dpotrs(schur_factor, -free_rhs - R_free @ solved[:, :2], lower=False)
+    x_free = -(solved[:, :2] + rows_part @ mu)
+    x_c[kept], x_d[kept] = x_free[:, 0], x_free[:, 1]
+    return x_c, x_d, mu[:, 0], mu[:, 1]
 
 
 def _conditions(qp: DenseQP, p: Piece):
