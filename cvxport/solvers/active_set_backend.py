@@ -11,9 +11,10 @@ through ``l1_row(ctx)`` (``TurnoverLimit``, ``GrossExposure``): that object's cv
 replaced by the declaration and solved exactly by ``l1_kernel``; the other rows are read
 from cvxpy as before. Under Charnes-Cooper (maximum Sharpe, ``sum |y - center kappa| <=
 limit kappa``) every row is read at kappa = 1, over the weights w = y / kappa, and
-``l1_sharpe`` finds the maximum Sharpe weights by the scale-1 L1 QP (caps are then bounds):
-accepted beside bounds, caps, group limits and any linear row written homogeneous in
-``ctx.scale``. Two L1 rows are refused, naming both objects.
+``l1_sharpe`` finds the maximum Sharpe weights along the scale-1 L1 QP's path in its
+trade-off (``l1_path``; caps are then bounds): accepted beside bounds, caps, group limits
+and any linear row written homogeneous in ``ctx.scale``. Two L1 rows are refused, naming
+both objects.
 """
 
 from __future__ import annotations
