@@ -20,7 +20,11 @@ breakpoint (one working-set change per piece, one Cholesky factor of the free bl
 S times the held entries carried from piece to piece), toward the fixed point of the piece
 it is on, until that point lies on the piece itself. The start, first settled of: the last
 window's working set where it holds at its own fixed point (one system); the kernel at that
-point, warm from it (``WARM_SYSTEMS``); the kernel at t = 0 (minimum variance, cold). The
+point, warm from it (``WARM_SYSTEMS``); the kernel at t = 0 (minimum variance, cold,
+``COLD_SYSTEMS``); the
+minimum variance point reached by ``l1_path.march_from_interior`` (a march from a point
+strictly inside every row, where the kernel cycles even at t = 0; up to ``INTERIOR_MAX``
+assets). The
 answer is the piece's point at the fixed point, checked by the kernel's own KKT conditions
 (``kkt_residual``). Where the path does not settle (a working set repeated at one t, more
 than ``PATH_STEPS + 4 (n + rows)`` pieces, a singular system) ActiveSetError is raised and
@@ -45,12 +49,24 @@ import numpy as np
 
 from cvxport.solvers.active_set import ActiveSetError
 from cvxport.solvers.l1_kernel import L1Row, L1WorkingSet, _Problem, _solution, solve_l1_qp
-from cvxport.solvers.l1_path import L1Piece, free_sides, holds, l1_piece, march
+from cvxport.solvers.l1_path import (
+    L1Piece,
+    free_sides,
+    holds,
+    l1_piece,
+    march,
+    march_from_interior,
+)
 from cvxport.solvers.qp_kernel import DenseQP
 
 FIXED_POINT_TOLERANCE = 1e-12  # |g(w(t)) - t| relative to t at the answer
 PATH_STEPS = 20  # path pieces, at most PATH_STEPS + 4 (n + group rows)
 REACH = 1e12  # no change beyond t = REACH mean(diag S) / max |m| (t's units: S / m)
+# the march from an interior point holds the entries one by one from a free block of n: n =
+# 100 took 20-25 ms for 99-107 pieces (about Clarabel's time), n = 500 9.4 s for 623 pieces
+# on a loaded machine (Clarabel: 0.2-0.6 s): beyond INTERIOR_MAX assets cvxpy answers
+INTERIOR_MAX = 200
+COLD_SYSTEMS = 60  # the kernel at t = 0, cold (9-18 where it settles on the benchmarks)
 WARM_SYSTEMS = 10  # the kernel at the start's fixed point, warm: at most this many systems
 
 
@@ -102,17 +118,24 @@ def solve_sharpe_l1(
         except ActiveSetError:
             pass
         starts = [(guess, start.working_set)]
-    for t0, warm in [*starts, (0.0, None)]:
+    starts += [(0.0, None)] + ([(0.0, "interior")] if n <= INTERIOR_MAX else [])
+    for k, (t0, warm) in enumerate(starts):
         try:
-            at_t0 = replace(base, c=t0 * d)
-            solution = solve_l1_qp(at_t0, l1, warm, WARM_SYSTEMS if warm else None)
-            systems += solution.iterations
-            p, t, steps = _march(problem, d, _piece_of(problem, d, solution, t0), t0, m, limit)
+            if warm == "interior":  # minimum variance by a march from an interior point
+                found, cost = march_from_interior(problem, limit)
+                systems += cost
+                p = l1_piece(problem, d, found.sets, 0.0)
+            else:
+                at_t0 = replace(base, c=t0 * d)
+                solution = solve_l1_qp(at_t0, l1, warm, WARM_SYSTEMS if warm else COLD_SYSTEMS)
+                systems += solution.iterations
+                p = _piece_of(problem, d, solution, t0)
+            p, t, steps = _march(problem, d, p, t0, m, limit)
             return _certified(base, m, l1, p, t, systems + steps)
         except ActiveSetError as exc:
-            if "positive excess return" in str(exc) or warm is None:
+            if "positive excess return" in str(exc) or k == len(starts) - 1:
                 raise
-            systems += WARM_SYSTEMS
+            systems += WARM_SYSTEMS if warm is not None else COLD_SYSTEMS
     raise ActiveSetError("the L1 QP is not settled at any trade-off tried")  # pragma: no cover
 
 
