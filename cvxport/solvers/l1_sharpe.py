@@ -22,7 +22,7 @@ it is on, until that point lies on the piece itself. The start, first settled of
 window's working set where it holds at its own fixed point (one system); the kernel at that
 point, warm from it (``WARM_SYSTEMS``); the kernel at t = 0 (minimum variance, cold,
 ``COLD_SYSTEMS``); the
-minimum variance point reached by ``l1_path.march_from_interior`` (a march from a point
+minimum variance point reached by ``l1_interior.march_from_interior`` (a march from a point
 strictly inside every row, where the kernel cycles even at t = 0; up to ``INTERIOR_MAX``
 assets). The
 answer is the piece's point at the fixed point, checked by the kernel's own KKT conditions
@@ -48,15 +48,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from cvxport.solvers.active_set import ActiveSetError
+from cvxport.solvers.l1_interior import march_from_interior
 from cvxport.solvers.l1_kernel import L1Row, L1WorkingSet, _Problem, _solution, solve_l1_qp
-from cvxport.solvers.l1_path import (
-    L1Piece,
-    free_sides,
-    holds,
-    l1_piece,
-    march,
-    march_from_interior,
-)
+from cvxport.solvers.l1_path import L1Piece, free_sides, holds, l1_piece, march
 from cvxport.solvers.qp_kernel import DenseQP
 
 FIXED_POINT_TOLERANCE = 1e-12  # |g(w(t)) - t| relative to t at the answer
@@ -159,14 +153,23 @@ def _piece_of(problem: _Problem, d, solution, t: float) -> L1Piece:
 
 
 def _fixed_point_on(m: np.ndarray, p: L1Piece) -> float:
-    """The t where the Sharpe ratio is stationary along the piece's x_c + t x_d: 2 gamma /
-    alpha, the module's root with delta = 0 (the piece's KKT system gives w1'(2 S w0) = 0,
-    c being 0: w1 is 0 on held entries and on the rows); inf where alpha = m'w0 <= 0 (the
-    return along the piece is then below 2 eps t, the fixed point lies beyond)."""
-    alpha = float(m @ p.x_c)
+    """The t where g(x_c + t x_d) = t on the piece: 2 gamma / alpha (the module's root with
+    delta = 0 and beta = 2 epsilon, which the piece's KKT system gives: w1 is 0 on held
+    entries and on the rows, c is 0), refined by Newton steps on the quadratic (2 epsilon -
+    beta) t^2 + (4 delta - alpha) t + 2 gamma = 0 of the rounded numbers (at t ~ 60 the
+    closed form alone left g - t at 2e-12 relative); inf where alpha = m'w0 <= 0 (the
+    return along the piece is then below 2 epsilon t, the fixed point lies beyond)."""
+    alpha, beta = float(m @ p.x_c), float(m @ p.x_d)
     if alpha <= 0:
         return np.inf
-    return 2.0 * float(p.x_c @ p.Sx_c) / alpha
+    gamma, delta, epsilon = float(p.x_c @ p.Sx_c), float(p.x_c @ p.Sx_d), float(p.x_d @ p.Sx_d)
+    t = 2.0 * gamma / alpha
+    for _ in range(2):
+        slope = 2.0 * (2.0 * epsilon - beta) * t + 4.0 * delta - alpha
+        if slope == 0:
+            break
+        t -= ((2.0 * epsilon - beta) * t * t + (4.0 * delta - alpha) * t + 2.0 * gamma) / slope
+    return t if np.isfinite(t) and t > 0 else np.inf
 
 
 def _certified(qp: DenseQP, m, l1: L1Row, p: L1Piece, t: float, systems: int) -> SharpeSolution:

@@ -24,9 +24,11 @@ from hypothesis import strategies as st
 from test_active_set_l1 import CERTIFICATE_ATOL, certificate
 
 import cvxport as cx
-from cvxport.solvers import SOLVER_OPTIONS
+from cvxport.solvers import SOLVER_OPTIONS, l1_sharpe
 from cvxport.solvers.active_set import ActiveSetError
-from cvxport.solvers.l1_kernel import L1Row
+from cvxport.solvers.l1_interior import march_from_interior
+from cvxport.solvers.l1_kernel import L1Row, _Problem, solve_l1_qp
+from cvxport.solvers.l1_path import l1_piece
 from cvxport.solvers.l1_sharpe import solve_sharpe_l1
 from cvxport.solvers.qp_kernel import DenseQP
 
@@ -277,3 +279,53 @@ def test_unrelated_previous_weights_on_rolling_windows_settle_on_the_path(monkey
         expected = reference.allocate(window, previous_weights=previous).to_numpy()
         assert np.max(np.abs(weights - expected)) <= ATOL
         assert np.abs(weights - previous.to_numpy()).sum() <= 0.5 + 1e-12
+
+
+def test_the_march_from_an_interior_point_reaches_the_kernels_minimum_variance():
+    """``l1_interior``: from a point strictly inside every row and the L1 row, the march to
+    the problem's own linear term (c = 0: minimum variance under the L1 row) ends on the
+    kernel's optimum, to rounding; where no point is strictly inside, ActiveSetError."""
+    rng = np.random.default_rng(5)
+    checked = 0
+    for k in range(12):
+        qp, _, center, limit = sharpe_problem(rng, ("turnover", "gross")[k % 2], True)
+        problem = _Problem(qp, L1Row(center, limit))
+        try:
+            expected = solve_l1_qp(qp, L1Row(center, limit))
+        except ActiveSetError:
+            continue
+        try:
+            found, _ = march_from_interior(problem, 1000)
+        except ActiveSetError as exc:
+            assert "interior point" in str(exc)
+            continue
+        x, _ = l1_piece(problem, np.zeros(len(center)), found.sets, 0.0).at(0.0)
+        assert np.max(np.abs(x - expected.x)) <= 1e-9
+        checked += 1
+    assert checked >= 6
+
+
+def test_where_the_kernel_cycles_at_every_start_the_interior_march_settles(monkeypatch):
+    """The kernel refusing every start (as it cycles on some windows even at t = 0): the
+    answer still comes from the path, from the interior point, and is the optimum."""
+
+    def cycling(*args, **kwargs):
+        raise ActiveSetError("the working set repeats (cycling) with the L1 row")
+
+    monkeypatch.setattr(l1_sharpe, "solve_l1_qp", cycling)
+    rng = np.random.default_rng(7)
+    settled = 0
+    for k in range(10):
+        qp, m, center, limit = sharpe_problem(rng, ("turnover", "gross")[k % 2], k % 3 != 0)
+        reference = charnes_cooper_clarabel(qp, m, center, limit)
+        try:
+            solution = solve_sharpe_l1(qp, m, L1Row(center, limit))
+        except ActiveSetError:
+            assert reference is None or len(m) > l1_sharpe.INTERIOR_MAX
+            continue
+        w = solution.x
+        t = 2.0 * w @ qp.S @ w / (m @ w)
+        assert certificate(replace(qp, c=-t * m), center, limit, w) <= CERTIFICATE_ATOL
+        assert reference is not None and np.max(np.abs(w - reference)) <= ATOL
+        settled += 1
+    assert settled >= 7
