@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -227,20 +228,16 @@ def _conditions(problem: _Problem, p: L1Piece):
     return value_c, value_d, kinds, index, q
 
 
-_LAYOUTS: dict = {}
-
-
+@lru_cache(maxsize=32)
 def _layout(n: int, mi: int, l1: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(kinds, index) of ``_conditions``'s layout, built once per shape."""
-    key = (n, mi, l1)
-    if key not in _LAYOUTS:
-        entry_kinds = [TO_LOWER, TO_UPPER, TO_BREAK if l1 else FLIP, OFF_BOUND, OFF_BOUND,
-                       OFF_BREAK, OFF_BREAK]  # fmt: skip
-        kinds = np.r_[np.repeat(entry_kinds, n), np.repeat([ADD_ROW, DROP_ROW], mi),
-                      DROP_L1 if l1 else HOLD_L1]  # fmt: skip
-        index = np.r_[np.tile(np.arange(n), 7), np.tile(np.arange(mi), 2), 0]
-        _LAYOUTS[key] = (kinds.astype(int), index.astype(int))
-    return _LAYOUTS[key]
+    """(kinds, index) of ``_conditions``'s layout, built once per shape (read-only)."""
+    entry_kinds = [TO_LOWER, TO_UPPER, TO_BREAK if l1 else FLIP, OFF_BOUND, OFF_BOUND,
+                   OFF_BREAK, OFF_BREAK]  # fmt: skip
+    kinds = np.r_[np.repeat(entry_kinds, n), np.repeat([ADD_ROW, DROP_ROW], mi),
+                  DROP_L1 if l1 else HOLD_L1].astype(int)  # fmt: skip
+    index = np.r_[np.tile(np.arange(n), 7), np.tile(np.arange(mi), 2), 0].astype(int)
+    kinds.flags.writeable = index.flags.writeable = False
+    return kinds, index
 
 
 def holds(problem: _Problem, p: L1Piece, t: float) -> bool:
