@@ -114,7 +114,10 @@ class _Problem:
         """R (rows, n) and d of the working set: E, held G rows, then the L1 row (when
         held); and that row alone (or None)."""
         qp, rows, l1 = self.qp, sets[4], sets[5]
-        R, d = np.vstack([qp.E, qp.G[rows]]), np.concatenate([qp.e, qp.h[rows]])
+        if rows.any():
+            R, d = np.vstack([qp.E, qp.G[rows]]), np.concatenate([qp.e, qp.h[rows]])
+        else:  # no inequality row held: E and e themselves (never written to)
+            R, d = qp.E, qp.e
         return R, d, ((s, self.limit + s @ self.a) if l1 else None)
 
     def split(self, sets, mu):
@@ -138,7 +141,9 @@ class _Problem:
             return (*_solve_independent(qp, free, x, R, d), s)
         row, rhs = l1_row
         try:
-            x_l1, mu = solve_kkt_system(qp.S, qp.c, free, x, np.vstack([R, row]), np.append(d, rhs))
+            x_l1, mu = solve_kkt_system(
+                qp.S, qp.c, free, x, np.vstack([R, row]), np.concatenate((d, (rhs,)))
+            )
             return x_l1, mu, s
         except ActiveSetError:
             if _residual(R[:, free], row[free]) <= 1e-9 * max(1.0, np.abs(row).max()):
@@ -153,6 +158,8 @@ class _Problem:
         limit is dropped, one above it releases the entries that hold it up, by redirecting
         the loop (``_RedirectError``)."""
         qp, rows = self.qp, sets[4]
+        if not rows.any():  # no held row: none can be fixed
+            return
         fixed = rows & ~np.any(qp.G[:, free], axis=1)
         value = qp.G @ x
         idle = fixed & (value < qp.h - PRIMAL_TOLERANCE)
@@ -209,34 +216,44 @@ class _Problem:
         nu = _interval_point(p, q)
         return x, np.r_[mu - nu * beta, nu], s
 
-    def gradient(self, sets, x, mu, s) -> np.ndarray:
-        """The Lagrangian gradient 2Sx + c + R'mu (n,)."""
+    def gradient(self, sets, x, mu, s, Sx: np.ndarray | None = None) -> np.ndarray:
+        """The Lagrangian gradient 2Sx + c + R'mu (n,); ``Sx``: S @ x when the caller has it."""
         R, _, l1_row = self.rows(sets, s)
         if l1_row is not None:
             R = np.vstack([R, l1_row[0]])
-        return 2.0 * (self.qp.S @ x) + self.qp.c + R.T @ mu
+        Sx = self.qp.S @ x if Sx is None else Sx
+        return 2.0 * Sx + self.qp.c + R.T @ mu
 
-    def changes(self, sets, x, mu, s):
+    def measure(self, sets, x, mu, s):
+        """(gradient (n,), dual scale, S x (n,)) at (x, mu): what ``changes`` and
+        ``_solution`` measure the dual conditions with, computed once per working set."""
+        Sx = self.qp.S @ x
+        return self.gradient(sets, x, mu, s, Sx), _dual_scale(self.qp, x, mu, Sx), Sx
+
+    def changes(self, sets, x, mu, s, measured=None):
         """Violations at (x, mu) (> 0 where wrong), or None when every condition holds;
-        with them the terms z (n,) and each breakpoint's pull (the side it would leave to)."""
+        with them the terms z (n,) and each breakpoint's pull (the side it would leave to).
+        ``measured``: ``measure``'s answer at (x, mu) when the caller has it."""
         qp = self.qp
         at_lower, at_upper, at_break, side, rows, l1 = sets
-        g = self.gradient(sets, x, mu, s)
+        g, scale, _ = self.measure(sets, x, mu, s) if measured is None else measured
         row_mu, nu = self.split(sets, mu)
-        scale = _dual_scale(qp, x, mu)
         z = self.terms(x)
-        moving = ~(at_lower | at_upper | at_break)
+        moving = ~self.held(sets)
         crossed = np.where(moving & self.interior & l1, -side * z, 0.0)
-        free = ~self.held(sets) & (crossed <= PRIMAL_TOLERANCE)
+        free = moving & (crossed <= PRIMAL_TOLERANCE)
         below = np.where(free, qp.lower - x, 0.0)
         above = np.where(free, x - qp.upper, 0.0)
-        violated = np.where(rows, 0.0, qp.G @ x - qp.h)
+        if len(rows):
+            violated = np.where(rows, 0.0, qp.G @ x - qp.h)
+            dropped = np.where(rows, -row_mu, 0.0) / scale
+        else:  # no inequality rows
+            violated = dropped = row_mu
         excess = 0.0 if l1 else float(np.abs(z).sum() - self.limit)
-        dropped = np.where(rows, -row_mu, 0.0) / scale
         dropped_l1 = -nu / scale if l1 else 0.0
         released = np.where(at_lower, -g, np.where(at_upper, g, 0.0)) / scale
         pull = -g
-        unbroken = np.where(at_break, np.abs(pull) - nu, 0.0) / scale
+        unbroken = np.where(at_break, np.abs(g) - nu, 0.0) / scale
         primal = (below, above, crossed, violated, np.array([excess]))
         dual = (dropped, np.array([dropped_l1]), released, unbroken)
         if all(v.max(initial=0.0) <= PRIMAL_TOLERANCE for v in primal) and all(
@@ -292,12 +309,18 @@ def _residual(A: np.ndarray, row: np.ndarray) -> float:
     return float(np.max(np.abs(A.T @ beta - row), initial=0.0))
 
 
-def _dual_scale(qp: DenseQP, x: np.ndarray, mu: np.ndarray) -> float:
+def _dual_scale(qp: DenseQP, x: np.ndarray, mu: np.ndarray, Sx: np.ndarray | None = None) -> float:
     """What dual conditions are measured against: the largest multiplier or, where all are
     near 0 (maximum Sharpe's budget row at the optimum of ``l1_sharpe``), the objective
-    gradient's terms 2Sx and c."""
-    terms = np.concatenate([np.abs(mu), np.abs(2.0 * (qp.S @ x)), np.abs(qp.c)])
-    return max(float(terms.max(initial=0.0)), 1e-300)
+    gradient's terms 2Sx and c; ``Sx``: S @ x when the caller has it. (max |2Sx| is
+    2 max |Sx| exactly: doubling is exact.)"""
+    Sx = qp.S @ x if Sx is None else Sx
+    return max(
+        float(np.abs(mu).max(initial=0.0)),
+        2.0 * float(np.abs(Sx).max(initial=0.0)),
+        float(np.abs(qp.c).max(initial=0.0)),
+        1e-300,
+    )
 
 
 def _interval_point(p: np.ndarray, q: np.ndarray) -> float:
@@ -314,9 +337,19 @@ def _interval_point(p: np.ndarray, q: np.ndarray) -> float:
 def _apply(sets, kind: int, mask: np.ndarray | None, z: np.ndarray, pull: np.ndarray):
     """The working set with the change ``kind`` made on the entries or rows of ``mask``;
     z (n,) are the terms, ``pull`` (n,) the side each breakpoint would leave to."""
-    at_lower, at_upper, at_break, side, rows, l1 = (
-        sets[0].copy(), sets[1].copy(), sets[2].copy(), sets[3].copy(), sets[4].copy(), sets[5]
-    )  # fmt: skip
+    return _change(_copied(sets), kind, mask, z, pull)
+
+
+def _copied(sets) -> tuple:
+    """A working set whose arrays are copies (``_change`` then writes into them)."""
+    return (sets[0].copy(), sets[1].copy(), sets[2].copy(), sets[3].copy(), sets[4].copy(),
+            sets[5])  # fmt: skip
+
+
+def _change(sets, kind: int, mask: np.ndarray | None, z: np.ndarray, pull: np.ndarray):
+    """``_apply``'s change made in the arrays of ``sets`` (the caller's own copies); the
+    working set is returned."""
+    at_lower, at_upper, at_break, side, rows, l1 = sets
     if kind == 0:
         at_lower |= mask
     elif kind == 1:
@@ -348,9 +381,10 @@ def _block_change(sets, amounts, z, pull):
     """Every wrong entry and row changed at once (primal additions, then dual releases)."""
     tolerances = [PRIMAL_TOLERANCE] * 5 + [DUAL_TOLERANCE] * 4
     masks = [amount > tolerance for amount, tolerance in zip(amounts, tolerances, strict=True)]
+    sets = _copied(sets)  # once: the changes below write into these copies in turn
     for kind, mask in enumerate(masks):
         if mask.any() and not (kind == 6 and not sets[5]):
-            sets = _apply(sets, kind, mask, z, pull)
+            sets = _change(sets, kind, mask, z, pull)
     if not sets[5]:  # sides only matter under the L1 row: keep them where the entries are
         free = ~(sets[0] | sets[1] | sets[2])
         sets = (*sets[:3], np.where(free, np.where(z >= 0, 1.0, -1.0), sets[3]), *sets[4:])
@@ -403,9 +437,10 @@ def solve_l1_qp(
             if sets is None:
                 raise
             continue
-        found = problem.changes(sets, x, mu, s)
+        measured = problem.measure(sets, x, mu, s)
+        found = problem.changes(sets, x, mu, s, measured)
         if found is None:
-            return _solution(problem, sets, x, mu, s, iteration)
+            return _solution(problem, sets, x, mu, s, iteration, measured)
         amounts, z, pull = found
         state = np.packbits(np.concatenate([*sets[:3], sets[3] > 0, sets[4], [sets[5]]]))
         key = state.tobytes()
@@ -419,13 +454,13 @@ def solve_l1_qp(
     raise ActiveSetError("the working set repeats (cycling) with the L1 row")
 
 
-def _solution(problem: _Problem, sets, x, mu, s, iterations: int) -> L1Solution:
-    """The solution record with its KKT residual, recomputed from x, mu and the sides."""
+def _solution(problem: _Problem, sets, x, mu, s, iterations: int, measured=None) -> L1Solution:
+    """The solution record with its KKT residual, recomputed from x, mu and the sides;
+    ``measured``: ``_Problem.measure``'s answer at (x, mu) when the caller has it."""
     qp = problem.qp
     at_lower, at_upper, at_break, side, rows, l1 = sets
-    g = problem.gradient(sets, x, mu, s)
+    g, scale, Sx = problem.measure(sets, x, mu, s) if measured is None else measured
     row_mu, nu = problem.split(sets, mu)
-    scale = _dual_scale(qp, x, mu)
     free = ~problem.held(sets)
     moving = ~(at_lower | at_upper | at_break)
     z = problem.terms(x)
@@ -447,7 +482,7 @@ def _solution(problem: _Problem, sets, x, mu, s, iterations: int) -> L1Solution:
         -nu / scale,
         0.0,
     )
-    objective = float(x @ qp.S @ x + qp.c @ x)
+    objective = float(x @ Sx + qp.c @ x)
     working = L1WorkingSet(
         at_lower.copy(), at_upper.copy(), at_break.copy(), side.copy(), rows.copy(), bool(l1)
     )

@@ -229,11 +229,11 @@ def solve_kkt_system(
     """Solve ``2 S_FF x_F + R_F' mu = -(2 S_FB x_B + c_F)``, ``R x = d`` for the free entries
     ``free`` (n,) of ``x`` (n,; held entries already at their values) and the multipliers mu
     (rows of R,); ActiveSetError when the block or the rows are (nearly) singular."""
-    if not free.any():
+    # blocks by ``take`` on index arrays: the entries of S[np.ix_(free, free)], 10x faster
+    kept, held = free.nonzero()[0], (~free).nonzero()[0]
+    if not len(kept):
         raise ActiveSetError("every entry is held at a bound")
     x = x.copy()
-    # blocks by ``take`` on index arrays: the entries of S[np.ix_(free, free)], 10x faster
-    kept, held = np.flatnonzero(free), np.flatnonzero(~free)
     rows_kept = S.take(kept, axis=0)
     hessian = 2.0 * rows_kept.take(kept, axis=1)
     pull = 2.0 * (rows_kept.take(held, axis=1) @ x.take(held)) + c.take(kept)
@@ -250,7 +250,8 @@ def solve_kkt_system(
     if pivots.min() < CONDITION_FLOOR * pivots.max():
         raise ActiveSetError("the free block is nearly singular")
     R_free = R.take(kept, axis=1)
-    solved, info = dpotrs(factor, np.column_stack([pull, R_free.T]) * unit[:, None], lower=False)
+    right = np.concatenate((pull[:, None], R_free.T), axis=1)  # [pull, R_F'] (|F|, 1 + m)
+    solved, info = dpotrs(factor, right * unit[:, None], lower=False)
     if info != 0:  # pragma: no cover - dpotrs fails only on bad arguments
         raise ActiveSetError(f"LAPACK dpotrs failed ({info})")
     solved *= unit[:, None]
