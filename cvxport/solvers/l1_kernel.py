@@ -95,6 +95,10 @@ class _Problem:
         above, below = self.a <= qp.lower, self.a >= qp.upper
         self.fixed_side = np.where(above, 1.0, np.where(below, -1.0, 0.0))
         self.interior = ~(above | below)
+        #: (sets, s, [R; s]) of the last system solved with the L1 row held: the rows the
+        #: gradient at its answer multiplies (``gradient``), kept by identity of sets and s
+        self._stacked: tuple | None = None
+        self._c_max: tuple = (None, 0.0)  # (c, max |c|): measured once per linear term
 
     def terms(self, x: np.ndarray) -> np.ndarray:
         """z = x - a (n,)."""
@@ -123,6 +127,8 @@ class _Problem:
     def split(self, sets, mu):
         """(G row multipliers (mi,), nu) of mu (E, held rows [, nu])."""
         qp, rows, l1 = self.qp, sets[4], sets[5]
+        if not len(rows):  # no inequality rows
+            return np.zeros(0), float(mu[-1]) if l1 else 0.0
         me, mg = len(qp.e), int(rows.sum())
         row_mu = np.zeros(len(qp.h))
         row_mu[rows] = mu[me : me + mg]
@@ -140,10 +146,10 @@ class _Problem:
         if l1_row is None:
             return (*_solve_independent(qp, free, x, R, d), s)
         row, rhs = l1_row
+        stacked = np.concatenate((R, row[None, :]))  # [R; s]: mu's order on every path below
+        self._stacked = (sets, s, stacked)
         try:
-            x_l1, mu = solve_kkt_system(
-                qp.S, qp.c, free, x, np.vstack([R, row]), np.concatenate((d, (rhs,)))
-            )
+            x_l1, mu = solve_kkt_system(qp.S, qp.c, free, x, stacked, np.concatenate((d, (rhs,))))
             return x_l1, mu, s
         except ActiveSetError:
             if _residual(R[:, free], row[free]) <= 1e-9 * max(1.0, np.abs(row).max()):
@@ -218,17 +224,25 @@ class _Problem:
 
     def gradient(self, sets, x, mu, s, Sx: np.ndarray | None = None) -> np.ndarray:
         """The Lagrangian gradient 2Sx + c + R'mu (n,); ``Sx``: S @ x when the caller has it."""
-        R, _, l1_row = self.rows(sets, s)
-        if l1_row is not None:
-            R = np.vstack([R, l1_row[0]])
+        stacked = self._stacked
+        if stacked is not None and stacked[0] is sets and stacked[1] is s:
+            R = stacked[2]  # the rows ``solve`` stacked for this working set and these signs
+        else:
+            R, _, l1_row = self.rows(sets, s)
+            if l1_row is not None:
+                R = np.vstack([R, l1_row[0]])
         Sx = self.qp.S @ x if Sx is None else Sx
         return 2.0 * Sx + self.qp.c + R.T @ mu
 
     def measure(self, sets, x, mu, s):
         """(gradient (n,), dual scale, S x (n,)) at (x, mu): what ``changes`` and
         ``_solution`` measure the dual conditions with, computed once per working set."""
-        Sx = self.qp.S @ x
-        return self.gradient(sets, x, mu, s, Sx), _dual_scale(self.qp, x, mu, Sx), Sx
+        qp = self.qp
+        Sx = qp.S @ x
+        if self._c_max[0] is not qp.c:  # a new linear term (``l1_sharpe`` replaces qp)
+            self._c_max = (qp.c, float(np.abs(qp.c).max(initial=0.0)))
+        scale = _dual_scale(qp, x, mu, Sx, self._c_max[1])
+        return self.gradient(sets, x, mu, s, Sx), scale, Sx
 
     def changes(self, sets, x, mu, s, measured=None):
         """Violations at (x, mu) (> 0 where wrong), or None when every condition holds;
@@ -309,18 +323,21 @@ def _residual(A: np.ndarray, row: np.ndarray) -> float:
     return float(np.max(np.abs(A.T @ beta - row), initial=0.0))
 
 
-def _dual_scale(qp: DenseQP, x: np.ndarray, mu: np.ndarray, Sx: np.ndarray | None = None) -> float:
+def _dual_scale(
+    qp: DenseQP,
+    x: np.ndarray,
+    mu: np.ndarray,
+    Sx: np.ndarray | None = None,
+    c_max: float | None = None,
+) -> float:
     """What dual conditions are measured against: the largest multiplier or, where all are
     near 0 (maximum Sharpe's budget row at the optimum of ``l1_sharpe``), the objective
-    gradient's terms 2Sx and c; ``Sx``: S @ x when the caller has it. (max |2Sx| is
-    2 max |Sx| exactly: doubling is exact.)"""
+    gradient's terms 2Sx and c; ``Sx`` (S @ x) and ``c_max`` (max |c|) when the caller has
+    them. (max |2Sx| is 2 max |Sx| exactly: doubling is exact.)"""
     Sx = qp.S @ x if Sx is None else Sx
-    return max(
-        float(np.abs(mu).max(initial=0.0)),
-        2.0 * float(np.abs(Sx).max(initial=0.0)),
-        float(np.abs(qp.c).max(initial=0.0)),
-        1e-300,
-    )
+    c_max = float(np.abs(qp.c).max(initial=0.0)) if c_max is None else c_max
+    return max(float(np.abs(mu).max(initial=0.0)), 2.0 * float(np.abs(Sx).max(initial=0.0)),
+               c_max, 1e-300)  # fmt: skip
 
 
 def _interval_point(p: np.ndarray, q: np.ndarray) -> float:

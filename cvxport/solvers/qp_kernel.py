@@ -243,7 +243,7 @@ def solve_kkt_system(
     if not (diagonal > 0).all():
         raise ActiveSetError("a free entry has no curvature (zero variance)")
     unit = 1.0 / np.sqrt(diagonal)
-    factor, info = dpotrf(hessian * np.outer(unit, unit), lower=False, clean=False)
+    factor, info = dpotrf(hessian * (unit[:, None] * unit), lower=False, clean=False)
     if info != 0:
         raise ActiveSetError(f"the free block is singular or not positive definite ({info})")
     pivots = factor.diagonal() ** 2

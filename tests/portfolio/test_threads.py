@@ -70,3 +70,39 @@ def test_multithread_size_setting(monkeypatch):
         threads.blas_thread_limit(5)
     with pytest.raises(InvalidInputError, match="n_assets"):
         threads.set_blas_multithread_from(0)
+
+
+def test_thread_readers_agree_with_threadpoolctl():
+    """Each library's cached thread-count reader (the C function for OpenBLAS) answers what
+    threadpoolctl's own ``get_num_threads`` does, at one thread and at two."""
+    from threadpoolctl import threadpool_limits
+
+    from cvxport.threads import _blas_libraries
+
+    libraries = _blas_libraries()
+    assert libraries
+    for limit in (1, 2):
+        with threadpool_limits(limits=limit, user_api="blas"):
+            for lib, threads in libraries:
+                assert threads() == lib.get_num_threads()
+    openblas = [threads for lib, threads in libraries if lib.internal_api == "openblas"]
+    # the fast reader is in use where threadpoolctl exposes the symbol (not the method)
+    assert all(getattr(threads, "__self__", None) is None for threads in openblas)
+
+
+def test_a_failing_block_entry_leaves_no_limit_and_no_depth(monkeypatch):
+    """A bad setting raises on entering the block (named) and leaves nothing behind: the next
+    block still limits."""
+    import pytest
+
+    from cvxport import threads
+    from cvxport.errors import InvalidInputError
+
+    monkeypatch.setitem(threads._setting, "from", threads._UNSET)
+    monkeypatch.setenv(threads.MULTITHREAD_ENV, "many")
+    with pytest.raises(InvalidInputError, match=threads.MULTITHREAD_ENV), single_threaded_blas():
+        pass
+    assert getattr(threads._nesting, "depth", 0) == 0
+    monkeypatch.setenv(threads.MULTITHREAD_ENV, "never")
+    with single_threaded_blas():
+        assert blas_threads() == {1}
