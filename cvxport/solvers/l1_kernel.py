@@ -40,6 +40,10 @@ from cvxport.solvers.qp_kernel import (
     solve_kkt_system,
 )
 
+#: the tolerance of each kind of violation ``_Problem.changes`` returns: five primal (below,
+#: above, crossed, violated rows, L1 excess; x's units), four dual (relative)
+TOLERANCES = (PRIMAL_TOLERANCE,) * 5 + (DUAL_TOLERANCE,) * 4
+
 
 class _RedirectError(ActiveSetError):
     """The working set cannot hold (its L1 row is implied by the others and fails): the
@@ -99,6 +103,7 @@ class _Problem:
         #: gradient at its answer multiplies (``gradient``), kept by identity of sets and s
         self._stacked: tuple | None = None
         self._c_max: tuple = (None, 0.0)  # (c, max |c|): measured once per linear term
+        self.peaks: list[float] = []  # the last ``changes``' largest amount of each kind
 
     def terms(self, x: np.ndarray) -> np.ndarray:
         """z = x - a (n,)."""
@@ -270,11 +275,12 @@ class _Problem:
         unbroken = np.where(at_break, np.abs(g) - nu, 0.0) / scale
         primal = (below, above, crossed, violated, np.array([excess]))
         dual = (dropped, np.array([dropped_l1]), released, unbroken)
-        if all(v.max(initial=0.0) <= PRIMAL_TOLERANCE for v in primal) and all(
-            v.max(initial=0.0) <= DUAL_TOLERANCE for v in dual
-        ):
+        amounts = primal + dual
+        #: the largest amount of each kind (NaN if one is NaN), for ``_block_change``
+        self.peaks = [float(v.max(initial=0.0)) for v in amounts]
+        if all(p <= t for p, t in zip(self.peaks, TOLERANCES, strict=True)):
             return None
-        return primal + dual, z, pull
+        return amounts, z, pull
 
     def start(self, start: L1WorkingSet | None, n: int, mi: int):
         qp = self.qp
@@ -394,12 +400,14 @@ def _change(sets, kind: int, mask: np.ndarray | None, z: np.ndarray, pull: np.nd
     return at_lower, at_upper, at_break, side, rows, l1
 
 
-def _block_change(sets, amounts, z, pull):
-    """Every wrong entry and row changed at once (primal additions, then dual releases)."""
-    tolerances = [PRIMAL_TOLERANCE] * 5 + [DUAL_TOLERANCE] * 4
-    masks = [amount > tolerance for amount, tolerance in zip(amounts, tolerances, strict=True)]
+def _block_change(sets, amounts, z, pull, peaks=None):
+    """Every wrong entry and row changed at once (primal additions, then dual releases);
+    ``peaks``: each kind's largest amount (``_Problem.changes``), when the caller has them."""
     sets = _copied(sets)  # once: the changes below write into these copies in turn
-    for kind, mask in enumerate(masks):
+    for kind, (amount, tolerance) in enumerate(zip(amounts, TOLERANCES, strict=True)):
+        if peaks is not None and peaks[kind] <= tolerance:
+            continue  # no entry of this kind above its tolerance (a NaN peak is not <=)
+        mask = amount > tolerance
         if mask.any() and not (kind == 6 and not sets[5]):
             sets = _change(sets, kind, mask, z, pull)
     if not sets[5]:  # sides only matter under the L1 row: keep them where the entries are
@@ -467,7 +475,7 @@ def solve_l1_qp(
             single = True
         seen.add(key)
         candidates = _single_changes(sets, amounts, z, pull)
-        sets = next(candidates) if single else _block_change(sets, amounts, z, pull)
+        sets = next(candidates) if single else _block_change(sets, amounts, z, pull, problem.peaks)
     raise ActiveSetError("the working set repeats (cycling) with the L1 row")
 
 
