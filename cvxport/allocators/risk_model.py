@@ -30,14 +30,21 @@ def estimate_covariance(returns: pd.DataFrame, estimator: str | CovarianceEstima
         InvalidInputError: the estimator returned a wrong shape or non-finite values, or an
             asset has zero variance (naming it).
     """
+    return _checked_covariance(returns, get_covariance_estimator(estimator), estimator)
+
+
+def _checked_covariance(
+    returns: pd.DataFrame, model: CovarianceEstimator, estimator: str | CovarianceEstimator
+) -> np.ndarray:
+    """``estimate_covariance`` with the estimator ``estimator`` already resolved to ``model``."""
     n = returns.shape[1]
-    covariance = np.asarray(get_covariance_estimator(estimator).estimate(returns), dtype=float)
-    if covariance.shape != (n, n) or not np.all(np.isfinite(covariance)):
+    covariance = np.asarray(model.estimate(returns), dtype=float)
+    if covariance.shape != (n, n) or not np.isfinite(covariance).all():
         raise InvalidInputError(
             f"covariance estimator {estimator!r} returned shape {covariance.shape} "
             f"(expected {(n, n)}) or non-finite values"
         )
-    flat = np.nonzero(np.diag(covariance) <= 0)[0]
+    flat = (covariance.diagonal() <= 0).nonzero()[0]
     if len(flat):
         raise InvalidInputError(
             f"returns of {returns.columns[flat[0]]!r} have zero variance over the window "
@@ -55,7 +62,7 @@ def estimate_risk_model(
     model = get_covariance_estimator(estimator)
     if hasattr(model, "factor_model"):
         return model.factor_model(returns)
-    return estimate_covariance(returns, estimator)
+    return _checked_covariance(returns, model, estimator)
 
 
 def average_variance(covariance: np.ndarray | FactorModel) -> float:

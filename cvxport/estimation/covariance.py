@@ -36,8 +36,11 @@ class SampleCovariance:
                 f"{len(x)} rows of returns leave no degree of freedom (ddof={self.ddof})"
             )
         centred = x - x.mean(axis=0)
-        covariance = centred.T @ centred / (len(x) - self.ddof)
-        return 0.5 * (covariance + covariance.T)
+        covariance = centred.T @ centred
+        covariance /= len(x) - self.ddof
+        symmetric = covariance + covariance.T  # 0.5 (C + C'), in place: the same numbers
+        symmetric *= 0.5
+        return symmetric
 
 
 @dataclass(frozen=True)

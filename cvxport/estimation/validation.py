@@ -25,13 +25,14 @@ def validate_returns(returns: pd.DataFrame, min_rows: int = 2) -> pd.DataFrame:
             f"returns must be a pandas DataFrame (rows: timestamps, columns: symbols), "
             f"got {type(returns).__name__}"
         )
-    if returns.shape[1] == 0:
+    columns, index = returns.columns, returns.index
+    if not len(columns):
         raise InvalidInputError("returns has no columns (symbols)")
-    if not returns.columns.is_unique:
-        duplicated = returns.columns[returns.columns.duplicated()].unique().tolist()
+    if not columns.is_unique:
+        duplicated = columns[columns.duplicated()].unique().tolist()
         raise InvalidInputError(f"returns has duplicate symbols: {duplicated}")
-    check_time_order(returns.index)
-    if len(returns) < min_rows:
+    check_time_order(index)
+    if len(index) < min_rows:
         raise InvalidInputError(
             f"returns has {len(returns)} rows; at least {min_rows} are needed to estimate risk"
         )
@@ -98,6 +99,9 @@ def check_time_order(index: pd.Index) -> None:
     )
 
 
+_NAT = np.iinfo(np.int64).min  # NaT's int64 value
+
+
 def _strictly_increasing(index: pd.Index) -> bool:
     """True when ``index`` holds timestamps, durations or numbers in strictly increasing order
     (hence unique and ascending), decided with numpy on their values; False when it does not
@@ -111,7 +115,7 @@ def _strictly_increasing(index: pd.Index) -> bool:
         return False
     if isinstance(index, (pd.DatetimeIndex, pd.TimedeltaIndex)):
         values = index.asi8
-        if values[0] == np.iinfo(np.int64).min:  # NaT
+        if values[0] == _NAT:
             return False
     elif isinstance(index.dtype, np.dtype) and index.dtype.kind in "iuf":
         values = index.to_numpy()

@@ -111,3 +111,36 @@ def test_assign_stores_plain_values_and_leaves_the_rest_to_cvxpy():
         assign(plain, np.array([np.nan, 0.0, 0.0]))
     with pytest.raises(ValueError, match="dimensions"):
         assign(plain, np.zeros(2))
+
+
+@pytest.mark.parametrize(
+    "weights",
+    [
+        np.array([0.2, 0.3, 0.5]),
+        np.array([0.2, 0.3, 0.5])[::-1],  # a strided view
+        np.array([1, 0, 0]),  # integers: the constructor keeps their dtype
+        [0.2, 0.3, 0.5],  # a list: the constructor
+        np.array([0.2, np.nan, 0.8]),
+    ],
+)
+def test_weight_series_matches_the_constructor(weights):
+    """The block-manager Series is the constructor's Series (values, dtype, index, name) and
+    owns its values: writing to it leaves the weights given unchanged."""
+    from cvxport.allocators.base import _FROM_BLOCK, weight_series
+
+    assets = pd.Index(["A", "B", "C"], name="symbol")
+    fast = weight_series(weights, assets)
+    pd.testing.assert_series_equal(fast, pd.Series(weights, index=assets, name="weight"))
+    assert fast.index is assets
+    before = np.array(weights, copy=True)
+    fast.iloc[0] = 7.0 if fast.dtype.kind == "f" else 7
+    np.testing.assert_array_equal(np.asarray(weights), before)
+    assert _FROM_BLOCK is not None  # the pandas the tests run on has the fast path
+
+
+def test_allocate_returns_the_constructors_series():
+    returns = frame(pd.date_range("2024-01-01", periods=40, freq="D"))
+    weights = cx.MinimumVarianceAllocator().allocate(returns)
+    expected = pd.Series(weights.to_numpy(), index=returns.columns, name="weight")
+    pd.testing.assert_series_equal(weights, expected)
+    np.testing.assert_allclose(weights.sum(), 1.0, atol=1e-12)
