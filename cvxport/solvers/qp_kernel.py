@@ -110,10 +110,11 @@ def solve_active_set(qp, start: WorkingSet | None, solve_working, primal_fallbac
             if sets is None:
                 return primal_fallback(qp, iteration)
             continue
-        gradient = changes_gradient(qp, sets, x, mu)
+        Sx = qp.S @ x
+        gradient = changes_gradient(qp, sets, x, mu, Sx)
         changes = _changes(qp, sets, x, mu, gradient)
         if changes is None:
-            return _solution(qp, x, gradient, mu, sets, iteration)
+            return _solution(qp, x, gradient, mu, sets, iteration, Sx)
         state = np.packbits(np.concatenate(sets)).tobytes()
         if state in seen and single:
             break
@@ -125,11 +126,15 @@ def solve_active_set(qp, start: WorkingSet | None, solve_working, primal_fallbac
     return primal_fallback(qp, iteration)
 
 
-def changes_gradient(qp: DenseQP, sets, x: np.ndarray, mu: np.ndarray) -> np.ndarray:
-    """The Lagrangian gradient 2Sx + c + R'mu (n,): the bound multipliers on held entries.
+def changes_gradient(
+    qp: DenseQP, sets, x: np.ndarray, mu: np.ndarray, Sx: np.ndarray | None = None
+) -> np.ndarray:
+    """The Lagrangian gradient 2Sx + c + R'mu (n,): the bound multipliers on held entries;
+    ``Sx``: S @ x when the caller has it.
 
     2 (S x), not (2 S) x: the same numbers (doubling is exact) without an n x n temporary."""
-    return 2.0 * (qp.S @ x) + qp.c + _rows_transpose(qp, sets[2]) @ mu
+    Sx = qp.S @ x if Sx is None else Sx
+    return 2.0 * Sx + qp.c + _rows_transpose(qp, sets[2]) @ mu
 
 
 def _changes(qp: DenseQP, sets, x: np.ndarray, mu: np.ndarray, gradient=None):
@@ -294,7 +299,8 @@ def solve_rows(
 _solve_working = working_set_solver(solve_kkt_system)
 
 
-def _solution(qp, x, gradient, mu, sets, iterations) -> QPSolution:
+def _solution(qp, x, gradient, mu, sets, iterations, Sx=None) -> QPSolution:
+    """The solution record; ``Sx``: S @ x when the caller has it (for the objective)."""
     at_lower, at_upper, rows = sets
     free = ~(at_lower | at_upper)
     dual_scale = max(float(np.abs(mu).max(initial=0.0)), 1e-300)
@@ -311,7 +317,7 @@ def _solution(qp, x, gradient, mu, sets, iterations) -> QPSolution:
         float(np.abs(signed[free]).max(initial=0.0)),
         0.0,
     )
-    objective = float(x @ qp.S @ x + qp.c @ x)
+    objective = float(x @ (qp.S @ x if Sx is None else Sx) + qp.c @ x)
     working = WorkingSet(at_lower.copy(), at_upper.copy(), rows.copy())
     return QPSolution(x, working, objective, iterations, max(primal, dual))
 
