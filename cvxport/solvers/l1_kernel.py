@@ -270,8 +270,8 @@ class _Problem:
             violated = dropped = row_mu
         excess = 0.0 if l1 else float(np.abs(z).sum() - self.limit)
         dropped_l1 = -nu / scale if l1 else 0.0
-        released = np.where(at_lower, -g, np.where(at_upper, g, 0.0)) / scale
         pull = -g
+        released = np.where(at_lower, pull, np.where(at_upper, g, 0.0)) / scale
         unbroken = np.where(at_break, np.abs(g) - nu, 0.0) / scale
         primal = (below, above, crossed, violated, np.array([excess]))
         dual = (dropped, np.array([dropped_l1]), released, unbroken)
@@ -465,7 +465,7 @@ def solve_l1_qp(
         measured = problem.measure(sets, x, mu, s)
         found = problem.changes(sets, x, mu, s, measured)
         if found is None:
-            return _solution(problem, sets, x, mu, s, iteration, measured)
+            return _solution(problem, sets, x, mu, s, iteration, measured, problem.peaks)
         amounts, z, pull = found
         state = np.packbits(np.concatenate([*sets[:3], sets[3] > 0, sets[4], [sets[5]]]))
         key = state.tobytes()
@@ -479,9 +479,14 @@ def solve_l1_qp(
     raise ActiveSetError("the working set repeats (cycling) with the L1 row")
 
 
-def _solution(problem: _Problem, sets, x, mu, s, iterations: int, measured=None) -> L1Solution:
+def _solution(
+    problem: _Problem, sets, x, mu, s, iterations: int, measured=None, peaks=None
+) -> L1Solution:
     """The solution record with its KKT residual, recomputed from x, mu and the sides;
-    ``measured``: ``_Problem.measure``'s answer at (x, mu) when the caller has it."""
+    ``measured``: ``_Problem.measure``'s answer at (x, mu), and ``peaks``: the largest
+    amounts ``_Problem.changes`` found there, when the caller has them (the dual signs of
+    held bounds, rows, breakpoints and the L1 row are then those amounts: the largest of
+    a / scale is the largest of a divided by scale, division being monotone)."""
     qp = problem.qp
     at_lower, at_upper, at_break, side, rows, l1 = sets
     g, scale, Sx = problem.measure(sets, x, mu, s) if measured is None else measured
@@ -499,14 +504,18 @@ def _solution(problem: _Problem, sets, x, mu, s, iterations: int, measured=None)
         float(np.abs(z[at_break]).max(initial=0.0)),
         0.0,
     )
-    dual = max(
-        float(np.where(at_lower, -g, np.where(at_upper, g, 0.0)).max(initial=0.0)) / scale,
-        float(np.abs(g[free]).max(initial=0.0)) / scale,
-        float(np.where(at_break, np.abs(pull) - nu, 0.0).max(initial=0.0)) / scale,
-        float((-row_mu[rows]).max(initial=0.0)) / scale,
-        -nu / scale,
-        0.0,
-    )
+    stationarity = float(np.abs(g[free]).max(initial=0.0)) / scale
+    if peaks is not None:  # dropped rows, dropped L1 row, released bounds, unbroken breakpoints
+        dual = max(peaks[7], stationarity, peaks[8], peaks[5], peaks[6], 0.0)
+    else:
+        dual = max(
+            float(np.where(at_lower, -g, np.where(at_upper, g, 0.0)).max(initial=0.0)) / scale,
+            stationarity,
+            float(np.where(at_break, np.abs(pull) - nu, 0.0).max(initial=0.0)) / scale,
+            float((-row_mu[rows]).max(initial=0.0)) / scale,
+            -nu / scale,
+            0.0,
+        )
     objective = float(x @ Sx + qp.c @ x)
     working = L1WorkingSet(
         at_lower.copy(), at_upper.copy(), at_break.copy(), side.copy(), rows.copy(), bool(l1)
