@@ -280,7 +280,7 @@ def is_per_asset_bound(constraint: Constraint) -> bool:
 
 def bound_violation(weights: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
     """Largest amount by which (n,) ``weights`` leave [lower, upper] (fraction of NAV), >= 0."""
-    return max(float(np.max(lower - weights)), float(np.max(weights - upper)), 0.0)
+    return max(float((lower - weights).max()), float((weights - upper).max()), 0.0)
 
 
 def per_asset_bounds(

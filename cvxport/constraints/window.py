@@ -99,7 +99,7 @@ def per_symbol(value: Any, assets: pd.Index, name: str, default: float | None) -
             raise InvalidInputError(f"{name} must be numbers by symbol, got {value!r}") from exc
         if values.shape != (len(assets),):
             raise InvalidInputError(f"{name} has shape {values.shape}, expected ({len(assets)},)")
-    if not np.all(np.isfinite(values)):
+    if not np.isfinite(values).all():
         raise InvalidInputError(f"{name} contains NaN or inf")
     return values
 
