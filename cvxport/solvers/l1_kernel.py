@@ -17,10 +17,10 @@ bounds. With sides fixed and the L1 row held, the row is the linear row
 
 Wrong entries change at once (an entry crossing its breakpoint is held there, one at its
 breakpoint with |g_i| > nu moves to the side of -g_i); a repeated working set or a singular
-system goes back to single changes. When every free entry lies on one side, the L1 row is a
-combination of the other rows on them: x then comes from those rows, and nu is taken from
-the interval where the dual conditions hold. Anything still unsettled raises
-``ActiveSetError`` and the next backend (cvxpy) solves the problem.
+system goes back to single changes (both in ``l1_changes``). When every free entry lies on
+one side, the L1 row is a combination of the other rows on them: x then comes from those
+rows, and nu is taken from the interval where the dual conditions hold. Anything still
+unsettled raises ``ActiveSetError`` and the next backend (cvxpy) solves the problem.
 
 Maximum Sharpe with an L1 row is solved over the weights at scale 1 through this kernel
 (``l1_sharpe``), not in the Charnes-Cooper variables.
@@ -33,16 +33,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from cvxport.solvers.active_set import PRIMAL_TOLERANCE, ActiveSetError
+from cvxport.solvers.l1_changes import TOLERANCES, apply_change, block_change, single_changes
 from cvxport.solvers.qp_kernel import (
     BLOCK_ITERATIONS,
-    DUAL_TOLERANCE,
     DenseQP,
     solve_kkt_system,
 )
-
-#: the tolerance of each kind of violation ``_Problem.changes`` returns: five primal (below,
-#: above, crossed, violated rows, L1 excess; x's units), four dual (relative)
-TOLERANCES = (PRIMAL_TOLERANCE,) * 5 + (DUAL_TOLERANCE,) * 4
 
 
 class _RedirectError(ActiveSetError):
@@ -175,7 +171,7 @@ class _Problem:
         value = qp.G @ x
         idle = fixed & (value < qp.h - PRIMAL_TOLERANCE)
         if idle.any():
-            raise _RedirectError(_apply(sets, 5, idle, self.terms(x), np.zeros(len(x))))
+            raise _RedirectError(apply_change(sets, 5, idle, self.terms(x), np.zeros(len(x))))
         over = fixed & (value > qp.h + PRIMAL_TOLERANCE)
         if not over.any():
             return
@@ -186,8 +182,8 @@ class _Problem:
             raise ActiveSetError("a held row is above its limit with every entry held")
         pull = np.where(down, -1.0, 1.0)
         z = self.terms(x)
-        sets = _apply(sets, 7, (down & sets[1]) | (up & sets[0]), z, pull)
-        raise _RedirectError(_apply(sets, 8, (down | up) & sets[2], z, pull))
+        sets = apply_change(sets, 7, (down & sets[1]) | (up & sets[0]), z, pull)
+        raise _RedirectError(apply_change(sets, 8, (down | up) & sets[2], z, pull))
 
     def _implied(self, sets, free, x, R, d, row, rhs, s):
         """The working set whose L1 row is a combination of the other rows on the free
@@ -206,18 +202,18 @@ class _Problem:
         gap = row @ x - rhs
         tolerance = 1e-10 * max(1.0, abs(rhs), self.limit)
         if gap < -tolerance:  # the row is slack: not held
-            raise _RedirectError(_apply(sets, 6, None, z, -g0))
+            raise _RedirectError(apply_change(sets, 6, None, z, -g0))
         if gap > tolerance:  # held entries trade too much: free those that trade
             held = (at_lower | at_upper) & (np.abs(z) > PRIMAL_TOLERANCE)
             rows = sets[4]
             if not held.any() and rows.any():  # else the held rows force the trade: drop them
                 mask = rows if not self.single else np.arange(len(rows)) == np.argmax(rows)
-                raise _RedirectError(_apply(sets, 5, mask, z, -g0))
+                raise _RedirectError(apply_change(sets, 5, mask, z, -g0))
             if not held.any():
                 raise ActiveSetError("the L1 row contradicts the other working rows")
             traded = np.where(held, np.abs(z), 0.0)
             mask = held if not self.single else traded == traded.max()
-            raise _RedirectError(_apply(sets, 7, mask, z, -g0))
+            raise _RedirectError(apply_change(sets, 7, mask, z, -g0))
         delta = row - R.T @ beta  # d gradient / d nu with mu = mu0 - nu beta (0 on free entries)
         d_rows = self.split(sets, np.r_[beta, 0.0])[0][sets[4]]
         pull, slope = g0[at_break], delta[at_break]  # breakpoints: |g0 + nu delta| <= nu
@@ -276,7 +272,7 @@ class _Problem:
         primal = (below, above, crossed, violated, np.array([excess]))
         dual = (dropped, np.array([dropped_l1]), released, unbroken)
         amounts = primal + dual
-        #: the largest amount of each kind (NaN if one is NaN), for ``_block_change``
+        #: the largest amount of each kind (NaN if one is NaN), for ``block_change``
         self.peaks = [float(v.max(initial=0.0)) for v in amounts]
         if all(p <= t for p, t in zip(self.peaks, TOLERANCES, strict=True)):
             return None
@@ -357,80 +353,6 @@ def _interval_point(p: np.ndarray, q: np.ndarray) -> float:
     return max(0.0, 0.5 * (low + high))
 
 
-def _apply(sets, kind: int, mask: np.ndarray | None, z: np.ndarray, pull: np.ndarray):
-    """The working set with the change ``kind`` made on the entries or rows of ``mask``;
-    z (n,) are the terms, ``pull`` (n,) the side each breakpoint would leave to."""
-    return _change(_copied(sets), kind, mask, z, pull)
-
-
-def _copied(sets) -> tuple:
-    """A working set whose arrays are copies (``_change`` then writes into them)."""
-    return (sets[0].copy(), sets[1].copy(), sets[2].copy(), sets[3].copy(), sets[4].copy(),
-            sets[5])  # fmt: skip
-
-
-def _change(sets, kind: int, mask: np.ndarray | None, z: np.ndarray, pull: np.ndarray):
-    """``_apply``'s change made in the arrays of ``sets`` (the caller's own copies); the
-    working set is returned."""
-    at_lower, at_upper, at_break, side, rows, l1 = sets
-    if kind == 0:
-        at_lower |= mask
-    elif kind == 1:
-        at_upper |= mask
-    elif kind == 2:
-        at_break |= mask
-    elif kind == 3:
-        rows |= mask
-    elif kind == 4:  # hold the L1 row, each free entry on the side where it is
-        l1 = True
-        side = np.where(at_lower | at_upper | at_break, side, np.where(z >= 0, 1.0, -1.0))
-    elif kind == 5:
-        rows &= ~mask
-    elif kind == 6:  # drop the L1 row: entries leave their breakpoints
-        l1 = False
-        side = np.where(at_break, np.where(pull > 0, 1.0, -1.0), side)
-        at_break[:] = False
-    elif kind == 7:  # off a bound, on the side the bound lies
-        side = np.where(mask & at_lower, -1.0, np.where(mask & at_upper, 1.0, side))
-        at_lower &= ~mask
-        at_upper &= ~mask
-    else:  # off the breakpoint, to the side it pulls to
-        side = np.where(mask, np.where(pull > 0, 1.0, -1.0), side)
-        at_break &= ~mask
-    return at_lower, at_upper, at_break, side, rows, l1
-
-
-def _block_change(sets, amounts, z, pull, peaks=None):
-    """Every wrong entry and row changed at once (primal additions, then dual releases);
-    ``peaks``: each kind's largest amount (``_Problem.changes``), when the caller has them."""
-    sets = _copied(sets)  # once: the changes below write into these copies in turn
-    for kind, (amount, tolerance) in enumerate(zip(amounts, TOLERANCES, strict=True)):
-        if peaks is not None and peaks[kind] <= tolerance:
-            continue  # no entry of this kind above its tolerance (a NaN peak is not <=)
-        mask = amount > tolerance
-        if mask.any() and not (kind == 6 and not sets[5]):
-            sets = _change(sets, kind, mask, z, pull)
-    if not sets[5]:  # sides only matter under the L1 row: keep them where the entries are
-        free = ~(sets[0] | sets[1] | sets[2])
-        sets = (*sets[:3], np.where(free, np.where(z >= 0, 1.0, -1.0), sets[3]), *sets[4:])
-    return sets
-
-
-def _single_changes(sets, amounts, z, pull):
-    """Working sets that change one entry or row each, the largest violation first (primal
-    before dual): the next is tried when the system of the previous is singular."""
-    scored = []
-    for kind, amount in enumerate(amounts):
-        tolerance = PRIMAL_TOLERANCE if kind < 5 else DUAL_TOLERANCE
-        for j in np.flatnonzero(amount > tolerance):
-            scored.append((kind >= 5, kind == 4, -float(amount[j]), kind, int(j)))
-    for *_, kind, j in sorted(scored):
-        mask = np.zeros(len(amounts[3]) if kind in (3, 5) else len(z), bool)
-        if kind not in (4, 6):
-            mask[j] = True
-        yield _apply(sets, kind, mask, z, pull)
-
-
 def solve_l1_qp(
     qp: DenseQP, l1: L1Row, start: L1WorkingSet | None = None, systems: int | None = None
 ) -> L1Solution:
@@ -474,8 +396,8 @@ def solve_l1_qp(
         if key in seen:
             single = True
         seen.add(key)
-        candidates = _single_changes(sets, amounts, z, pull)
-        sets = next(candidates) if single else _block_change(sets, amounts, z, pull, problem.peaks)
+        candidates = single_changes(sets, amounts, z, pull)
+        sets = next(candidates) if single else block_change(sets, amounts, z, pull, problem.peaks)
     raise ActiveSetError("the working set repeats (cycling) with the L1 row")
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cvxport.solvers import l1_kernel, qp_kernel
+from cvxport.solvers import l1_changes, l1_kernel, qp_kernel
 from cvxport.solvers.active_set import ActiveSetError
 from cvxport.solvers.l1_kernel import L1Row, _Problem, solve_l1_qp
 from cvxport.solvers.qp_kernel import DenseQP, solve_dense_qp
@@ -115,8 +115,8 @@ def test_l1_block_change_with_peaks_matches_the_masks(seed):
             return
         amounts, z, pull = found
         given = [np.copy(a) for a in sets[:5]]
-        fast = l1_kernel._block_change(sets, amounts, z, pull, problem.peaks)
-        general = l1_kernel._block_change(sets, amounts, z, pull)
+        fast = l1_changes.block_change(sets, amounts, z, pull, problem.peaks)
+        general = l1_changes.block_change(sets, amounts, z, pull)
         for a, b in zip(fast, general, strict=True):
             np.testing.assert_array_equal(a, b)
         for before, now in zip(given, sets[:5], strict=True):
