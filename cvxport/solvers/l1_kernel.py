@@ -40,6 +40,8 @@ from cvxport.solvers.qp_kernel import (
     solve_kkt_system,
 )
 
+_apply = apply_change  # the name modules built on this kernel import (before ``l1_changes``)
+
 
 class _RedirectError(ActiveSetError):
     """The working set cannot hold (its L1 row is implied by the others and fails): the
