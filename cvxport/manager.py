@@ -276,11 +276,18 @@ class PortfolioManager:
         ppy = config.periods_per_year or infer_periods_per_year(prices.index)
         if bench is not None:  # checked before the run: a missing date fails fast
             benchmark_returns(bench, prices.index[lookback - 1 :])
-        with single_threaded_blas():
-            run = run_backtest(
-                prices, self._allocate_fn(), rebalancer, lookback, config.transaction_cost,
-                config.initial_capital, ppy, progress, policy=self.run_policy(),
-            )  # fmt: skip
+        # the window data terms may use (ctx.benchmark_returns, ctx.prices), by date
+        self._run_data = {"prices": prices}
+        if bench is not None:
+            self._run_data["benchmark_returns"] = benchmark_returns(bench, prices.index)
+        try:
+            with single_threaded_blas():
+                run = run_backtest(
+                    prices, self._allocate_fn(), rebalancer, lookback, config.transaction_cost,
+                    config.initial_capital, ppy, progress, policy=self.run_policy(),
+                )  # fmt: skip
+        finally:
+            self._run_data = {}
         if run.skipped:
             when, why = run.skipped[0]
             warnings.warn(
@@ -310,11 +317,17 @@ class PortfolioManager:
         """The engine's allocate callable over one allocator built for the whole run."""
         allocator = self.make_allocator() if method is None else self.make_allocator(method)
         extra = self.call_constraints() if method is None else ()
+        run_data = getattr(self, "_run_data", {})
+        closes, bench = run_data.get("prices"), run_data.get("benchmark_returns")
 
         def allocate(window: pd.DataFrame, current: np.ndarray) -> np.ndarray:
-            # windows are cut from aligned, validated prices: finite returns, unique symbols
+            # windows are cut from aligned, validated prices: finite returns, unique symbols;
+            # the closes of the window's last bar and the benchmark reach terms that use them
+            data = {} if bench is None else {"benchmark_returns": bench}
+            if closes is not None:
+                data["prices"] = closes.loc[window.index[-1]]
             return allocator.allocate(
-                window, extra, checked=True, previous_weights=current
+                window, extra, checked=True, previous_weights=current, **data
             ).to_numpy()
 
         return allocate
@@ -404,13 +417,20 @@ class PortfolioManager:
         """Take new price history, refresh last prices and the target; return the target."""
         config = self.config
         config.validate()
-        aligned = aligned_for_lookback(data, config, config.lookback)
+        bench = benchmark_prices(config.benchmark, data)
+        without = without_benchmark(data, config.benchmark, config.symbols)
+        aligned = aligned_for_lookback(without, config, config.lookback)
         prices = aligned.prices
         returns = prices_to_returns(prices)
         allocator = self.make_allocator()
         current = self._current_array(prices.iloc[-1].to_dict())
         window = returns.iloc[-config.lookback :]
-        target = allocator.allocate(window, self.call_constraints(), previous_weights=current)
+        terms = {"prices": prices.iloc[-1]}  # the window data terms may use, as a backtest's
+        if bench is not None:
+            terms["benchmark_returns"] = benchmark_returns(bench, window.index)
+        target = allocator.allocate(
+            window, self.call_constraints(), previous_weights=current, **terms
+        )
         self.returns_ = returns
         self.periods_per_year_ = config.periods_per_year or infer_periods_per_year(prices.index)
         self.state.prices = {s: float(prices.iloc[-1][s]) for s in config.symbols}

@@ -145,9 +145,9 @@ def window_value(
         weights = per_symbol(data["benchmark_weights"], assets, "benchmark_weights", None)
         return returns.to_numpy(dtype=float) @ weights
     if data.get(name) is None:
+        where = " (in a backtest: set PortfolioConfig.benchmark)" if "benchmark" in name else ""
         raise InvalidInputError(
-            f"a constraint or term uses ctx.{name}: pass {name}=... to allocate() "
-            "(or set it on the backtest config)"
+            f"a constraint or term uses ctx.{name}: pass {name}=... to allocate(){where}"
         )
     if name == "benchmark_returns":
         return benchmark_returns_for(data[name], returns)
