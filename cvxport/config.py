@@ -17,7 +17,7 @@ from typing import Any
 
 from cvxport.allocators.arguments import estimator
 from cvxport.allocators.base import Allocator
-from cvxport.allocators.registry import registered_allocator
+from cvxport.allocators.registry import allocator_class, registered_allocator
 from cvxport.constraints.base import Constraint
 from cvxport.constraints.exposure import GrossExposure
 from cvxport.constraints.weights import WeightBounds
@@ -166,6 +166,13 @@ def _on_infeasible(value: Any) -> str:
             f"PortfolioConfig.on_infeasible must be one of {INFEASIBLE_POLICIES} or an "
             f"allocation method to fall back to (e.g. 'minimum_variance'), got {value!r}"
         ) from None
+
+
+def _methods_taking(source: str) -> list[str]:
+    """The allocation methods whose allocator takes the config source ``source``."""
+    return [
+        m.value for m in AllocationMethod if source in allocator_class(m).config_arguments.values()
+    ]
 
 
 def _optional_number(name: str, low: float, high: float, low_open: bool = False) -> Callable:
@@ -397,6 +404,35 @@ class PortfolioConfig:
             raise InvalidInputError(
                 "PortfolioConfig.mean_risk_objective 'max_return' needs PortfolioConfig.max_risk"
             )
+        self._check_used_fields()
+
+    def _check_used_fields(self) -> None:
+        """Refuse a field set away from its default that the allocator would not be given
+        (e.g. ``max_risk`` with minimum variance, ``optimize_costs`` with HRP), naming it."""
+        spec = self.allocator
+        if isinstance(spec, Allocator):
+            used, name = set(), f"the allocator object {type(spec).__name__}"
+        else:
+            cls = spec if spec is not None else allocator_class(self.allocation_method)
+            used = set(getattr(cls, "config_arguments", {}).values())
+            name = cls.__name__ if spec is not None else repr(self.allocation_method.value)
+        measure = self.risk_measure
+        variance = measure == "variance" or type(measure).__name__ == "Variance"
+        set_fields = {
+            "target_return": ("target_return", self.target_return is not None),
+            "max_risk": ("max_risk", self.max_risk is not None),
+            "risk_measure": ("risk_measure", not variance),
+            "mean_risk_objective": ("mean_risk_objective", self.mean_risk_objective != "min_risk"),
+            "risk_aversion": ("risk_aversion", self.risk_aversion != 1.0),
+            "costs": ("optimize_costs", self.optimize_costs),
+        }
+        for source, (field_name, is_set) in set_fields.items():
+            if is_set and source not in used:
+                raise InvalidInputError(
+                    f"PortfolioConfig.{field_name} is set but {name} does not use it (it goes "
+                    "to the methods whose config_arguments take it: "
+                    f"{_methods_taking(source)}); unset it or choose one of them"
+                )
 
     def weight_bounds(self) -> WeightBounds:
         """Return the min/max position weights as a ``WeightBounds`` constraint object."""
