@@ -52,7 +52,7 @@ def test_the_config_benchmark_reaches_tracking_error_terms(data, fields):
 def test_a_term_needing_a_benchmark_without_one_names_the_config_field(data):
     config = cx.PortfolioConfig(symbols=SYMBOLS, allocation_method="mean_risk", lookback=60)
     config.risk_measure = "tracking_error"
-    with pytest.raises(cx.InvalidInputError, match="PortfolioConfig.benchmark"):
+    with pytest.raises(cx.InvalidInputError, match=r"PortfolioConfig\.benchmark"):
         cx.PortfolioManager(config).backtest({s: data[s] for s in SYMBOLS})
 
 
@@ -94,9 +94,13 @@ def test_live_market_data_gives_the_benchmark_and_prices_as_the_backtest(data):
     target = cx.PortfolioManager(config).update_market_data(data)  # before: raised
     closes = cx.align_prices(data).prices
     returns = cx.prices_to_returns(closes)
-    expected = cx.PortfolioManager(config).make_allocator().allocate(
-        returns[SYMBOLS].iloc[-60:],
-        benchmark_returns=returns["BTC/USDT"],
-        prices=closes[SYMBOLS].iloc[-1],
+    expected = (
+        cx.PortfolioManager(config)
+        .make_allocator()
+        .allocate(
+            returns[SYMBOLS].iloc[-60:],
+            benchmark_returns=returns["BTC/USDT"],
+            prices=closes[SYMBOLS].iloc[-1],
+        )
     )
     np.testing.assert_allclose(target, expected, atol=1e-12)

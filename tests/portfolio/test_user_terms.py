@@ -88,6 +88,4 @@ def test_a_failing_user_measure_is_named_as_objective_and_as_limit(crypto_2021, 
     with pytest.raises(cx.InvalidInputError, match=pattern):
         cx.MeanRiskAllocator(measure).allocate(crypto_2021)
     with pytest.raises(cx.InvalidInputError, match=pattern):
-        cx.MinimumVarianceAllocator(constraints=[cx.RiskLimit(measure, 0.1)]).allocate(
-            crypto_2021
-        )
+        cx.MinimumVarianceAllocator(constraints=[cx.RiskLimit(measure, 0.1)]).allocate(crypto_2021)
