@@ -11,6 +11,7 @@ import pandas as pd
 
 from cvxport.allocators.arguments import check_allocator_argument
 from cvxport.allocators.arguments import constraints as check_constraints_argument
+from cvxport.allocators.output import as_weights, check_user_weights
 from cvxport.constraints.base import Constraint
 from cvxport.constraints.bound_conflicts import check_bound_objects
 from cvxport.constraints.weights import LongOnly
@@ -137,7 +138,11 @@ class Allocator(ABC):
         named = solver or self.solver
         solver_name = check_solver(named) if named is not None else None
         with single_threaded_blas():
-            weights = self._allocate(returns, all_constraints, solver_name, data)
+            answer = self._allocate(returns, all_constraints, solver_name, data)
+        owner = f"{type(self).__name__}._allocate"
+        weights = as_weights(owner, answer, assets)
+        if not type(self).__module__.startswith("cvxport."):  # a user's allocator
+            check_user_weights(owner, weights, assets, all_constraints)
         result = pd.Series(weights, index=assets, name="weight")
         self.weights_ = result
         return result
