@@ -2,8 +2,8 @@
 
 Weights are fractions of NAV; with ``long_only=False`` and negative lower bounds they may be
 short. Gross exposure is sum |w| (1 = unlevered, 2 = 2x), net exposure sum(w) (the budget row
-of every method fixes it to 1 unless the allocator's ``budget`` says otherwise: the rest is
-cash).
+of every method fixes it to 1; cash is held as an explicit asset, ``cvxport.add_cash_asset``,
+whose weight a bound sets).
 """
 
 from __future__ import annotations
