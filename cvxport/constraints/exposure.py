@@ -14,6 +14,7 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
+from cvxport.arguments import symbols
 from cvxport.constraints.base import (
     Constraint,
     ProblemContext,
@@ -73,9 +74,9 @@ class NetExposure(Constraint):
                 raise InvalidInputError(f"NetExposure.{name} must be a number, got {value!r}")
         if self.lower > self.upper:
             raise InvalidInputError(f"NetExposure: lower {self.lower} > upper {self.upper}")
-        if isinstance(self.symbols, str):
-            raise InvalidInputError(f"NetExposure.symbols must be a sequence, got {self.symbols!r}")
-        object.__setattr__(self, "symbols", tuple(self.symbols))
+        given = self.symbols
+        empty = isinstance(given, (list, tuple)) and not given  # every asset
+        object.__setattr__(self, "symbols", () if empty else symbols(given, "NetExposure.symbols"))
 
     def validate(self, assets: pd.Index) -> None:
         """Every named symbol must be in the universe."""
