@@ -22,6 +22,10 @@ import cvxport as cx
         (lambda: cx.TrackingError({1: 0.5}), "TrackingError.benchmark_weights"),
         (lambda: cx.TrackingError((("BTC/USDT",),)), "TrackingError.benchmark_weights"),
         (lambda: cx.ExAnteTrackingError({"BTC/USDT": float("inf")}), "ExAnteTrackingError"),
+        (lambda: cx.FactorExposureLimits(None, {"BTC/USDT": 1.0}, lower=0), "factor"),
+        (lambda: cx.FactorExposureLimits("mkt", {"BTC/USDT": 1.0}, lower="1"), r"lower"),
+        (lambda: cx.FactorExposureLimits("mkt", {"BTC/USDT": 1.0}, upper=None), r"upper"),
+        (lambda: cx.FactorExposureLimits("mkt", {"BTC/USDT": "x"}, lower=0), "BTC/USDT"),
     ],
 )
 def test_a_bad_constructor_input_is_named(make, match):
