@@ -282,7 +282,9 @@ class PortfolioConfig:
         on_infeasible: at a rebalance whose problem is infeasible (e.g. maximum Sharpe when
             nothing beats the risk-free rate), 'hold' keeps the holdings and records the date
             in ``PortfolioResult.skipped_rebalances`` (with a warning); 'raise' stops.
-            Solver failures (``SolverError``) are covered too. 'cash' sells everything; an
+            Solver failures (``SolverError``) are covered too, but not a named ``solver``
+            that the method's problem is not for (``UnsupportedProblemError`` stops the
+            run: it is the configuration, not the window). 'cash' sells everything; an
             allocation method (e.g. 'minimum_variance') is used instead for that rebalance
             (holding when it fails too). ``PortfolioResult.rebalance_outcomes`` records each.
         borrow_rate: annual fraction paid on negative cash (leverage), compounded per bar.

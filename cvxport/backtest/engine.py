@@ -28,7 +28,12 @@ import pandas as pd
 from tqdm import tqdm
 
 from cvxport.backtest.sizer import target_units
-from cvxport.errors import InfeasibleError, InvalidInputError, SolverError
+from cvxport.errors import (
+    InfeasibleError,
+    InvalidInputError,
+    SolverError,
+    UnsupportedProblemError,
+)
 from cvxport.rebalancing.base import RebalanceContext, Rebalancer
 
 CASH_DUST = 1e-12  # |cash| below this fraction of equity after a rebalance is rounding: 0
@@ -238,6 +243,8 @@ def run_backtest(
             full = np.asarray(allocate(window, current), dtype=float)
             outcomes.append((index[row], "solved", ""))
             return full
+        except UnsupportedProblemError:
+            raise  # the configuration names a backend the method's problem is not for
         except (InfeasibleError, SolverError) as exc:
             if policy.on_infeasible == "raise":
                 raise _dated(exc, index[row]) from exc
@@ -250,6 +257,8 @@ def run_backtest(
                 full = np.asarray(policy.fallback(window, current), dtype=float)
                 outcomes.append((index[row], f"fallback:{policy.fallback_name}", reason))
                 return full
+            except UnsupportedProblemError:
+                raise
             except (InfeasibleError, SolverError) as exc:
                 reason += f"; fallback {policy.fallback_name}: {type(exc).__name__}: {exc}"
         outcomes.append((index[row], "held", reason))
