@@ -219,6 +219,8 @@ class Allocator(ABC):
             problem = None
         if problem is None:
             formulation: Formulation = formulate(len(assets))
+            if formulation.domain:  # e.g. the log barrier's LongOnly(): a short bound is named
+                check_bound_objects((*formulation.domain, *constraints), assets)
             problem = ParametrizedProblem(formulation, assets, constraints, n_periods)
             self._problems[cache_key] = problem
             self.build_count_ += 1
