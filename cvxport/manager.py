@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from cvxport.allocators.base import Allocator
+from cvxport.allocators.opening import OpeningAllocations
 from cvxport.allocators.registry import allocator_class
 from cvxport.backtest.engine import RunPolicy, run_backtest
 from cvxport.backtest.outcome import (
@@ -319,6 +320,7 @@ class PortfolioManager:
         extra = self.call_constraints() if method is None else ()
         run_data = getattr(self, "_run_data", {})
         closes, bench = run_data.get("prices"), run_data.get("benchmark_returns")
+        choices = OpeningAllocations(allocator, extra)  # from cash: no turnover limit
 
         def allocate(window: pd.DataFrame, current: np.ndarray) -> np.ndarray:
             # windows are cut from aligned, validated prices: finite returns, unique symbols;
@@ -326,8 +328,9 @@ class PortfolioManager:
             data = {} if bench is None else {"benchmark_returns": bench}
             if closes is not None:
                 data["prices"] = closes.loc[window.index[-1]]
-            return allocator.allocate(
-                window, extra, checked=True, previous_weights=current, **data
+            chosen, chosen_extra = choices.choose(current)
+            return chosen.allocate(
+                window, chosen_extra, checked=True, previous_weights=current, **data
             ).to_numpy()
 
         return allocate
@@ -428,9 +431,8 @@ class PortfolioManager:
         terms = {"prices": prices.iloc[-1]}  # the window data terms may use, as a backtest's
         if bench is not None:
             terms["benchmark_returns"] = benchmark_returns(bench, window.index)
-        target = allocator.allocate(
-            window, self.call_constraints(), previous_weights=current, **terms
-        )
+        chosen, extra = OpeningAllocations(allocator, self.call_constraints()).choose(current)
+        target = chosen.allocate(window, extra, previous_weights=current, **terms)
         self.returns_ = returns
         self.periods_per_year_ = config.periods_per_year or infer_periods_per_year(prices.index)
         self.state.prices = {s: float(prices.iloc[-1][s]) for s in config.symbols}
