@@ -58,6 +58,11 @@ def aligned_for_lookback(data, config: PortfolioConfig, lookback: int) -> Aligne
     return aligned
 
 
+def benchmark_weights_of(config: PortfolioConfig) -> dict[str, float]:
+    """The weights of ``config.benchmark`` when it is one of ``config.symbols``: 1 on it."""
+    return {s: float(s == config.benchmark) for s in config.symbols}
+
+
 class PortfolioManager:
     """Backtests and operates one portfolio described by a :class:`PortfolioConfig`.
 
@@ -281,6 +286,8 @@ class PortfolioManager:
         self._run_data = {"prices": prices}
         if bench is not None:
             self._run_data["benchmark_returns"] = benchmark_returns(bench, prices.index)
+            if config.benchmark in config.symbols:  # a held symbol: its weights are known
+                self._run_data["benchmark_weights"] = benchmark_weights_of(config)
         try:
             with single_threaded_blas():
                 run = run_backtest(
@@ -320,12 +327,15 @@ class PortfolioManager:
         extra = self.call_constraints() if method is None else ()
         run_data = getattr(self, "_run_data", {})
         closes, bench = run_data.get("prices"), run_data.get("benchmark_returns")
+        weights = run_data.get("benchmark_weights")
         choices = OpeningAllocations(allocator, extra)  # from cash: no turnover limit
 
         def allocate(window: pd.DataFrame, current: np.ndarray) -> np.ndarray:
             # windows are cut from aligned, validated prices: finite returns, unique symbols;
             # the closes of the window's last bar and the benchmark reach terms that use them
             data = {} if bench is None else {"benchmark_returns": bench}
+            if weights is not None:
+                data["benchmark_weights"] = weights
             if closes is not None:
                 data["prices"] = closes.loc[window.index[-1]]
             chosen, chosen_extra = choices.choose(current)
@@ -431,6 +441,8 @@ class PortfolioManager:
         terms = {"prices": prices.iloc[-1]}  # the window data terms may use, as a backtest's
         if bench is not None:
             terms["benchmark_returns"] = benchmark_returns(bench, window.index)
+            if config.benchmark in config.symbols:
+                terms["benchmark_weights"] = benchmark_weights_of(config)
         chosen, extra = OpeningAllocations(allocator, self.call_constraints()).choose(current)
         target = chosen.allocate(window, extra, previous_weights=current, **terms)
         self.returns_ = returns

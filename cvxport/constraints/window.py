@@ -145,7 +145,11 @@ def window_value(
         weights = per_symbol(data["benchmark_weights"], assets, "benchmark_weights", None)
         return returns.to_numpy(dtype=float) @ weights
     if data.get(name) is None:
-        where = " (in a backtest: set PortfolioConfig.benchmark)" if "benchmark" in name else ""
+        where = {
+            "benchmark_returns": " (in a backtest: set PortfolioConfig.benchmark)",
+            "benchmark_weights": " (in a backtest: PortfolioConfig.benchmark set to one of the "
+            "symbols; or give the measure its benchmark_weights)",
+        }.get(name, "")
         raise InvalidInputError(
             f"a constraint or term uses ctx.{name}: pass {name}=... to allocate(){where}"
         )
