@@ -286,7 +286,9 @@ class PortfolioManager:
         self._run_data = {"prices": prices}
         if bench is not None:
             self._run_data["benchmark_returns"] = benchmark_returns(bench, prices.index)
-            if config.benchmark in config.symbols:  # a held symbol: its weights are known
+            if (
+                isinstance(config.benchmark, str) and config.benchmark in config.symbols
+            ):  # a held symbol: its weights are known
                 self._run_data["benchmark_weights"] = benchmark_weights_of(config)
         try:
             with single_threaded_blas():
@@ -441,7 +443,7 @@ class PortfolioManager:
         terms = {"prices": prices.iloc[-1]}  # the window data terms may use, as a backtest's
         if bench is not None:
             terms["benchmark_returns"] = benchmark_returns(bench, window.index)
-            if config.benchmark in config.symbols:
+            if isinstance(config.benchmark, str) and config.benchmark in config.symbols:
                 terms["benchmark_weights"] = benchmark_weights_of(config)
         chosen, extra = OpeningAllocations(allocator, self.call_constraints()).choose(current)
         target = chosen.allocate(window, extra, previous_weights=current, **terms)
