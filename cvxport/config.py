@@ -17,7 +17,8 @@ from typing import Any
 
 from cvxport.allocators.arguments import estimator
 from cvxport.allocators.base import Allocator
-from cvxport.allocators.registry import allocator_class, registered_allocator
+from cvxport.allocators.registry import registered_allocator
+from cvxport.config_checks import check_cash_asset, check_used_fields
 from cvxport.constraints.base import Constraint
 from cvxport.constraints.exposure import GrossExposure
 from cvxport.constraints.weights import WeightBounds
@@ -168,13 +169,6 @@ def _on_infeasible(value: Any) -> str:
         ) from None
 
 
-def _methods_taking(source: str) -> list[str]:
-    """The allocation methods whose allocator takes the config source ``source``."""
-    return [
-        m.value for m in AllocationMethod if source in allocator_class(m).config_arguments.values()
-    ]
-
-
 def _optional_number(name: str, low: float, high: float, low_open: bool = False) -> Callable:
     check = _number(name, low, high, low_open)
     return lambda value: None if value is None else check(value)
@@ -220,6 +214,14 @@ def _mean_risk_objective(value: Any) -> str:
     return _choice("mean_risk_objective", OBJECTIVES)(value)
 
 
+def _cash_asset(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and value):
+        return value
+    raise InvalidInputError(
+        f"PortfolioConfig.cash_asset must be None or a symbol such as 'CASH', got {value!r}"
+    )
+
+
 _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "initial_capital": _number("initial_capital", 0.0, math.inf, low_open=True),
     "symbols": _symbols,
@@ -254,6 +256,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "target_return": _optional_number("target_return", -1.0, 10.0),
     "max_risk": _optional_number("max_risk", 0.0, math.inf),
     "risk_aversion": _number("risk_aversion", 0.0, math.inf),
+    "cash_asset": _cash_asset,
 }
 
 
@@ -318,6 +321,13 @@ class PortfolioConfig:
         target_return: per-period expected return the mean-risk portfolio must reach, or None.
         max_risk: limit on the risk measure, in its per-period units, or None.
         risk_aversion: lambda >= 0 of the mean-risk utility.
+        cash_asset: a symbol of ``symbols`` held as riskless cash in a backtest: its closes
+            are created compounding at ``risk_free_rate`` (as ``cvxport.add_cash_asset``;
+            the data must not hold it), its weight is bounded like any asset's and its trades
+            pay no ``transaction_cost``. Refused with methods that cannot hold it (risk
+            parity, risk budgeting, HRP, inverse volatility, market cap), with
+            ``optimize_costs`` (the cost term would charge it) and live (cash is the quote
+            currency there); None: no cash asset.
     """
 
     initial_capital: float = 100_000.0
@@ -353,6 +363,7 @@ class PortfolioConfig:
     target_return: float | None = None
     max_risk: float | None = None
     risk_aversion: float = 1.0
+    cash_asset: str | None = None
 
     def __setattr__(self, name: str, value: Any) -> None:
         validator = _VALIDATORS.get(name)
@@ -406,35 +417,8 @@ class PortfolioConfig:
             raise InvalidInputError(
                 "PortfolioConfig.mean_risk_objective 'max_return' needs PortfolioConfig.max_risk"
             )
-        self._check_used_fields()
-
-    def _check_used_fields(self) -> None:
-        """Refuse a field set away from its default that the allocator would not be given
-        (e.g. ``max_risk`` with minimum variance, ``optimize_costs`` with HRP), naming it."""
-        spec = self.allocator
-        if isinstance(spec, Allocator):
-            used, name = set(), f"the allocator object {type(spec).__name__}"
-        else:
-            cls = spec if spec is not None else allocator_class(self.allocation_method)
-            used = set(getattr(cls, "config_arguments", {}).values())
-            name = cls.__name__ if spec is not None else repr(self.allocation_method.value)
-        measure = self.risk_measure
-        variance = measure == "variance" or type(measure).__name__ == "Variance"
-        set_fields = {
-            "target_return": ("target_return", self.target_return is not None),
-            "max_risk": ("max_risk", self.max_risk is not None),
-            "risk_measure": ("risk_measure", not variance),
-            "mean_risk_objective": ("mean_risk_objective", self.mean_risk_objective != "min_risk"),
-            "risk_aversion": ("risk_aversion", self.risk_aversion != 1.0),
-            "costs": ("optimize_costs", self.optimize_costs),
-        }
-        for source, (field_name, is_set) in set_fields.items():
-            if is_set and source not in used:
-                raise InvalidInputError(
-                    f"PortfolioConfig.{field_name} is set but {name} does not use it (it goes "
-                    "to the methods whose config_arguments take it: "
-                    f"{_methods_taking(source)}); unset it or choose one of them"
-                )
+        check_used_fields(self)
+        check_cash_asset(self)
 
     def weight_bounds(self) -> WeightBounds:
         """Return the min/max position weights as a ``WeightBounds`` constraint object."""

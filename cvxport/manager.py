@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import warnings
 from collections.abc import Mapping
@@ -36,7 +37,7 @@ from cvxport.errors import EquityDepletedError, InvalidInputError, RuinWarning
 from cvxport.methods import AllocationMethod
 from cvxport.metrics.performance import annualized_turnover
 from cvxport.metrics.report import performance_fractions, to_report_units
-from cvxport.periods import infer_periods_per_year
+from cvxport.periods import infer_periods_per_year, per_period_rate
 from cvxport.rebalancing import CalendarRebalancer, Rebalancer, drift
 from cvxport.state import PortfolioState, as_number, check_prices
 from cvxport.threads import single_threaded_blas
@@ -47,7 +48,16 @@ logger = logging.getLogger(__name__)
 def aligned_for_lookback(data, config: PortfolioConfig, lookback: int) -> AlignedPrices:
     """Align ``data`` to ``config.symbols``; refuse fewer than ``lookback + 1`` bars, naming
     the lookback, the symbol that set the common start and the window's dates."""
-    aligned = align_prices(data, config.symbols, config.max_forward_fill)
+    cash = config.cash_asset
+    symbols = [s for s in config.symbols if s != cash]
+    if cash is not None and cash in (data.columns if isinstance(data, pd.DataFrame) else data):
+        raise InvalidInputError(
+            f"PortfolioConfig.cash_asset {cash!r} is also a symbol of the data: the backtest "
+            "creates its closes (drop it from the data, or set cash_asset=None)"
+        )
+    aligned = align_prices(data, symbols, config.max_forward_fill)
+    if cash is not None:
+        aligned = with_cash_asset(aligned, config)
     n_bars = len(aligned.prices)
     if n_bars < lookback + 1:
         raise InvalidInputError(
@@ -56,6 +66,24 @@ def aligned_for_lookback(data, config: PortfolioConfig, lookback: int) -> Aligne
             f"least {lookback + 1} (PortfolioConfig.lookback, or the rebalancer's lookback)"
         )
     return aligned
+
+
+def with_cash_asset(aligned: AlignedPrices, config: PortfolioConfig) -> AlignedPrices:
+    """``aligned`` with ``config.cash_asset``'s closes: 1 at the first bar, compounding at
+    ``config.risk_free_rate`` per bar (as ``cvxport.add_cash_asset``), in symbol order."""
+    prices = aligned.prices
+    ppy = config.periods_per_year or infer_periods_per_year(prices.index)
+    growth = (1.0 + per_period_rate(config.risk_free_rate, ppy)) ** np.arange(len(prices))
+    prices = prices.assign(**{config.cash_asset: growth})[config.symbols]
+    return dataclasses.replace(aligned, prices=prices)
+
+
+def transaction_rates(config: PortfolioConfig) -> float | np.ndarray:
+    """``config.transaction_cost``, or per symbol with 0 for the cash asset."""
+    if config.cash_asset is None:
+        return config.transaction_cost
+    return np.array([0.0 if s == config.cash_asset else config.transaction_cost
+                     for s in config.symbols])  # fmt: skip
 
 
 def benchmark_weights_of(config: PortfolioConfig) -> dict[str, float]:
@@ -293,7 +321,7 @@ class PortfolioManager:
         try:
             with single_threaded_blas():
                 run = run_backtest(
-                    prices, self._allocate_fn(), rebalancer, lookback, config.transaction_cost,
+                    prices, self._allocate_fn(), rebalancer, lookback, transaction_rates(config),
                     config.initial_capital, ppy, progress, policy=self.run_policy(),
                 )  # fmt: skip
         finally:
@@ -497,6 +525,11 @@ class PortfolioManager:
     ) -> TradePlan:
         """Size the trades to the target with :func:`cvxport.backtest.sizer.size_trades`:
         ``config.cash_buffer`` kept in cash, ``limits`` (symbol -> MarketLimits) applied."""
+        if self.config.cash_asset is not None:
+            raise InvalidInputError(
+                f"PortfolioConfig.cash_asset {self.config.cash_asset!r} exists only in a "
+                "backtest: live, cash is the quote currency (keep some with cash_buffer)"
+            )
         symbols = self.config.symbols
         prices = check_prices(current_prices, symbols)
         price = np.array([prices[s] for s in symbols])

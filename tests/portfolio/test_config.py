@@ -122,6 +122,8 @@ BAD_VALUES = [
     ("max_risk", -0.1),
     ("risk_aversion", -1.0),
     ("risk_aversion", None),
+    ("cash_asset", 3),
+    ("cash_asset", ""),
 ]
 
 
