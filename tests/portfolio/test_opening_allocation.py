@@ -49,3 +49,22 @@ def test_a_live_update_from_cash_opens_the_same_way(data):
         cx.PortfolioConfig(symbols=SYMBOLS, allocation_method="minimum_variance", lookback=60)
     ).update_market_data(data)
     np.testing.assert_allclose(target, unlimited, atol=1e-12)
+
+
+def test_a_limit_cash_can_meet_still_bounds_the_opening(data):
+    # from cash a long/short book trades its gross exposure: TurnoverLimit(1.2) caps it there
+    config = cx.PortfolioConfig(
+        symbols=SYMBOLS,
+        allocation_method="minimum_variance",
+        allow_short=True,
+        min_position_weight=-0.5,
+        constraints=(cx.TurnoverLimit(1.2),),
+        transaction_cost=COSTS,
+        lookback=60,
+    )
+    result = cx.PortfolioManager(config).backtest(data)
+    first = result.allocation_history.iloc[0]
+    assert first.abs().sum() <= 1.2 + 1e-9
+    config.constraints = ()
+    free = cx.PortfolioManager(config).backtest(data).allocation_history.iloc[0]
+    assert free.abs().sum() > 1.2 + 1e-3  # without it the opening is more levered: it binds
