@@ -61,7 +61,8 @@ def check_user_weights(
         outside = (weights < lower - TOLERANCE) | (weights > upper + TOLERANCE)
         if outside.any():
             i = int(np.argmax(outside))
+            hint = " (long_only=False allows short positions)" if lower[i] == 0 else ""
             raise InvalidInputError(
                 f"{owner} returned {weights[i]:.6g} for {assets[i]!r}, outside {constraint!r} "
-                f"([{lower[i]:.6g}, {upper[i]:.6g}])"
+                f"([{lower[i]:.6g}, {upper[i]:.6g}]){hint if weights[i] < 0 else ''}"
             )

@@ -37,7 +37,7 @@ BAD = {
     "strings": (lambda r: np.array(["a", "b", "c"]), "numbers"),
     "missing symbol": (lambda r: pd.Series({"BTC/USDT": 1.0}), "SOL/USDT"),
     "sums to 2": (lambda r: np.full(3, 2 / 3), "sum to 2"),
-    "short under long_only": (lambda r: np.array([1.5, -0.5, 0.0]), "LongOnly"),
+    "short under long_only": (lambda r: np.array([1.5, -0.5, 0.0]), "LongOnly.*long_only=False"),
 }
 
 
