@@ -5,6 +5,7 @@ and trades without transaction costs; combinations that cannot work are named.""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import cvxport as cx
@@ -82,3 +83,22 @@ def test_live_trading_refuses_a_backtest_cash_asset(data):
     manager.backtest(data)
     with pytest.raises(cx.InvalidInputError, match="cash_asset"):
         manager.calculate_rebalance_trades({"BTC/USDT": 1.0, "ETH/USDT": 1.0, "SOL/USDT": 1.0})
+
+
+def test_a_config_file_with_a_cash_asset_runs_from_the_command_line(tmp_path, capsys):
+    from cvxport.cli import main
+
+    (tmp_path / "cash.toml").write_text(
+        'symbols = ["BTC/USDT", "ETH/USDT", "CASH"]\n'
+        'allocation_method = "minimum_variance"\n'
+        'cash_asset = "CASH"\n'
+        "risk_free_rate = 0.04\n"
+        "min_position_weight = 0.0\n"
+        "max_position_weight = 0.5\n"
+    )
+    out = tmp_path / "out"
+    arguments = ["--config", str(tmp_path / "cash.toml"), "--start", "2024-01-01"]
+    code = main(["backtest", *arguments, "--output", str(out)])  # before: 'CASH' not bundled
+    assert code == 0, capsys.readouterr().err
+    weights = pd.read_csv(out / "allocation_history.csv", index_col=0)
+    np.testing.assert_allclose(weights["CASH"], 0.5, atol=1e-9)
