@@ -102,3 +102,5 @@ def test_a_config_file_with_a_cash_asset_runs_from_the_command_line(tmp_path, ca
     assert code == 0, capsys.readouterr().err
     weights = pd.read_csv(out / "allocation_history.csv", index_col=0)
     np.testing.assert_allclose(weights["CASH"], 0.5, atol=1e-9)
+    code = main(["frontier", *arguments, "--points", "5", "--output", str(tmp_path / "f")])
+    assert code == 0, capsys.readouterr().err  # before: no data for symbol 'CASH'
