@@ -76,6 +76,9 @@ def symbols(value: Any, name: str) -> tuple[str, ...]:
         raise InvalidInputError(f"{name} is empty")
     for symbol in out:
         text(symbol, f"{name} entry")
+    twice = sorted({s for s in out if out.count(s) > 1})
+    if twice:
+        raise InvalidInputError(f"{name} lists {twice} twice (each symbol once)")
     return out
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from cvxport.allocators.arguments import estimator
 from cvxport.allocators.base import Allocator
 from cvxport.allocators.registry import registered_allocator
+from cvxport.config_checks import check_cash_asset, check_used_fields
 from cvxport.constraints.base import Constraint
 from cvxport.constraints.exposure import GrossExposure
 from cvxport.constraints.weights import WeightBounds
@@ -213,6 +214,14 @@ def _mean_risk_objective(value: Any) -> str:
     return _choice("mean_risk_objective", OBJECTIVES)(value)
 
 
+def _cash_asset(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and value):
+        return value
+    raise InvalidInputError(
+        f"PortfolioConfig.cash_asset must be None or a symbol such as 'CASH', got {value!r}"
+    )
+
+
 _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "initial_capital": _number("initial_capital", 0.0, math.inf, low_open=True),
     "symbols": _symbols,
@@ -247,6 +256,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "target_return": _optional_number("target_return", -1.0, 10.0),
     "max_risk": _optional_number("max_risk", 0.0, math.inf),
     "risk_aversion": _number("risk_aversion", 0.0, math.inf),
+    "cash_asset": _cash_asset,
 }
 
 
@@ -275,7 +285,9 @@ class PortfolioConfig:
         on_infeasible: at a rebalance whose problem is infeasible (e.g. maximum Sharpe when
             nothing beats the risk-free rate), 'hold' keeps the holdings and records the date
             in ``PortfolioResult.skipped_rebalances`` (with a warning); 'raise' stops.
-            Solver failures (``SolverError``) are covered too. 'cash' sells everything; an
+            Solver failures (``SolverError``) are covered too, but not a named ``solver``
+            that the method's problem is not for (``UnsupportedProblemError`` stops the
+            run: it is the configuration, not the window). 'cash' sells everything; an
             allocation method (e.g. 'minimum_variance') is used instead for that rebalance
             (holding when it fails too). ``PortfolioResult.rebalance_outcomes`` records each.
         borrow_rate: annual fraction paid on negative cash (leverage), compounded per bar.
@@ -309,6 +321,13 @@ class PortfolioConfig:
         target_return: per-period expected return the mean-risk portfolio must reach, or None.
         max_risk: limit on the risk measure, in its per-period units, or None.
         risk_aversion: lambda >= 0 of the mean-risk utility.
+        cash_asset: a symbol of ``symbols`` held as riskless cash in a backtest: its closes
+            are created compounding at ``risk_free_rate`` (as ``cvxport.add_cash_asset``;
+            the data must not hold it), its weight is bounded like any asset's and its trades
+            pay no ``transaction_cost``. Refused with methods that cannot hold it (risk
+            parity, risk budgeting, HRP, inverse volatility, market cap), with
+            ``optimize_costs`` (the cost term would charge it) and live (cash is the quote
+            currency there); None: no cash asset.
     """
 
     initial_capital: float = 100_000.0
@@ -344,6 +363,7 @@ class PortfolioConfig:
     target_return: float | None = None
     max_risk: float | None = None
     risk_aversion: float = 1.0
+    cash_asset: str | None = None
 
     def __setattr__(self, name: str, value: Any) -> None:
         validator = _VALIDATORS.get(name)
@@ -397,6 +417,8 @@ class PortfolioConfig:
             raise InvalidInputError(
                 "PortfolioConfig.mean_risk_objective 'max_return' needs PortfolioConfig.max_risk"
             )
+        check_used_fields(self)
+        check_cash_asset(self)
 
     def weight_bounds(self) -> WeightBounds:
         """Return the min/max position weights as a ``WeightBounds`` constraint object."""

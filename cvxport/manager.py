@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import warnings
 from collections.abc import Mapping
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from cvxport.allocators.base import Allocator
+from cvxport.allocators.opening import OpeningAllocations
 from cvxport.allocators.registry import allocator_class
 from cvxport.backtest.engine import RunPolicy, run_backtest
 from cvxport.backtest.outcome import (
@@ -35,7 +37,7 @@ from cvxport.errors import EquityDepletedError, InvalidInputError, RuinWarning
 from cvxport.methods import AllocationMethod
 from cvxport.metrics.performance import annualized_turnover
 from cvxport.metrics.report import performance_fractions, to_report_units
-from cvxport.periods import infer_periods_per_year
+from cvxport.periods import infer_periods_per_year, per_period_rate
 from cvxport.rebalancing import CalendarRebalancer, Rebalancer, drift
 from cvxport.state import PortfolioState, as_number, check_prices
 from cvxport.threads import single_threaded_blas
@@ -46,7 +48,16 @@ logger = logging.getLogger(__name__)
 def aligned_for_lookback(data, config: PortfolioConfig, lookback: int) -> AlignedPrices:
     """Align ``data`` to ``config.symbols``; refuse fewer than ``lookback + 1`` bars, naming
     the lookback, the symbol that set the common start and the window's dates."""
-    aligned = align_prices(data, config.symbols, config.max_forward_fill)
+    cash = config.cash_asset
+    symbols = [s for s in config.symbols if s != cash]
+    if cash is not None and cash in (data.columns if isinstance(data, pd.DataFrame) else data):
+        raise InvalidInputError(
+            f"PortfolioConfig.cash_asset {cash!r} is also a symbol of the data: the backtest "
+            "creates its closes (drop it from the data, or set cash_asset=None)"
+        )
+    aligned = align_prices(data, symbols, config.max_forward_fill)
+    if cash is not None:
+        aligned = with_cash_asset(aligned, config)
     n_bars = len(aligned.prices)
     if n_bars < lookback + 1:
         raise InvalidInputError(
@@ -55,6 +66,29 @@ def aligned_for_lookback(data, config: PortfolioConfig, lookback: int) -> Aligne
             f"least {lookback + 1} (PortfolioConfig.lookback, or the rebalancer's lookback)"
         )
     return aligned
+
+
+def with_cash_asset(aligned: AlignedPrices, config: PortfolioConfig) -> AlignedPrices:
+    """``aligned`` with ``config.cash_asset``'s closes: 1 at the first bar, compounding at
+    ``config.risk_free_rate`` per bar (as ``cvxport.add_cash_asset``), in symbol order."""
+    prices = aligned.prices
+    ppy = config.periods_per_year or infer_periods_per_year(prices.index)
+    growth = (1.0 + per_period_rate(config.risk_free_rate, ppy)) ** np.arange(len(prices))
+    prices = prices.assign(**{config.cash_asset: growth})[config.symbols]
+    return dataclasses.replace(aligned, prices=prices)
+
+
+def transaction_rates(config: PortfolioConfig) -> float | np.ndarray:
+    """``config.transaction_cost``, or per symbol with 0 for the cash asset."""
+    if config.cash_asset is None:
+        return config.transaction_cost
+    return np.array([0.0 if s == config.cash_asset else config.transaction_cost
+                     for s in config.symbols])  # fmt: skip
+
+
+def benchmark_weights_of(config: PortfolioConfig) -> dict[str, float]:
+    """The weights of ``config.benchmark`` when it is one of ``config.symbols``: 1 on it."""
+    return {s: float(s == config.benchmark) for s in config.symbols}
 
 
 class PortfolioManager:
@@ -276,11 +310,22 @@ class PortfolioManager:
         ppy = config.periods_per_year or infer_periods_per_year(prices.index)
         if bench is not None:  # checked before the run: a missing date fails fast
             benchmark_returns(bench, prices.index[lookback - 1 :])
-        with single_threaded_blas():
-            run = run_backtest(
-                prices, self._allocate_fn(), rebalancer, lookback, config.transaction_cost,
-                config.initial_capital, ppy, progress, policy=self.run_policy(),
-            )  # fmt: skip
+        # the window data terms may use (ctx.benchmark_returns, ctx.prices), by date
+        self._run_data = {"prices": prices}
+        if bench is not None:
+            self._run_data["benchmark_returns"] = benchmark_returns(bench, prices.index)
+            if (
+                isinstance(config.benchmark, str) and config.benchmark in config.symbols
+            ):  # a held symbol: its weights are known
+                self._run_data["benchmark_weights"] = benchmark_weights_of(config)
+        try:
+            with single_threaded_blas():
+                run = run_backtest(
+                    prices, self._allocate_fn(), rebalancer, lookback, transaction_rates(config),
+                    config.initial_capital, ppy, progress, policy=self.run_policy(),
+                )  # fmt: skip
+        finally:
+            self._run_data = {}
         if run.skipped:
             when, why = run.skipped[0]
             warnings.warn(
@@ -310,11 +355,23 @@ class PortfolioManager:
         """The engine's allocate callable over one allocator built for the whole run."""
         allocator = self.make_allocator() if method is None else self.make_allocator(method)
         extra = self.call_constraints() if method is None else ()
+        run_data = getattr(self, "_run_data", {})
+        closes, bench = run_data.get("prices"), run_data.get("benchmark_returns")
+        weights = run_data.get("benchmark_weights")
+        choices = OpeningAllocations(allocator, extra)  # from cash: no turnover limit
+        close_values = None if closes is None else closes.to_numpy(dtype=float)
 
         def allocate(window: pd.DataFrame, current: np.ndarray) -> np.ndarray:
-            # windows are cut from aligned, validated prices: finite returns, unique symbols
-            return allocator.allocate(
-                window, extra, checked=True, previous_weights=current
+            # windows are cut from aligned, validated prices: finite returns, unique symbols;
+            # the closes of the window's last bar and the benchmark reach terms that use them
+            data = {} if bench is None else {"benchmark_returns": bench}
+            if weights is not None:
+                data["benchmark_weights"] = weights
+            if closes is not None:  # the row of the window's last bar (1 us; .loc took 17 us)
+                data["prices"] = close_values[closes.index.get_loc(window.index[-1])]
+            chosen, chosen_extra = choices.choose(current)
+            return chosen.allocate(
+                window, chosen_extra, checked=True, previous_weights=current, **data
             ).to_numpy()
 
         return allocate
@@ -404,13 +461,21 @@ class PortfolioManager:
         """Take new price history, refresh last prices and the target; return the target."""
         config = self.config
         config.validate()
-        aligned = aligned_for_lookback(data, config, config.lookback)
+        bench = benchmark_prices(config.benchmark, data)
+        without = without_benchmark(data, config.benchmark, config.symbols)
+        aligned = aligned_for_lookback(without, config, config.lookback)
         prices = aligned.prices
         returns = prices_to_returns(prices)
         allocator = self.make_allocator()
         current = self._current_array(prices.iloc[-1].to_dict())
         window = returns.iloc[-config.lookback :]
-        target = allocator.allocate(window, self.call_constraints(), previous_weights=current)
+        terms = {"prices": prices.iloc[-1]}  # the window data terms may use, as a backtest's
+        if bench is not None:
+            terms["benchmark_returns"] = benchmark_returns(bench, window.index)
+            if isinstance(config.benchmark, str) and config.benchmark in config.symbols:
+                terms["benchmark_weights"] = benchmark_weights_of(config)
+        chosen, extra = OpeningAllocations(allocator, self.call_constraints()).choose(current)
+        target = chosen.allocate(window, extra, previous_weights=current, **terms)
         self.returns_ = returns
         self.periods_per_year_ = config.periods_per_year or infer_periods_per_year(prices.index)
         self.state.prices = {s: float(prices.iloc[-1][s]) for s in config.symbols}
@@ -461,6 +526,11 @@ class PortfolioManager:
     ) -> TradePlan:
         """Size the trades to the target with :func:`cvxport.backtest.sizer.size_trades`:
         ``config.cash_buffer`` kept in cash, ``limits`` (symbol -> MarketLimits) applied."""
+        if self.config.cash_asset is not None:
+            raise InvalidInputError(
+                f"PortfolioConfig.cash_asset {self.config.cash_asset!r} exists only in a "
+                "backtest: live, cash is the quote currency (keep some with cash_buffer)"
+            )
         symbols = self.config.symbols
         prices = check_prices(current_prices, symbols)
         price = np.array([prices[s] for s in symbols])

@@ -10,10 +10,16 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from cvxport.constraints.base import Constraint, ProblemContext
+from cvxport.constraints.base import Constraint, ProblemContext, nonfinite_constant
 from cvxport.constraints.diagnose import conflicting_constraints, describe_conflict
 from cvxport.constraints.window import PREFIX, fit_width, window_value
-from cvxport.errors import InfeasibleError, InvalidInputError, SolverError, UnsupportedProblemError
+from cvxport.errors import (
+    CvxportError,
+    InfeasibleError,
+    InvalidInputError,
+    SolverError,
+    UnsupportedProblemError,
+)
 from cvxport.solvers import SolveInfo, solve_declared
 from cvxport.solvers.declared import LogBarrierObjective, QuadraticObjective
 
@@ -314,8 +320,12 @@ def build_rows(constraint: Constraint, context: ProblemContext) -> list[cp.Const
     they hold Parameters, by a named InvalidInputError (never a raw cvxpy error)."""
     try:
         rows = list(constraint.build(context))
-    except (ValueError, TypeError, IndexError, cp.error.DCPError) as exc:
-        raise InvalidInputError(f"{constraint!r} could not build its rows: {exc}") from exc
+    except CvxportError:
+        raise
+    except Exception as exc:  # the user's code: named, its own error kept as the cause
+        raise InvalidInputError(
+            f"{constraint!r} could not build its rows: {type(exc).__name__}: {exc}"
+        ) from exc
     for row in rows:
         if not isinstance(row, cp.constraints.constraint.Constraint):
             raise InvalidInputError(
@@ -329,4 +339,7 @@ def build_rows(constraint: Constraint, context: ProblemContext) -> list[cp.Const
             raise InvalidInputError(
                 f"{constraint!r} adds a row that is not DPP in its Parameters: {row}"
             )
+        bad = nonfinite_constant(row)
+        if bad is not None:
+            raise InvalidInputError(f"{constraint!r} adds a row holding the number {bad}: {row}")
     return rows

@@ -11,6 +11,7 @@ import pandas as pd
 
 from cvxport.allocators.arguments import check_allocator_argument
 from cvxport.allocators.arguments import constraints as check_constraints_argument
+from cvxport.allocators.output import as_weights, check_user_weights
 from cvxport.constraints.base import Constraint
 from cvxport.constraints.bound_conflicts import check_bound_objects
 from cvxport.constraints.weights import LongOnly
@@ -137,7 +138,11 @@ class Allocator(ABC):
         named = solver or self.solver
         solver_name = check_solver(named) if named is not None else None
         with single_threaded_blas():
-            weights = self._allocate(returns, all_constraints, solver_name, data)
+            answer = self._allocate(returns, all_constraints, solver_name, data)
+        owner = f"{type(self).__name__}._allocate"
+        weights = as_weights(owner, answer, assets)
+        if not type(self).__module__.startswith("cvxport."):  # a user's allocator
+            check_user_weights(owner, weights, assets, all_constraints)
         result = weight_series(weights, assets)
         self.weights_ = result
         return result
@@ -214,6 +219,8 @@ class Allocator(ABC):
             problem = None
         if problem is None:
             formulation: Formulation = formulate(len(assets))
+            if formulation.domain:  # e.g. the log barrier's LongOnly(): a short bound is named
+                check_bound_objects((*formulation.domain, *constraints), assets)
             problem = ParametrizedProblem(formulation, assets, constraints, n_periods)
             self._problems[cache_key] = problem
             self.build_count_ += 1

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from cvxport.allocators.base import Allocator
-from cvxport.errors import CvxportError, UnsupportedProblemError
+from cvxport.errors import CvxportError, InvalidInputError, UnsupportedProblemError
 from cvxport.solvers import EXACT_BACKENDS, installed_solvers
 
 
@@ -26,7 +26,7 @@ def compare_solvers(
     Args:
         allocator: any convex allocator (copied, so its cache and ``info_`` stay untouched).
         returns: (T, n) simple periodic returns.
-        solvers: names to try; by default the exact backends (``EXACT_BACKENDS``) and
+        solvers: a name or names to try; by default the exact backends (``EXACT_BACKENDS``) and
             every installed solver of the options table. A backend that does not accept the
             problem gets status 'not applicable' and the reason in ``error``.
         **data: allocation data (``risk_budget``, ``market_caps``, ``previous_weights``).
@@ -34,12 +34,26 @@ def compare_solvers(
     Returns:
         One row per solver: status ('error' when it failed, the message in ``error``),
         objective (of the scaled problem), time in seconds (the whole allocation, build
-        included), iterations, and ``max_weight_diff``: the largest absolute weight
+        included), iterations, ``kkt_residual`` (the exact backends' largest KKT violation,
+        NaN for cvxpy's solvers), and ``max_weight_diff``: the largest absolute weight
         difference from the answer with the lowest objective among the optimal ones
         (fractions of NAV). Solvers that fail get NaN figures.
     """
+    if not isinstance(allocator, Allocator):
+        raise InvalidInputError(
+            f"compare_solvers needs an allocator object (e.g. MinimumVarianceAllocator()), "
+            f"got {allocator!r}"
+        )
+    if isinstance(solvers, str):
+        solvers = [solvers]
+    names = list(solvers) if solvers is not None else [*EXACT_BACKENDS, *installed_solvers()]
+    if not names or not all(isinstance(name, str) and name for name in names):
+        raise InvalidInputError(
+            f"compare_solvers: solvers must be solver names such as ['ACTIVE_SET', 'OSQP'], "
+            f"got {solvers!r}"
+        )
     rows, answers = [], {}
-    for solver in solvers or [*EXACT_BACKENDS, *installed_solvers()]:
+    for solver in names:
         trial = copy.deepcopy(allocator)
         trial._problems = {}
         start = time.perf_counter()
@@ -60,6 +74,9 @@ def compare_solvers(
                 "objective": info.objective if info else np.nan,
                 "time": time.perf_counter() - start,
                 "iterations": info.iterations if info else np.nan,
+                "kkt_residual": np.nan
+                if info is None or info.kkt_residual is None
+                else (info.kkt_residual),
                 "error": "",
             }
         )

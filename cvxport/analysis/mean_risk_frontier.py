@@ -45,6 +45,12 @@ def mean_risk_frontier(
         (n_points, 3 + n) DataFrame: ``target_return`` and ``expected_return`` (per period),
         ``risk`` (the measure's per-period units), then one column of weights per symbol.
     """
+    own = sorted({"objective", "target_return", "risk_aversion"} & set(allocator_arguments))
+    if own:
+        raise InvalidInputError(
+            f"mean_risk_frontier sets {own} itself (each point minimizes risk for a target "
+            "return); pass the other MeanRiskAllocator arguments"
+        )
     integer = isinstance(n_points, (int, np.integer)) and not isinstance(n_points, bool)
     if not integer or n_points < 2:
         raise InvalidInputError(f"n_points must be an integer >= 2, got {n_points!r}")

@@ -8,7 +8,10 @@ COST_TOLERANCE = 1e-13  # relative change of post-cost equity at which sizing st
 
 
 def post_cost_equity(
-    equity: float, current_values: np.ndarray, target_weights: np.ndarray, cost_rate: float
+    equity: float,
+    current_values: np.ndarray,
+    target_weights: np.ndarray,
+    cost_rate: float | np.ndarray,
 ) -> float:
     """Return equity E' after costs such that E' = E - rate * sum |w * E' - h|.
 
@@ -22,11 +25,18 @@ def post_cost_equity(
     geometrically; the accounting itself stays exact because costs are charged on the trades
     actually made.
     """
-    if cost_rate == 0.0:
-        return equity
+    if np.ndim(cost_rate) == 0:
+        if cost_rate == 0.0:
+            return equity
+        cost = lambda traded: cost_rate * float(traded.sum())  # noqa: E731
+    else:  # a rate per symbol, e.g. 0 for a cash asset
+        rates = np.asarray(cost_rate, dtype=float)
+        if not rates.any():
+            return equity
+        cost = lambda traded: float(rates @ traded)  # noqa: E731
     after = equity
     for _ in range(100):
-        updated = equity - cost_rate * float(np.abs(target_weights * after - current_values).sum())
+        updated = equity - cost(np.abs(target_weights * after - current_values))
         if abs(updated - after) <= COST_TOLERANCE * abs(equity):
             return updated
         after = updated

@@ -28,7 +28,12 @@ import pandas as pd
 from tqdm import tqdm
 
 from cvxport.backtest.sizer import target_units
-from cvxport.errors import InfeasibleError, InvalidInputError, SolverError
+from cvxport.errors import (
+    InfeasibleError,
+    InvalidInputError,
+    SolverError,
+    UnsupportedProblemError,
+)
 from cvxport.rebalancing.base import RebalanceContext, Rebalancer
 
 CASH_DUST = 1e-12  # |cash| below this fraction of equity after a rebalance is rounding: 0
@@ -157,7 +162,7 @@ def run_backtest(
     allocate: AllocateFn,
     rebalancer: Rebalancer,
     lookback: int,
-    transaction_cost: float,
+    transaction_cost: float | np.ndarray,
     initial_capital: float,
     periods_per_year: int,
     progress: bool | None = None,
@@ -172,7 +177,7 @@ def run_backtest(
         rebalancer: decides at each bar whether to trade; scales gross exposure.
         lookback: bars of returns given to ``allocate`` (the first trade is at bar
             ``lookback``; bar ``lookback - 1`` is the all-cash start).
-        transaction_cost: cost per unit of traded notional (fraction).
+        transaction_cost: cost per unit of traded notional (fraction), or (n,) per symbol.
         initial_capital: starting cash, quote currency.
         periods_per_year: bars per year, passed to the rebalancer.
         progress: show a tqdm bar (None: only when attached to a terminal).
@@ -238,6 +243,8 @@ def run_backtest(
             full = np.asarray(allocate(window, current), dtype=float)
             outcomes.append((index[row], "solved", ""))
             return full
+        except UnsupportedProblemError:
+            raise  # the configuration names a backend the method's problem is not for
         except (InfeasibleError, SolverError) as exc:
             if policy.on_infeasible == "raise":
                 raise _dated(exc, index[row]) from exc
@@ -250,6 +257,8 @@ def run_backtest(
                 full = np.asarray(policy.fallback(window, current), dtype=float)
                 outcomes.append((index[row], f"fallback:{policy.fallback_name}", reason))
                 return full
+            except UnsupportedProblemError:
+                raise
             except (InfeasibleError, SolverError) as exc:
                 reason += f"; fallback {policy.fallback_name}: {type(exc).__name__}: {exc}"
         outcomes.append((index[row], "held", reason))
@@ -340,7 +349,7 @@ def _trade(
     held: np.ndarray,
     value: float,
     target: np.ndarray,
-    rate: float,
+    rate: float | np.ndarray,
     index: pd.DatetimeIndex,
     symbols: list[str],
 ) -> tuple[list[dict], float]:
@@ -351,7 +360,8 @@ def _trade(
     delta = new_units - book.units
     traded = np.abs(delta) * price
     notional = float(traded.sum())
-    cost = rate * notional
+    per_symbol = np.ndim(rate) > 0  # e.g. 0 for a cash asset
+    cost = float(rate @ traded) if per_symbol else rate * notional
     cash = book.cash - float(delta @ price) - cost
     if abs(cash) <= CASH_DUST * value:  # rounding left by a fully invested target
         cash = 0.0
@@ -368,14 +378,15 @@ def _trade(
             "quantity": q,
             "price": p,
             "value": v,
-            "cost": rate * v,
+            "cost": r * v,
         }
-        for i, buy, q, p, v in zip(
+        for i, buy, q, p, v, r in zip(
             moved.tolist(),
             (delta[moved] > 0).tolist(),
             quantities.tolist(),
             prices.tolist(),
             values.tolist(),
+            rate[moved].tolist() if per_symbol else [rate] * len(moved),
             strict=True,
         )
     ]

@@ -28,7 +28,8 @@ def start_note(data: dict[str, pd.DataFrame], result, lookback: int) -> str:
     When every symbol's data starts on the same bar the lookback alone set the start; else the
     symbol listed last set the common start and the lookback followed it.
     """
-    firsts = {symbol: _first_close(data[symbol]) for symbol in result.prices.columns}
+    # a cash asset (PortfolioConfig.cash_asset) is created by the backtest, not in the data
+    firsts = {s: _first_close(data[s]) for s in result.prices.columns if s in data}
     latest = max(firsts.values())
     if all(first == latest for first in firsts.values()):
         return f"data from {latest.date()} for every symbol, then {lookback} bars of lookback"

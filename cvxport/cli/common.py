@@ -206,6 +206,8 @@ def load_input(args: argparse.Namespace) -> dict[str, pd.DataFrame]:
             end=args.end,
         )
         symbols = _with_benchmark(args, args.symbols or list(data))
+        cash = (getattr(args, "config_fields", None) or {}).get("cash_asset")
+        symbols = [s for s in symbols if s != cash]  # the backtest creates the cash asset
         missing = [s for s in symbols if s not in data]
         if missing:
             raise InvalidInputError(f"--symbols {missing} not among the files: {list(data)}")
@@ -220,6 +222,8 @@ def load_input(args: argparse.Namespace) -> dict[str, pd.DataFrame]:
         start = start or str((caps.index[0] - pd.Timedelta(days=args.lookback)).date())
         end = end or str(caps.index[-1].date())
     symbols = _with_benchmark(args, args.symbols or SPEC_SYMBOLS)
+    cash = (getattr(args, "config_fields", None) or {}).get("cash_asset")
+    symbols = [s for s in symbols if s != cash]  # the backtest creates the cash asset
     return load_bundled_prices(symbols, start=start, end=end)
 
 
@@ -236,6 +240,9 @@ def portfolio_config(args: argparse.Namespace, symbols: list[str]) -> PortfolioC
         symbols = [s for s in symbols if s != benchmark]  # compared against, not held
     if benchmark:
         fields["benchmark"] = benchmark
+    cash = fields.get("cash_asset")
+    if cash is not None and cash not in symbols:
+        symbols = [*symbols, cash]  # not in the data: the backtest creates it
     fields.update(
         symbols=symbols,
         min_position_weight=args.min_weight,

@@ -14,6 +14,7 @@ from cvxport.cli.common import (
     positive_int,
 )
 from cvxport.data import align_prices, prices_to_returns
+from cvxport.manager import with_cash_asset
 from cvxport.report_files import save_figure
 
 
@@ -23,7 +24,10 @@ def command_frontier(args: argparse.Namespace) -> int:
 
     data = load_input(args)
     config = portfolio_config(args, list(data))
-    aligned = align_prices(data, config.symbols, config.max_forward_fill)
+    aligned = align_prices(data, [s for s in config.symbols if s != config.cash_asset],
+                           config.max_forward_fill)  # fmt: skip
+    if config.cash_asset is not None:  # created as the backtest creates it
+        aligned = with_cash_asset(aligned, config)
     returns = prices_to_returns(aligned.prices).iloc[-args.window :]
     frontier = EfficientFrontier(
         returns,

@@ -175,6 +175,19 @@ def interval_rows(
     return rows
 
 
+def nonfinite_constant(item: cp.Expression | cp.Constraint) -> float | None:
+    """Return a NaN or infinite number among the constants of a cvxpy expression or row, or
+    None when every one is finite (a solver would fail on it, or an exact backend read the
+    row as no row at all)."""
+    for constant in item.constants():
+        value = constant.value
+        values = value.data if hasattr(value, "tocsr") else np.asarray(value, dtype=float)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            return float(np.ravel(values)[np.argmax(np.ravel(bad))])
+    return None
+
+
 def freeze_mapping(value: Any) -> Any:
     """Return a mapping as a sorted tuple of items (hashable); scalars unchanged."""
     if isinstance(value, Mapping):

@@ -2,8 +2,8 @@
 
 Weights are fractions of NAV; with ``long_only=False`` and negative lower bounds they may be
 short. Gross exposure is sum |w| (1 = unlevered, 2 = 2x), net exposure sum(w) (the budget row
-of every method fixes it to 1 unless the allocator's ``budget`` says otherwise: the rest is
-cash).
+of every method fixes it to 1; cash is held as an explicit asset, ``cvxport.add_cash_asset``,
+whose weight a bound sets).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
+from cvxport.arguments import symbols
 from cvxport.constraints.base import (
     Constraint,
     ProblemContext,
@@ -73,9 +74,9 @@ class NetExposure(Constraint):
                 raise InvalidInputError(f"NetExposure.{name} must be a number, got {value!r}")
         if self.lower > self.upper:
             raise InvalidInputError(f"NetExposure: lower {self.lower} > upper {self.upper}")
-        if isinstance(self.symbols, str):
-            raise InvalidInputError(f"NetExposure.symbols must be a sequence, got {self.symbols!r}")
-        object.__setattr__(self, "symbols", tuple(self.symbols))
+        given = self.symbols
+        empty = isinstance(given, (list, tuple)) and not given  # every asset
+        object.__setattr__(self, "symbols", () if empty else symbols(given, "NetExposure.symbols"))
 
     def validate(self, assets: pd.Index) -> None:
         """Every named symbol must be in the universe."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,16 @@ class FactorExposureLimits(Constraint):
     upper: float = np.inf
 
     def __post_init__(self) -> None:
+        if self.factor is None or isinstance(self.factor, bool) or self.factor == "":
+            raise InvalidInputError(
+                f"FactorExposureLimits.factor must name the factor, got {self.factor!r}"
+            )
+        for name in ("lower", "upper"):
+            bound = getattr(self, name)
+            if isinstance(bound, bool) or not isinstance(bound, numbers.Real):
+                raise InvalidInputError(
+                    f"FactorExposureLimits({self.factor!r}).{name} must be a number, got {bound!r}"
+                )
         values = self.exposures
         if isinstance(values, pd.Series):
             values = dict(values.items())
@@ -44,6 +55,14 @@ class FactorExposureLimits(Constraint):
             raise InvalidInputError(
                 f"FactorExposureLimits({self.factor!r}): exposures must be a non-empty mapping "
                 "{symbol: exposure} or Series"
+            )
+        text = [
+            s for s, v in values.items() if isinstance(v, bool) or not isinstance(v, numbers.Real)
+        ]
+        if text:
+            raise InvalidInputError(
+                f"FactorExposureLimits({self.factor!r}): exposure of {text[0]!r} must be a number, "
+                f"got {values[text[0]]!r}"
             )
         bad = [s for s, v in values.items() if not np.isfinite(float(v))]
         if bad:

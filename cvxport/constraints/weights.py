@@ -99,6 +99,8 @@ class WeightOrdering(Constraint):
     def __post_init__(self) -> None:
         text(self.larger, "WeightOrdering.larger")
         text(self.smaller, "WeightOrdering.smaller")
+        if self.larger == self.smaller:
+            raise InvalidInputError(f"WeightOrdering orders {self.larger!r} against itself")
 
     def validate(self, assets: pd.Index) -> None:
         """Both symbols must be in the universe."""

@@ -145,9 +145,13 @@ def window_value(
         weights = per_symbol(data["benchmark_weights"], assets, "benchmark_weights", None)
         return returns.to_numpy(dtype=float) @ weights
     if data.get(name) is None:
+        where = {
+            "benchmark_returns": " (in a backtest: set PortfolioConfig.benchmark)",
+            "benchmark_weights": " (in a backtest: PortfolioConfig.benchmark set to one of the "
+            "symbols; or give the measure its benchmark_weights)",
+        }.get(name, "")
         raise InvalidInputError(
-            f"a constraint or term uses ctx.{name}: pass {name}=... to allocate() "
-            "(or set it on the backtest config)"
+            f"a constraint or term uses ctx.{name}: pass {name}=... to allocate(){where}"
         )
     if name == "benchmark_returns":
         return benchmark_returns_for(data[name], returns)

@@ -33,7 +33,7 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from cvxport.constraints.base import ProblemContext
+from cvxport.constraints.base import ProblemContext, nonfinite_constant
 from cvxport.errors import CvxportError, InvalidInputError
 
 
@@ -131,8 +131,10 @@ def measure_expression(
         expression = cp.Expression.cast_to_const(expression)
     except CvxportError:
         raise
-    except (ValueError, TypeError, IndexError, AttributeError, cp.error.DCPError) as exc:
-        raise InvalidInputError(f"{measure!r} could not build its expression: {exc}") from exc
+    except Exception as exc:  # the user's code: named, its own error kept as the cause
+        raise InvalidInputError(
+            f"{measure!r} could not build its expression: {type(exc).__name__}: {exc}"
+        ) from exc
     if expression.size != 1:
         raise InvalidInputError(f"{measure!r} gave an expression of shape {expression.shape}")
     if not expression.is_convex():
@@ -149,4 +151,8 @@ def measure_expression(
             raise InvalidInputError(f"{measure!r} adds a row that is not DCP: {row}")
         if row.parameters() and not row.is_dcp(dpp=True):
             raise InvalidInputError(f"{measure!r} adds a row that is not DPP: {row}")
+    for item in (expression, *rows):
+        bad = nonfinite_constant(item)
+        if bad is not None:
+            raise InvalidInputError(f"{measure!r} holds the number {bad}: {item}")
     return expression, rows

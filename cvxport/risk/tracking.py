@@ -10,6 +10,7 @@ from typing import Any
 import cvxpy as cp
 import numpy as np
 
+from cvxport.arguments import number_or_mapping
 from cvxport.constraints.base import ProblemContext, as_vector, freeze_mapping, thaw_mapping
 from cvxport.constraints.window import benchmark_returns_for, per_symbol
 from cvxport.errors import InvalidInputError
@@ -37,7 +38,14 @@ class BenchmarkRelative(RiskMeasure):
                     f"{type(self).__name__}.benchmark_weights must be a mapping symbol -> weight, "
                     f"got {self.benchmark_weights!r}"
                 )
-            frozen = freeze_mapping(dict(self.benchmark_weights))
+            name = f"{type(self).__name__}.benchmark_weights"
+            try:
+                given = dict(self.benchmark_weights)
+            except (TypeError, ValueError):
+                raise InvalidInputError(
+                    f"{name} must be a mapping symbol -> weight, got {self.benchmark_weights!r}"
+                ) from None
+            frozen = freeze_mapping(number_or_mapping(given, name))
             object.__setattr__(self, "benchmark_weights", frozen)
         if self.periods_per_year is not None:
             try:

@@ -122,6 +122,8 @@ BAD_VALUES = [
     ("max_risk", -0.1),
     ("risk_aversion", -1.0),
     ("risk_aversion", None),
+    ("cash_asset", 3),
+    ("cash_asset", ""),
 ]
 
 
@@ -287,3 +289,44 @@ def test_rebalancer_removed_goes_back_to_the_calendar():
     assert manager.backtest(prices).rebalance_dates != calendar
     config.rebalancer = None
     assert manager.backtest(prices).rebalance_dates == calendar
+
+
+# --- fields a method would ignore ------------------------------------------------------------
+
+IGNORED_BY_MINIMUM_VARIANCE = [
+    ("target_return", 0.001),
+    ("max_risk", 0.02),
+    ("risk_measure", "cvar"),
+    ("mean_risk_objective", "utility"),
+    ("risk_aversion", 4.0),
+]
+
+
+@pytest.mark.parametrize("field, value", IGNORED_BY_MINIMUM_VARIANCE)
+def test_a_mean_risk_field_with_another_method_is_named_not_ignored(field, value):
+    config = PortfolioConfig(allocation_method="minimum_variance", **{field: value})
+    with pytest.raises(InvalidInputError, match=rf"PortfolioConfig\.{field}.*minimum_variance"):
+        config.validate()
+    config.allocation_method = "mean_risk"  # the method that uses it
+    if field != "mean_risk_objective":
+        config.validate()
+
+
+@pytest.mark.parametrize("method", ["equal_weight", "inverse_volatility", "hrp", "risk_parity"])
+def test_optimize_costs_with_a_method_without_an_objective_is_named(method):
+    config = PortfolioConfig(allocation_method=method, optimize_costs=True)
+    with pytest.raises(InvalidInputError, match=rf"optimize_costs.*{method}"):
+        config.validate()
+    for taking in ("minimum_variance", "maximum_sharpe", "mean_risk"):
+        config.allocation_method = taking
+        config.validate()
+
+
+def test_an_allocator_object_is_not_given_the_methods_fields():
+    from cvxport import MinimumVarianceAllocator
+
+    config = PortfolioConfig(allocator=MinimumVarianceAllocator(), optimize_costs=True)
+    with pytest.raises(InvalidInputError, match=r"optimize_costs.*MinimumVarianceAllocator"):
+        config.validate()
+    config.optimize_costs = False
+    config.validate()
