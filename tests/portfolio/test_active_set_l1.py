@@ -1,8 +1,9 @@
-"""ACTIVE_SET with one L1 row (TurnoverLimit, GrossExposure): exact against tight Clarabel, a
-KKT certificate recomputed from the weights alone, warm starts, refusals, a backtest.
+"""ACTIVE_SET with one L1 row (TurnoverLimit, GrossExposure): exact against a tight reference
+solve, a KKT certificate recomputed from the weights alone, warm starts, refusals, a backtest.
 
-Tolerances: weights within ``SOLVER_ATOL['CLARABEL']`` (5e-6, conftest) of Clarabel at
-``SOLVER_OPTIONS``; the certificate's stationarity residual within CERTIFICATE_ATOL.
+Tolerances: weights within ``SOLVER_ATOL['CLARABEL']`` (5e-6, conftest) of the reference
+(``tight_reference``: SCS at 1e-12, else Clarabel at ``SOLVER_OPTIONS``); the certificate's
+stationarity residual within CERTIFICATE_ATOL.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from conftest import SOLVER_ATOL
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
+from tight_reference import solve_reference
 
 import cvxport as cx
 from cvxport.allocators.risk_model import estimate_covariance
 from cvxport.data import BUNDLED_SYMBOLS, load_bundled_prices
 from cvxport.estimation import unit_scaled
-from cvxport.solvers import SOLVER_OPTIONS, active_set_backend
+from cvxport.solvers import active_set_backend
 from cvxport.solvers.active_set import ActiveSetError
 from cvxport.solvers.l1_kernel import L1Row, solve_l1_qp
 from cvxport.solvers.qp_kernel import DenseQP
@@ -93,7 +95,7 @@ def certificate(qp: DenseQP, center: np.ndarray, limit: float, x: np.ndarray) ->
 
 
 def clarabel(qp: DenseQP, center: np.ndarray, limit: float) -> np.ndarray | None:
-    """The same problem through cvxpy and Clarabel at the library's tight options."""
+    """The same problem through cvxpy at a test's tight reference (``tight_reference``)."""
     x = cp.Variable(len(qp.c))
     rows = [qp.E @ x == qp.e, x >= qp.lower, x <= qp.upper]
     rows.append(cp.norm1(x - center) <= limit)
@@ -101,8 +103,7 @@ def clarabel(qp: DenseQP, center: np.ndarray, limit: float) -> np.ndarray | None
         rows.append(qp.G @ x <= qp.h)
     objective = cp.Minimize(cp.quad_form(x, cp.psd_wrap(qp.S)) + qp.c @ x)
     problem = cp.Problem(objective, rows)
-    problem.solve(solver="CLARABEL", **SOLVER_OPTIONS["CLARABEL"])
-    return None if problem.status != cp.OPTIMAL else np.asarray(x.value)
+    return None if solve_reference(problem) != cp.OPTIMAL else np.asarray(x.value)
 
 
 # --------------------------------------------------------------------------- the kernel

@@ -20,6 +20,7 @@ from conftest import SOLVER_ATOL
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
+from tight_reference import solve_reference
 
 import cvxport as cx
 from cvxport.solvers import SOLVER_OPTIONS
@@ -40,15 +41,6 @@ ACTIVE = 1e-9  # a bound or row counts as held within this (weight units)
 # ACTIVE moves the residual by about ||S|| * ACTIVE relative to the gradient
 CERTIFICATE_RTOL = 1e-7
 PERIODS = 252
-# the reference: the first of these to meet its tolerances. SCS first: on an optimum flat
-# along the limit, Clarabel at its 1e-10 gap leaves the weights loose by up to 5e-6 (seen
-# about once in 1,000 drawn problems; also 'optimal_inaccurate' there, 8e-6 off, and ECOS
-# 1.3e-6 off), where SCS at 1e-12 lands within 3e-13 of the certified answer
-REFERENCE_SOLVERS = (
-    ("SCS", {"eps": 1e-12, "max_iters": 500_000}),
-    ("CLARABEL", SOLVER_OPTIONS["CLARABEL"]),
-    ("ECOS", {"abstol": 1e-10, "reltol": 1e-10, "feastol": 1e-10, "max_iters": 500}),
-)
 
 
 def returns_panel(n: int, periods: int, seed: int) -> pd.DataFrame:
@@ -77,7 +69,7 @@ def reference(problem: dict, limit: float | None, objective: str = "variance") -
     """The same problem through plain cvxpy and Clarabel at the library's tight options, on
     O(1)-scaled data: minimize the variance (or the utility) under the bounds, the group
     row and ||L'[w; -1]|| <= limit (L L' the stacked covariance), by the first of
-    ``REFERENCE_SOLVERS`` to meet its tolerances."""
+    ``tight_reference.REFERENCE_SOLVERS`` to meet its tolerances."""
     returns, benchmark = problem["returns"], problem["benchmark_returns"]
     C = stacked_covariance(returns, benchmark)
     n = returns.shape[1]
@@ -95,12 +87,8 @@ def reference(problem: dict, limit: float | None, objective: str = "variance") -
         mean = returns.mean().to_numpy() / scale
         goal = problem["aversion"] * goal - mean @ w
     solved = cp.Problem(cp.Minimize(goal), rows)
-    for solver, options in REFERENCE_SOLVERS:
-        solved.solve(solver=solver, **options)
-        if solved.status == cp.OPTIMAL:
-            return np.asarray(w.value)
-        assert solved.status == cp.OPTIMAL_INACCURATE, (solver, solved.status)
-    raise AssertionError(f"no reference solver met its tolerances ({REFERENCE_SOLVERS})")
+    assert solve_reference(solved) == cp.OPTIMAL, solved.status
+    return np.asarray(w.value)
 
 
 def active_factor(problem: dict, w: cp.Variable, C: np.ndarray) -> cp.Expression:
