@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 import logging
 import warnings
 from collections.abc import Mapping
@@ -17,78 +16,29 @@ from cvxport.allocators.base import Allocator
 from cvxport.allocators.opening import OpeningAllocations
 from cvxport.allocators.registry import allocator_class
 from cvxport.backtest.engine import RunPolicy, run_backtest
+from cvxport.backtest.inputs import aligned_for_lookback, benchmark_weights_of, transaction_rates
 from cvxport.backtest.outcome import (
     benchmark_prices,
     benchmark_returns,
-    outcomes_frame,
-    relative_report,
-    ruined_fractions,
     without_benchmark,
 )
 from cvxport.backtest.result import PortfolioResult
+from cvxport.backtest.run_result import portfolio_result
 from cvxport.backtest.sizer import MarketLimits, TradePlan, size_trades
 from cvxport.brokers import live
 from cvxport.brokers.journal import Journal
 from cvxport.config import PortfolioConfig
 from cvxport.constraints.base import Constraint
 from cvxport.constraints.costs import TransactionCost
-from cvxport.data.alignment import AlignedPrices, align_prices, prices_to_returns
+from cvxport.data.alignment import prices_to_returns
 from cvxport.errors import EquityDepletedError, InvalidInputError, RuinWarning
 from cvxport.methods import AllocationMethod
-from cvxport.metrics.performance import annualized_turnover
-from cvxport.metrics.report import performance_fractions, to_report_units
-from cvxport.periods import infer_periods_per_year, per_period_rate
+from cvxport.periods import infer_periods_per_year
 from cvxport.rebalancing import CalendarRebalancer, Rebalancer, drift
 from cvxport.state import PortfolioState, as_number, check_prices
 from cvxport.threads import single_threaded_blas
 
 logger = logging.getLogger(__name__)
-
-
-def aligned_for_lookback(data, config: PortfolioConfig, lookback: int) -> AlignedPrices:
-    """Align ``data`` to ``config.symbols``; refuse fewer than ``lookback + 1`` bars, naming
-    the lookback, the symbol that set the common start and the window's dates."""
-    cash = config.cash_asset
-    symbols = [s for s in config.symbols if s != cash]
-    if cash is not None and cash in (data.columns if isinstance(data, pd.DataFrame) else data):
-        raise InvalidInputError(
-            f"PortfolioConfig.cash_asset {cash!r} is also a symbol of the data: the backtest "
-            "creates its closes (drop it from the data, or set cash_asset=None)"
-        )
-    aligned = align_prices(data, symbols, config.max_forward_fill)
-    if cash is not None:
-        aligned = with_cash_asset(aligned, config)
-    n_bars = len(aligned.prices)
-    if n_bars < lookback + 1:
-        raise InvalidInputError(
-            f"only {n_bars} common bar(s) from {aligned.start.date()} (first close of "
-            f"{aligned.start_symbol!r}) to {aligned.end.date()}: lookback={lookback} needs at "
-            f"least {lookback + 1} (PortfolioConfig.lookback, or the rebalancer's lookback)"
-        )
-    return aligned
-
-
-def with_cash_asset(aligned: AlignedPrices, config: PortfolioConfig) -> AlignedPrices:
-    """``aligned`` with ``config.cash_asset``'s closes: 1 at the first bar, compounding at
-    ``config.risk_free_rate`` per bar (as ``cvxport.add_cash_asset``), in symbol order."""
-    prices = aligned.prices
-    ppy = config.periods_per_year or infer_periods_per_year(prices.index)
-    growth = (1.0 + per_period_rate(config.risk_free_rate, ppy)) ** np.arange(len(prices))
-    prices = prices.assign(**{config.cash_asset: growth})[config.symbols]
-    return dataclasses.replace(aligned, prices=prices)
-
-
-def transaction_rates(config: PortfolioConfig) -> float | np.ndarray:
-    """``config.transaction_cost``, or per symbol with 0 for the cash asset."""
-    if config.cash_asset is None:
-        return config.transaction_cost
-    return np.array([0.0 if s == config.cash_asset else config.transaction_cost
-                     for s in config.symbols])  # fmt: skip
-
-
-def benchmark_weights_of(config: PortfolioConfig) -> dict[str, float]:
-    """The weights of ``config.benchmark`` when it is one of ``config.symbols``: 1 on it."""
-    return {s: float(s == config.benchmark) for s in config.symbols}
 
 
 class PortfolioManager:
@@ -333,7 +283,8 @@ class PortfolioManager:
                 UserWarning,
                 stacklevel=2,
             )
-        result = self._result(run, prices, aligned.start_symbol, ppy, bench)
+        rate = self.config.risk_free_rate
+        result = portfolio_result(run, prices, aligned.start_symbol, ppy, bench, rate)
         self._remember(result, prices, run, ppy)
         if result.outcome == "ruined":
             message = (
@@ -387,55 +338,6 @@ class PortfolioManager:
             fallback_name=choice if fallback else "fallback",
             borrow_rate=config.borrow_rate,
             exposure_cap=config.exposure_cap,
-        )
-
-    def _result(
-        self, run, prices: pd.DataFrame, start_symbol: str, ppy: int, bench: pd.Series | None
-    ) -> PortfolioResult:
-        symbols = list(prices.columns)
-        equity = pd.Series(run.equity, index=run.index, name="equity")
-        asset_returns = prices.pct_change().reindex(run.index).fillna(0.0)
-        weights = pd.DataFrame(run.weights, index=run.index, columns=symbols)
-        weights.attrs["asset_returns"] = asset_returns
-        weights.attrs["periods_per_year"] = ppy
-        dates = [run.index[row] for row in run.rebalance_rows]
-        allocation = pd.DataFrame(run.targets, index=pd.DatetimeIndex(dates), columns=symbols)
-        turnover = pd.Series(run.turnover, index=pd.DatetimeIndex(dates), name="turnover")
-        ruined = run.ruined_row is not None
-        rate = self.config.risk_free_rate
-        fractions = ruined_fractions(equity) if ruined else performance_fractions(equity, ppy, rate)
-        n_years = (len(equity) - 1) / ppy
-        fractions["turnover"] = annualized_turnover(turnover, n_years) if n_years > 0 else 0.0
-        metrics = to_report_units(fractions)
-        metrics["total_costs"] = float(run.costs.sum())
-        metrics["n_rebalances"] = len(dates)
-        metrics["n_skipped_rebalances"] = len(run.skipped)
-        metrics["total_financing"] = float(run.financing.sum())
-        bench_returns = None if bench is None else benchmark_returns(bench, run.index)
-        if bench_returns is not None and not ruined and len(equity) > 2:
-            metrics.update(relative_report(equity.pct_change().iloc[1:], bench_returns, ppy, rate))
-        return PortfolioResult(
-            equity_curve=equity,
-            returns=equity.pct_change().iloc[1:].rename("returns"),
-            weights_history=weights,
-            allocation_history=allocation,
-            rebalance_dates=dates,
-            metrics=metrics,
-            trades=run.trades,
-            costs=pd.Series(run.costs, index=run.index, name="costs"),
-            turnover=turnover,
-            asset_returns=asset_returns,
-            prices=prices.loc[run.index],
-            start_symbol=start_symbol,
-            periods_per_year=ppy,
-            exposure=pd.Series(run.exposure, index=run.index, name="exposure"),
-            skipped_rebalances=run.skipped,
-            rebalance_outcomes=outcomes_frame(run.outcomes),
-            benchmark_returns=bench_returns,
-            financing=pd.Series(run.financing, index=run.index, name="financing"),
-            deleverage_dates=[run.index[row] for row in run.deleverage_rows],
-            outcome="ruined" if ruined else "completed",
-            ruined_at=run.index[run.ruined_row] if ruined else None,
         )
 
     def _remember(self, result: PortfolioResult, prices: pd.DataFrame, run, ppy: int) -> None:

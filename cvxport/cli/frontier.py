@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from cvxport.backtest.inputs import with_cash_asset
 from cvxport.cli.common import (
     add_bounds_options,
     add_data_options,
@@ -14,7 +15,6 @@ from cvxport.cli.common import (
     positive_int,
 )
 from cvxport.data import align_prices, prices_to_returns
-from cvxport.manager import with_cash_asset
 from cvxport.report_files import save_figure
 
 
