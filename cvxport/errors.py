@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class CvxportError(Exception):
     """Base class of every error cvxport raises on purpose."""
@@ -98,3 +101,17 @@ class ReconciliationError(CvxportError):
 
 class JournalError(CvxportError):
     """The journal file cannot be opened, is not a cvxport journal, or cannot be written."""
+
+
+@contextmanager
+def named_user_errors(owner: object, doing: str) -> Iterator[None]:
+    """Re-raise any error but the library's own from the block (a user's code) as an
+    InvalidInputError naming ``owner`` and what it was ``doing``, the error kept as cause."""
+    try:
+        yield
+    except CvxportError:
+        raise
+    except Exception as exc:
+        raise InvalidInputError(
+            f"{owner!r} could not {doing}: {type(exc).__name__}: {exc}"
+        ) from exc

@@ -14,11 +14,11 @@ from cvxport.constraints.base import Constraint, ProblemContext, nonfinite_const
 from cvxport.constraints.diagnose import conflicting_constraints, describe_conflict
 from cvxport.constraints.window import PREFIX, fit_width, window_value
 from cvxport.errors import (
-    CvxportError,
     InfeasibleError,
     InvalidInputError,
     SolverError,
     UnsupportedProblemError,
+    named_user_errors,
 )
 from cvxport.solvers import SolveInfo, solve_declared
 from cvxport.solvers.declared import LogBarrierObjective, QuadraticObjective
@@ -318,14 +318,8 @@ def assign(parameter: cp.Parameter, value: Any) -> None:
 def build_rows(constraint: Constraint, context: ProblemContext) -> list[cp.Constraint]:
     """Return the rows ``constraint`` adds, refusing rows that are not DCP, or not DPP where
     they hold Parameters, by a named InvalidInputError (never a raw cvxpy error)."""
-    try:
+    with named_user_errors(constraint, "build its rows"):
         rows = list(constraint.build(context))
-    except CvxportError:
-        raise
-    except Exception as exc:  # the user's code: named, its own error kept as the cause
-        raise InvalidInputError(
-            f"{constraint!r} could not build its rows: {type(exc).__name__}: {exc}"
-        ) from exc
     for row in rows:
         if not isinstance(row, cp.constraints.constraint.Constraint):
             raise InvalidInputError(

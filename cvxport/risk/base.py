@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from cvxport.constraints.base import ProblemContext, nonfinite_constant
-from cvxport.errors import CvxportError, InvalidInputError
+from cvxport.errors import InvalidInputError, named_user_errors
 
 
 @dataclass(frozen=True)
@@ -125,16 +125,10 @@ def measure_expression(
         raise InvalidInputError(
             f"{measure!r} is not a cvxport RiskMeasure (subclass cvxport.RiskMeasure)"
         )
-    try:
+    with named_user_errors(measure, "build its expression"):
         built = measure.expression(ctx)
         expression, rows = built[0], list(built[1])
         expression = cp.Expression.cast_to_const(expression)
-    except CvxportError:
-        raise
-    except Exception as exc:  # the user's code: named, its own error kept as the cause
-        raise InvalidInputError(
-            f"{measure!r} could not build its expression: {type(exc).__name__}: {exc}"
-        ) from exc
     if expression.size != 1:
         raise InvalidInputError(f"{measure!r} gave an expression of shape {expression.shape}")
     if not expression.is_convex():
