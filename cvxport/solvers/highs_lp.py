@@ -35,6 +35,7 @@ from cvxpy.constraints.zero import Equality, Zero
 from cvxport.constraints.window import PREFIX
 from cvxport.errors import InfeasibleError, SolverError
 from cvxport.solvers.backend import Backend
+from cvxport.solvers.highs_quiet import quiet_highs
 from cvxport.solvers.lp_fold import Fold, fold_rows, kept_offsets, unfold_duals, unfold_ray
 from cvxport.solvers.options import ACCEPTED_STATUSES, INFEASIBLE_STATUSES
 from cvxport.solvers.result import SolveInfo
@@ -176,7 +177,7 @@ def _kkt_residual(info) -> float | None:
 
 
 def _new_highs(highspy, overrides: dict | None):
-    highs = highspy.Highs()
+    highs = quiet_highs(highspy)
     for key, value in {**HIGHS_LP_OPTIONS, **(overrides or {})}.items():
         if highs.setOptionValue(key, value) == highspy.HighsStatus.kError:
             raise SolverError(f"{NAME}: HiGHS refuses the option {key}={value!r}", solver=NAME)
