@@ -47,6 +47,8 @@ class Formulation:
         factor_width: the factor width the problem is built for when its covariance is a
             factor model (None: an (n, n) array); terms then see the covariance in factor form
             (``ProblemContext.covariance_terms``), never n x n.
+        data_scale: the constant a method's objective term was built at (c w for a
+            homogeneous risk measure, ``mean_risk_forms.measure_formulation``); 1: none.
     """
 
     variable: cp.Variable
@@ -60,6 +62,7 @@ class Formulation:
     domain: tuple[Constraint, ...] = ()
     models: dict[str, Any] = field(default_factory=dict)
     factor_width: int | None = None
+    data_scale: float = 1.0
 
 
 class ParametrizedProblem:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -202,12 +202,14 @@ class Allocator(ABC):
         formulate,
         key: tuple = (),
         n_periods: int = 0,
+        keep: Callable[[ParametrizedProblem], bool] | None = None,
     ) -> ParametrizedProblem:
         """Return the cached problem for (universe, constraints, key); build it if new.
 
         The problem is declared once and re-solved by any backend; cvxpy recompiles only when
         the solver changes. A problem whose terms use the returns window is rebuilt when the
-        window's length ``n_periods`` changes."""
+        window's length ``n_periods`` changes, and a cached one for which ``keep(problem)`` is
+        False (e.g. built for data of another scale) too."""
         # keyed by the constraints; the universe is compared (a vectorized Index.equals: a
         # tuple of 100 arrow-backed symbols per call cost as much as the solve at n = 100)
         cache_key = (len(assets), constraints, key)
@@ -216,6 +218,8 @@ class Allocator(ABC):
             problem = None
         stale = problem is not None and problem.uses_periods
         if stale and problem.context.n_periods != n_periods:
+            problem = None
+        if problem is not None and keep is not None and not keep(problem):
             problem = None
         if problem is None:
             formulation: Formulation = formulate(len(assets))

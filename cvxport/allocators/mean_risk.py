@@ -23,6 +23,8 @@ from cvxport.allocators.maximum_sharpe import MaximumSharpeAllocator, excess_ove
 from cvxport.allocators.mean_risk_forms import (
     OBJECTIVES,
     measure_formulation,
+    measure_scale,
+    power_of_two_scale,
     quadratic_formulation,
 )
 from cvxport.allocators.risk_model import (
@@ -68,6 +70,11 @@ def _optional_number(name: str, value: Any, low: float | None = None) -> float |
         rule = "a finite number" + ("" if low is None else f" >= {low}")
         raise InvalidInputError(f"MeanRiskAllocator.{name} must be {rule}, got {value!r}")
     return float(value)
+
+
+#: a problem built for returns of standard deviation s is re-solved (not rebuilt) for windows
+#: within a factor 2^8 of s (its measure rows then stay within 2^8 of O(1))
+DATA_SCALE_SLACK = 8
 
 
 def risk_reference(returns: pd.DataFrame, degree: int | None) -> float:
@@ -201,6 +208,7 @@ class MeanRiskAllocator(Allocator):
         if hasattr(get_covariance_estimator(self.covariance), "factor_model"):
             model = estimate_risk_model(returns, self.covariance)
         width = risk_width(model)
+        keep = None
         if quadratic:
             formulate = partial(
                 quadratic_formulation,
@@ -212,6 +220,7 @@ class MeanRiskAllocator(Allocator):
             key: tuple = ("quadratic", kind, has_target, width)
         else:
             term = None if kind == "max_return" else measure
+            deviation = risk_reference(returns, 1)
             formulate = partial(
                 measure_formulation,
                 measure=term,
@@ -219,10 +228,16 @@ class MeanRiskAllocator(Allocator):
                 target=has_target,
                 costs=self.costs,
                 factor_width=width,
+                data_scale=power_of_two_scale(deviation) if term is not None else 1.0,
             )
             key = ("measure", kind, term, has_target, self.costs, width)
+
+            def keep(problem) -> bool:  # built for data within 2^8 of this window's scale
+                built = problem.formulation.data_scale
+                return term is None or abs(math.log2(deviation * built)) <= DATA_SCALE_SLACK
+
         problem = self._problem(
-            returns.columns, constraints, formulate, key=key, n_periods=len(returns)
+            returns.columns, constraints, formulate, key=key, n_periods=len(returns), keep=keep
         )
         known: dict[str, Any] = {"mean": mean}
         if quadratic or COVARIANCE_FIELDS & set(problem.data_fields):
@@ -238,14 +253,20 @@ class MeanRiskAllocator(Allocator):
                 values["linear"] = -mean / factor
         else:
             reference = risk_reference(returns, measure.degree)
+            # the measure's bound is c^degree risk(w) (``measure_formulation``'s data_scale)
+            bound_scale = measure_scale(term, problem.formulation.data_scale)
             if kind == "max_return":
                 values.update(risk_weight=0.0, mean_term=mean / mean_scale)
                 divisor = mean_scale
             elif kind == "utility":
-                values.update(risk_weight=aversion / reference, mean_term=mean / reference)
+                values.update(
+                    risk_weight=aversion / reference / bound_scale, mean_term=mean / reference
+                )
                 divisor = reference
             else:
-                values.update(risk_weight=1.0 / reference, mean_term=np.zeros(len(mean)))
+                values.update(
+                    risk_weight=1.0 / reference / bound_scale, mean_term=np.zeros(len(mean))
+                )
                 divisor = reference
             if self.costs is not None:
                 # the ratio's row: excess / excess[best] - cost / excess[best] >= 1
