@@ -24,6 +24,7 @@ from cvxport.allocators.risk_model import estimate_mean, estimate_risk_model, un
 from cvxport.allocators.sharpe_checks import (
     MAX_GROSS_EXPOSURE,
     best_excess,
+    certify_scaled_sharpe,
     refuse_false_infeasibility,
     refuse_unattained_ratio,
 )
@@ -195,5 +196,15 @@ class MaximumSharpeAllocator(Allocator):
             constraints,
             why=": the optimum of the Charnes-Cooper problem has kappa -> 0",
             detail="a zero-net-investment portfolio; ",
+        )
+        certify_scaled_sharpe(
+            "MaximumSharpeAllocator",
+            self.info_.solver,
+            problem,
+            values,
+            weights,
+            returns,
+            excess,
+            raw,
         )
         return weights

@@ -77,3 +77,44 @@ def test_a_backtest_reuses_the_problem_across_windows_of_similar_scale():
     allocator.allocate(returns.iloc[:250] * 1e-8)  # another scale: built for it once
     allocator.allocate(returns.iloc[10:260] * 1e-8)
     assert allocator.build_count_ == 2
+
+
+# --- maximum Sharpe over assets of scales 1e9 apart --------------------------------------------
+def _sharpe(weights, returns) -> float:
+    w = np.asarray(weights)
+    return float(returns.mean() @ w) / float(np.sqrt(w @ returns.cov().to_numpy() @ w))
+
+
+@pytest.mark.parametrize("factor", [1e-9, 1e-5])
+def test_clarabel_on_assets_of_distant_scales_is_refused_not_reported_optimal(factor):
+    returns = _returns()
+    returns[["a", "b"]] *= factor
+    exact = cx.MaximumSharpeAllocator().allocate(returns)  # the active set: exact
+    try:
+        weights = cx.MaximumSharpeAllocator(solver="CLARABEL").allocate(returns)
+    except cx.SolverError as exc:
+        message = str(exc)
+        assert "MaximumSharpeAllocator: CLARABEL reported optimal" in message
+        assert "asset standard deviations from" in message and "ACTIVE_SET reaches" in message
+        assert exc.solver == "CLARABEL"
+    else:  # should Clarabel ever solve it, its answer must be the optimum
+        assert _sharpe(weights, returns) >= _sharpe(exact, returns) * (1 - 1e-8)
+
+
+def test_clarabel_on_assets_of_distant_scales_keeps_a_right_answer():
+    returns = _returns()
+    returns[["a", "b"]] *= 1e4  # Clarabel within 1e-14 of the exact Sharpe ratio here
+    exact = cx.MaximumSharpeAllocator().allocate(returns)
+    allocator = cx.MaximumSharpeAllocator(solver="CLARABEL")
+    weights = allocator.allocate(returns)
+    assert allocator.info_.solver == "CLARABEL"
+    assert _sharpe(weights, returns) >= _sharpe(exact, returns) * (1 - 1e-8)
+
+
+def test_clarabel_answer_over_distant_scales_with_rows_no_exact_backend_takes_is_refused():
+    returns = _returns()
+    returns[["a", "b"]] *= 1e-9
+    limit = cx.RiskLimit(cx.CVaR(0.95), 0.05)  # not a linear row in the weights alone
+    allocator = cx.MaximumSharpeAllocator(constraints=[limit], solver="CLARABEL")
+    with pytest.raises(cx.SolverError, match="cannot be certified: the exact ACTIVE_SET does"):
+        allocator.allocate(returns)
