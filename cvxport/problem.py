@@ -92,6 +92,7 @@ class ParametrizedProblem:
             parameters=dict(formulation.parameters),
             n_periods=n_periods,
             factor_width=formulation.factor_width,
+            data_scale=formulation.data_scale,
         )
         objective = formulation.objective
         extra_rows: list[cp.Constraint] = []

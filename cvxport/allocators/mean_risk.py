@@ -228,13 +228,13 @@ class MeanRiskAllocator(Allocator):
                 target=has_target,
                 costs=self.costs,
                 factor_width=width,
-                data_scale=power_of_two_scale(deviation) if term is not None else 1.0,
+                data_scale=power_of_two_scale(deviation),  # the measure's and RiskLimit's
             )
             key = ("measure", kind, term, has_target, self.costs, width)
 
             def keep(problem) -> bool:  # built for data within 2^8 of this window's scale
                 built = problem.formulation.data_scale
-                return term is None or abs(math.log2(deviation * built)) <= DATA_SCALE_SLACK
+                return abs(math.log2(deviation * built)) <= DATA_SCALE_SLACK
 
         problem = self._problem(
             returns.columns, constraints, formulate, key=key, n_periods=len(returns), keep=keep

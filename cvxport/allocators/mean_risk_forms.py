@@ -17,7 +17,6 @@ object beside the user's constraints.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import cvxpy as cp
@@ -98,7 +97,8 @@ def measure_formulation(
     O(1) whatever the returns' units; its bound is then c^degree risk(w), exactly (see
     ``measure_scale``), and ``risk_weight`` must be divided by ``measure_scale``. Returns of
     std 1e-10 otherwise left rows of 1e-10 coefficients and HiGHS called a 7x worse ratio
-    optimal. A constant fixed per build (a Parameter would make the rows not DPP)."""
+    optimal. A constant fixed per build (a Parameter would make the rows not DPP); a
+    ``RiskLimit`` uses it too (``ProblemContext.data_scale``)."""
     variable, scale, rows, parameters = _variables(n_assets, ratio and costs is None)
     if ratio and costs is not None:
         scale = cp.Variable(nonneg=True, name="kappa")
@@ -122,12 +122,7 @@ def measure_formulation(
             else:
                 goal = goal + cost
         if measure is not None:
-            c = data_scale if measure.degree in (1, 2) else 1.0
-            scaled = (
-                ctx
-                if c == 1.0
-                else dataclasses.replace(ctx, weights=c * ctx.weights, scale=c * ctx.scale)
-            )  # the same Parameters dict: the window's data are shared
+            scaled = ctx.at_data_scale() if measure.degree in (1, 2) else ctx
             expression, own = measure_expression(measure, scaled)
             bound = cp.Variable(name="risk_bound")
             goal = goal + risk_weight * bound

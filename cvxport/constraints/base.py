@@ -18,7 +18,7 @@ constraints written homogeneous in ``ctx.scale``. Write your own in a few lines:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import cvxpy as cp
@@ -41,6 +41,10 @@ class ProblemContext:
         n_periods: T, the rows of the returns window (the shape of ``returns``).
         factor_width: where the method's covariance is a factor model, the width of its
             factor Parameters (``covariance_terms`` is then in factor form); else None.
+        data_scale: a constant c (a power of 2, about 1 / the returns' per-period standard
+            deviation) at which homogeneous risk measures may be written, ``risk(c w) =
+            c risk(w)``, so their rows are O(1) whatever the returns' units (``RiskLimit``);
+            1.0 where the method sets none.
 
     The window's data (``returns``, ``mean``, ``covariance``, ``benchmark_weights``,
     ``benchmark_returns``, ``previous_weights``, ``prices``; see ``constraints.window``) are
@@ -53,6 +57,7 @@ class ProblemContext:
     parameters: dict[str, cp.Parameter] = field(default_factory=dict)
     n_periods: int = 0
     factor_width: int | None = None
+    data_scale: float = 1.0
 
     def data(self, name: str) -> cp.Parameter:
         """Return the window data Parameter ``name`` (one of ``WINDOW_FIELDS``)."""
@@ -60,6 +65,15 @@ class ProblemContext:
             raise InvalidInputError(f"unknown window data {name!r}; known: {list(WINDOW_FIELDS)}")
         shape = field_shape(name, self.n_assets, self.n_periods, self.factor_width)
         return self.parameter(PREFIX + name, shape)
+
+    def at_data_scale(self) -> ProblemContext:
+        """This context with weights and scale multiplied by ``data_scale`` (itself when it is
+        1): a degree-1 measure built on it is ``data_scale`` times the measure. The same
+        Parameters dict: the window's data are shared."""
+        c = self.data_scale
+        if c == 1.0:
+            return self
+        return replace(self, weights=c * self.weights, scale=c * self.scale, data_scale=1.0)
 
     def covariance_terms(self, x: cp.Expression | None = None) -> list[cp.Expression]:
         """Affine expressions whose squared norms sum to x' Sigma x (x: the weights by
