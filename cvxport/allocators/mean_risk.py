@@ -252,7 +252,7 @@ class MeanRiskAllocator(Allocator):
             if kind == "utility":
                 values["linear"] = -mean / factor
         else:
-            reference = risk_reference(returns, measure.degree)
+            reference = deviation ** (measure.degree or 1)
             # the measure's bound is c^degree risk(w) (``measure_formulation``'s data_scale)
             bound_scale = measure_scale(term, problem.formulation.data_scale)
             if kind == "max_return":

@@ -140,7 +140,7 @@ def certify_scaled_sharpe(
     (rows that are not linear): the answer then cannot be certified."""
     if solver not in installed_solvers(True):  # an exact backend answered
         return
-    deviations = returns.std(ddof=1).to_numpy()
+    deviations = np.std(returns.to_numpy(dtype=float), axis=0, ddof=1)
     deviations = deviations[deviations > 0]
     if deviations.size < 2 or deviations.max() <= SCALE_SPREAD * deviations.min():
         return
