@@ -21,6 +21,7 @@ import pandas as pd
 from cvxport.allocators.base import Allocator
 from cvxport.allocators.maximum_sharpe import MaximumSharpeAllocator, excess_over_risk_free
 from cvxport.allocators.mean_risk_forms import (
+    DATA_SCALE_SLACK,
     OBJECTIVES,
     measure_formulation,
     measure_scale,
@@ -70,11 +71,6 @@ def _optional_number(name: str, value: Any, low: float | None = None) -> float |
         rule = "a finite number" + ("" if low is None else f" >= {low}")
         raise InvalidInputError(f"MeanRiskAllocator.{name} must be {rule}, got {value!r}")
     return float(value)
-
-
-#: a problem built for returns of standard deviation s is re-solved (not rebuilt) for windows
-#: within a factor 2^8 of s (its measure rows then stay within 2^8 of O(1))
-DATA_SCALE_SLACK = 8
 
 
 def risk_reference(returns: pd.DataFrame, degree: int | None) -> float:
@@ -232,7 +228,7 @@ class MeanRiskAllocator(Allocator):
             )
             key = ("measure", kind, term, has_target, self.costs, width)
 
-            def keep(problem) -> bool:  # built for data within 2^8 of this window's scale
+            def keep(problem) -> bool:  # the measure's rows see data within 2^10 of O(1)
                 built = problem.formulation.data_scale
                 return abs(math.log2(deviation * built)) <= DATA_SCALE_SLACK
 
