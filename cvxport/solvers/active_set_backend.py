@@ -35,13 +35,18 @@ from cvxport.solvers.factor_qp import solve_qp
 from cvxport.solvers.l1_kernel import L1Row, solve_l1_qp
 from cvxport.solvers.l1_sharpe import SharpeStart, solve_sharpe_l1
 from cvxport.solvers.linear_rows import LinearRows, RowReader, nonlinear_row
-from cvxport.solvers.qp_kernel import DenseQP
+from cvxport.solvers.parametric_qp import solve_along
+from cvxport.solvers.qp_kernel import DenseQP, QPSolution, solve_dense_qp
 from cvxport.solvers.result import SolveInfo, exact_info
 
 if TYPE_CHECKING:
     from cvxport.problem import ParametrizedProblem
 
 NAME = "ACTIVE_SET"
+# where the block updates cycle, the parametric path (``solve_by_path``) solves problems of up
+# to PATH_MAX assets: its march from an interior point changes one entry or row per piece, a
+# Cholesky factor of the free block each (about n pieces; l1_sharpe.INTERIOR_MAX likewise)
+PATH_MAX = 200
 
 
 class ActiveSetBackend(Backend):
@@ -105,10 +110,26 @@ def _solve_rows(problem: ParametrizedProblem, values, state: dict, rows: LinearR
         l1 = L1Row(np.asarray(center, dtype=float), float(limit))
         solution = solve_l1_qp(DenseQP(_dense(covariance), *data), l1, start_set)
     else:  # an array by Cholesky; a factor model by Woodbury, never forming n x n
-        solution = solve_qp(covariance, *data, start=start_set)
+        try:
+            solution = solve_qp(covariance, *data, start=start_set)
+        except ActiveSetError:  # cycling: the parametric path, where n is small enough
+            if n > PATH_MAX:
+                raise
+            solution = solve_by_path(DenseQP(_dense(covariance), *data))
     state["working_set"] = solution.working_set
     scale = float(solution.x.sum()) if reader.kappa is not None else 1.0
     return solution.x, scale, solution
+
+
+def solve_by_path(qp: DenseQP) -> QPSolution:
+    """The optimum of ``qp`` where the block updates of ``qp_kernel`` cycle: the march of
+    ``parametric_qp.solve_along`` from an interior point of the rows (the optimum of the
+    linear term -2 S x0) to the QP's own linear term, one working-set change per piece (it
+    cannot cycle), then certified by the kernel's KKT conditions from the working set
+    reached (one system where it holds); ActiveSetError where either fails."""
+    found, systems = solve_along(qp, np.zeros(len(qp.c)), 0.0, None, None)
+    solution = solve_dense_qp(qp, found.working_set)
+    return replace(solution, iterations=solution.iterations + systems)
 
 
 def _solve_sharpe(problem: ParametrizedProblem, values, state: dict, rows: LinearRows):
