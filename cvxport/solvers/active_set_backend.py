@@ -44,8 +44,9 @@ if TYPE_CHECKING:
 
 NAME = "ACTIVE_SET"
 # where the block updates cycle, the parametric path (``solve_by_path``) solves problems of up
-# to PATH_MAX assets: its march from an interior point changes one entry or row per piece, a
-# Cholesky factor of the free block each (about n pieces; l1_sharpe.INTERIOR_MAX likewise)
+# to PATH_MAX assets with a dense covariance (a factor model is never formed n x n): its march
+# from an interior point changes one entry or row per piece, a Cholesky factor of the free
+# block each (about n pieces; l1_sharpe.INTERIOR_MAX likewise)
 PATH_MAX = 200
 
 
@@ -112,10 +113,10 @@ def _solve_rows(problem: ParametrizedProblem, values, state: dict, rows: LinearR
     else:  # an array by Cholesky; a factor model by Woodbury, never forming n x n
         try:
             solution = solve_qp(covariance, *data, start=start_set)
-        except ActiveSetError:  # cycling: the parametric path, where n is small enough
-            if n > PATH_MAX:
-                raise
-            solution = solve_by_path(DenseQP(_dense(covariance), *data))
+        except ActiveSetError:  # cycling: the parametric path on a small dense covariance
+            if n > PATH_MAX or not isinstance(covariance, np.ndarray):
+                raise  # a factor model stays in factor form: cvxpy solves it
+            solution = solve_by_path(DenseQP(covariance, *data))
     state["working_set"] = solution.working_set
     scale = float(solution.x.sum()) if reader.kappa is not None else 1.0
     return solution.x, scale, solution
