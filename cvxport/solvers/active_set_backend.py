@@ -4,7 +4,11 @@ It accepts a problem whose objective is declared quadratic (minimum variance, th
 Charnes-Cooper QP of maximum Sharpe, mean-variance utility) and whose rows, the method's and
 every constraint object's, are linear in the weights (bounds, group limits, a user's own
 linear rule, net exposure). Rows are read from the declared cvxpy problem (``linear_rows``);
-the working set of the last solve on the same problem starts the next one.
+the working set of the last solve on the same problem starts the next one. Where the block
+updates of ``qp_kernel`` cycle (maximum Sharpe under caps and group limits: the caps are rows
+y <= cap kappa in the Charnes-Cooper form; 44 of 267 random such problems on the bundled
+data), a dense problem of up to PATH_MAX assets is solved by the parametric path
+(``solve_by_path``), certified by the kernel's KKT conditions.
 
 It also accepts ONE constraint object declaring an L1 row ``sum |w - center| <= limit``
 through ``l1_row(ctx)`` (``TurnoverLimit``, ``GrossExposure``): that object's cvxpy row is
