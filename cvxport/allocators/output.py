@@ -28,7 +28,12 @@ def as_weights(owner: str, answer: Any, assets: pd.Index) -> np.ndarray:
         missing = [s for s in assets if s not in answer.index]
         if missing:
             raise InvalidInputError(f"{owner} returned no weight for {missing}")
+        twice = answer.index[answer.index.duplicated()].unique()
+        if len(twice):
+            raise InvalidInputError(f"{owner} returned weights for {list(twice)} twice")
         answer = answer.reindex(assets)
+    if np.iscomplexobj(answer):
+        raise InvalidInputError(f"{owner} returned {answer!r}, not real numbers")
     try:
         weights = np.asarray(answer, dtype=float)
     except (TypeError, ValueError) as exc:

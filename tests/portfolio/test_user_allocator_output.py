@@ -38,6 +38,13 @@ BAD = {
     "missing symbol": (lambda r: pd.Series({"BTC/USDT": 1.0}), "SOL/USDT"),
     "sums to 2": (lambda r: np.full(3, 2 / 3), "sum to 2"),
     "short under long_only": (lambda r: np.array([1.5, -0.5, 0.0]), "LongOnly.*long_only=False"),
+    # was a raw pandas ValueError (reindex on duplicate labels)
+    "symbol twice": (
+        lambda r: pd.Series([0.5, 0.25, 0.25, 0.0], index=[*r.columns, "SOL/USDT"]),
+        "SOL/USDT.*twice",
+    ),
+    # was the real part kept behind a numpy ComplexWarning
+    "complex": (lambda r: np.array([0.5 + 0.1j, 0.25, 0.25]), "not real numbers"),
 }
 
 
