@@ -6,6 +6,7 @@ import contextlib
 import ctypes
 import os
 import sys
+import threading
 from typing import Any
 
 
@@ -13,9 +14,21 @@ def quiet_highs(highspy: Any) -> Any:
     """``highspy.Highs()`` without the banner the first one in a process writes to the C
     stdout (highspy 1.16 prints it in the constructor, before any option can be set): fd 1
     points at the null device for that construction, C's buffers flushed before it is
-    restored. Later constructions print nothing and are made as they are."""
-    global _BANNER_DONE
+    restored. Later constructions print nothing and are made as they are.
+
+    One thread at a time redirects (``_LOCK``): a second thread entering while fd 1 pointed at
+    the null device saved that and restored it last, silencing the process for good. Output
+    other threads write to fd 1 during that one construction is lost."""
     if _BANNER_DONE:
+        return highspy.Highs()
+    with _LOCK:
+        return _first_highs(highspy)
+
+
+def _first_highs(highspy: Any) -> Any:
+    """The redirected construction, under ``_LOCK``."""
+    global _BANNER_DONE
+    if _BANNER_DONE:  # another thread made the first while this one waited
         return highspy.Highs()
     sys.stdout.flush()
     try:
@@ -43,3 +56,4 @@ def _flush_c_stdout() -> None:
 
 
 _BANNER_DONE = False
+_LOCK = threading.Lock()
