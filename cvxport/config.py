@@ -325,7 +325,8 @@ class PortfolioConfig:
             are created compounding at ``risk_free_rate`` (as ``cvxport.add_cash_asset``;
             the data must not hold it), its weight is bounded like any asset's and its trades
             pay no ``transaction_cost``. Refused with methods that cannot hold it (risk
-            parity, risk budgeting, HRP, inverse volatility, market cap), with
+            parity, risk budgeting, HRP, inverse volatility, market cap; maximum Sharpe and the
+            mean-risk ratio, whose optimum any cash share leaves unchanged), with
             ``optimize_costs`` (the cost term would charge it) and live (cash is the quote
             currency there); None: no cash asset.
     """

@@ -75,6 +75,20 @@ def check_cash_asset(config: PortfolioConfig) -> None:
         raise InvalidInputError(
             f"PortfolioConfig.cash_asset cannot work with {method.value}: {CASH_REFUSED[method]}"
         )
+    ratio = method == AllocationMethod.MAXIMUM_SHARPE or (
+        method == AllocationMethod.MEAN_RISK and config.mean_risk_objective == "ratio"
+    )
+    if config.allocator is None and ratio:
+        name = method.value
+        if method == AllocationMethod.MEAN_RISK:
+            name += " with mean_risk_objective 'ratio'"
+        raise InvalidInputError(
+            f"PortfolioConfig.cash_asset cannot work with {name}: cash earns the risk-free "
+            "rate with zero variance, so any cash share leaves the ratio unchanged and the "
+            "portfolio is not unique (rounding of cash's zero variance decided it, or the "
+            "answer could not be certified); use mean_risk with another objective or "
+            "minimum_variance"
+        )
     if config.optimize_costs:
         raise InvalidInputError(
             "PortfolioConfig.cash_asset with optimize_costs: the cost term charges every trade "

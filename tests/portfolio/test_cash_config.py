@@ -64,6 +64,13 @@ def test_the_same_run_by_hand_costs_more_where_cash_is_charged(data):
         (dict(allocation_method="hrp"), "hrp"),
         (dict(allocation_method="inverse_volatility"), "inverse_volatility"),
         (dict(allocation_method="market_cap_weight"), "market_cap_weight"),
+        # was: rebalances held behind one warning (CLARABEL's answer over cash's 1e-16
+        # standard deviation cannot be certified) or a cash share set by rounding
+        (dict(allocation_method="maximum_sharpe"), "maximum_sharpe.*not unique"),
+        (
+            dict(allocation_method="mean_risk", mean_risk_objective="ratio"),
+            "mean_risk.*'ratio'.*not unique",
+        ),
         (dict(optimize_costs=True), "optimize_costs"),
         (dict(cash_asset=3), "cash_asset"),
     ],
