@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -46,7 +46,13 @@ def compare_solvers(
         )
     if isinstance(solvers, str):
         solvers = [solvers]
-    names = list(solvers) if solvers is not None else [*EXACT_BACKENDS, *installed_solvers()]
+    names = (
+        [*EXACT_BACKENDS, *installed_solvers()]
+        if solvers is None
+        else list(solvers)
+        if isinstance(solvers, Iterable)
+        else []
+    )
     if not names or not all(isinstance(name, str) and name for name in names):
         raise InvalidInputError(
             f"compare_solvers: solvers must be solver names such as ['ACTIVE_SET', 'OSQP'], "

@@ -25,9 +25,10 @@ def test_something_else_than_an_allocator_is_named(crypto_2021, bad):
         cx.compare_solvers(bad, crypto_2021)  # before: a raw AttributeError
 
 
-def test_solvers_that_are_not_names_are_named(crypto_2021):
+@pytest.mark.parametrize("bad", [[3], 3, 2.5])  # 3 alone: was a raw TypeError (not iterable)
+def test_solvers_that_are_not_names_are_named(crypto_2021, bad):
     with pytest.raises(cx.InvalidInputError, match="solvers"):
-        cx.compare_solvers(cx.MinimumVarianceAllocator(), crypto_2021, solvers=[3])
+        cx.compare_solvers(cx.MinimumVarianceAllocator(), crypto_2021, solvers=bad)
 
 
 def test_the_table_shows_the_exact_backends_kkt_residual(crypto_2021):
