@@ -19,7 +19,7 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from cvxport.allocators.base import Allocator
+from cvxport.allocators.base import Allocator, returns_deviation
 from cvxport.allocators.risk_model import estimate_mean, estimate_risk_model, unit_scaled_model
 from cvxport.allocators.sharpe_checks import (
     MAX_GROSS_EXPOSURE,
@@ -169,7 +169,12 @@ class MaximumSharpeAllocator(Allocator):
             maximum_sharpe_formulation, costs=self.costs, factor_width=width
         )
         problem = self._problem(
-            returns.columns, constraints, formulate, key=(self.costs, width), n_periods=len(returns)
+            returns.columns,
+            constraints,
+            formulate,
+            key=(self.costs, width),
+            n_periods=len(returns),
+            deviation=returns_deviation(returns),  # a RiskLimit's rows at O(1)
         )
         values = {"covariance": covariance, "excess_mean": scaled_excess}
         if self.costs is not None:

@@ -16,7 +16,7 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from cvxport.allocators.base import Allocator
+from cvxport.allocators.base import Allocator, returns_deviation
 from cvxport.allocators.risk_model import (
     average_variance,
     estimate_risk_model,
@@ -110,7 +110,12 @@ class MinimumVarianceAllocator(Allocator):
             minimum_variance_formulation, costs=self.costs, factor_width=width
         )
         problem = self._problem(
-            returns.columns, constraints, formulate, key=(self.costs, width), n_periods=len(returns)
+            returns.columns,
+            constraints,
+            formulate,
+            key=(self.costs, width),
+            n_periods=len(returns),
+            deviation=returns_deviation(returns),  # a RiskLimit's rows at O(1)
         )
         values = {"covariance": unit_scaled_model(raw)}
         if self.costs is not None:

@@ -27,7 +27,7 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from cvxport.allocators.base import Allocator
+from cvxport.allocators.base import Allocator, returns_deviation
 from cvxport.allocators.risk_model import (
     estimate_risk_model,
     marginal_risk,
@@ -157,11 +157,19 @@ class RiskBudgetAllocator(Allocator):
         width = risk_width(raw)
         formulate = functools.partial(risk_budget_formulation, factor_width=width)
         problem = self._problem(
-            assets, constraints, formulate, key=(width,), n_periods=len(returns)
+            assets,
+            constraints,
+            formulate,
+            key=(width,),
+            n_periods=len(returns),
+            deviation=returns_deviation(returns),  # a RiskLimit's rows at O(1)
         )
         covariance = raw
         if set(problem.data_fields) - UNITLESS_FIELDS:
-            covariance = scaled_model(covariance, RETURN_ROW_SCALE)
+            # c^2 at the rows' data scale c (a RiskLimit's c risk(y) <= c limit sum(y)): y and
+            # the rows stay O(1) on returns of any units (1.0 for realistic ones)
+            c = problem.formulation.data_scale
+            covariance = scaled_model(covariance, RETURN_ROW_SCALE * c * c)
             problem.formulation.solver_options = RETURN_ROW_OPTIONS
         else:
             covariance = unit_scaled_model(covariance)

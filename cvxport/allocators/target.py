@@ -10,7 +10,7 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from cvxport.allocators.base import Allocator
+from cvxport.allocators.base import Allocator, returns_deviation
 from cvxport.allocators.capping import capped_target
 from cvxport.constraints.base import Constraint
 from cvxport.constraints.weights import LongOnly
@@ -58,6 +58,10 @@ class TargetAllocator(Allocator):
         if all(isinstance(c, LongOnly) for c in constraints):
             return target
         problem = self._problem(
-            returns.columns, constraints, projection_formulation, n_periods=len(returns)
+            returns.columns,
+            constraints,
+            projection_formulation,
+            n_periods=len(returns),
+            deviation=returns_deviation(returns),  # a RiskLimit's rows at O(1)
         )
         return self._solve(problem, {"target": target}, data, solver, returns)

@@ -77,6 +77,46 @@ def test_a_risk_limit_on_tiny_returns_holds_and_binds_as_on_unscaled_ones(measur
     np.testing.assert_allclose(weights, expected, rtol=0, atol=1e-6)
 
 
+BUDGET = dict(zip("abcdef", [0.3, 0.2, 0.2, 0.1, 0.1, 0.1], strict=True))
+LIMITED = {  # allocator with constraints, its allocate data
+    "minimum_variance": (lambda c: cx.MinimumVarianceAllocator(constraints=c), {}),
+    "maximum_sharpe": (lambda c: cx.MaximumSharpeAllocator(constraints=c), {}),
+    "risk_budget": (lambda c: cx.RiskBudgetAllocator(constraints=c), {"risk_budget": BUDGET}),
+}
+
+
+@pytest.mark.parametrize("method", LIMITED)
+@pytest.mark.parametrize("measure", [cx.CVaR(0.95), cx.MeanAbsoluteDeviation()], ids=repr)
+def test_a_risk_limit_under_other_methods_holds_on_tiny_returns(method, measure):
+    # before: on returns x1e-8 the limit was met 2% (minimum variance, CVaR) to 17% over
+    # (maximum Sharpe), reported optimal; risk budgeting failed (NEWTON_QP: no descent)
+    make, data = LIMITED[method]
+    returns, factor = _returns(), 1e-8
+    least = measure.value(cx.MeanRiskAllocator(risk=measure).allocate(returns).to_numpy(), returns)
+    free = measure.value(make(None).allocate(returns, **data).to_numpy(), returns)
+    limit = least + 0.3 * (free - least)  # binding: between the least and the free value
+    allocator = make([cx.RiskLimit(measure, limit)])
+    expected = allocator.allocate(returns, **data).to_numpy()
+    limited = make([cx.RiskLimit(measure, limit * factor)])
+    weights = limited.allocate(returns * factor, **data).to_numpy()
+    assert limited.info_.status == "optimal"
+    # 1e-8: Clarabel met unscaled limits within 2e-10, NEWTON_QP 1e-14
+    assert measure.value(weights, returns * factor) <= limit * factor * (1 + 1e-8)
+    assert measure.value(weights, returns) == pytest.approx(limit, rel=1e-6)  # it binds
+    np.testing.assert_allclose(weights, expected, rtol=0, atol=1e-6)
+
+
+def test_a_problem_is_kept_across_windows_and_rebuilt_for_another_scale():
+    returns = _returns(n_rows=300) * 1e-8
+    allocator = cx.MinimumVarianceAllocator(constraints=[cx.WeightBounds(0.0, 0.4)])
+    for start in range(0, 50, 10):
+        allocator.allocate(returns.iloc[start : start + 250])
+    assert allocator.build_count_ == 1
+    allocator.allocate(returns.iloc[:250] * 1e8)  # another scale: built for it once
+    allocator.allocate(returns.iloc[10:260] * 1e8)
+    assert allocator.build_count_ == 2
+
+
 @pytest.mark.parametrize("measure", MEASURES, ids=repr)
 def test_utility_on_tiny_returns_has_the_unscaled_weights(measure):
     # mu' w - lambda risk(w) is homogeneous of degree 1 in the returns: the same weights
