@@ -14,7 +14,8 @@ Clarabel on the exponential-cone form stalls on feasible problems whatever the s
 measure, benchmarks/bench_risk_budget_limits.py). Rows over the weights alone (bounds, groups)
 keep Clarabel, reliable and faster there. The covariance is unit-scaled, except beside a row
 over the window's returns: it is then 10 times the one in the returns' units, so that row is
-O(1) at the optimum (``RETURN_ROW_SCALE``).
+O(1) at the optimum (``RETURN_ROW_SCALE``; times c^2 where returns far from O(1) put the rows
+at a data scale c, ``Formulation.data_scale``).
 """
 
 from __future__ import annotations
