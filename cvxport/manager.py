@@ -16,7 +16,12 @@ from cvxport.allocators.base import Allocator
 from cvxport.allocators.opening import OpeningAllocations
 from cvxport.allocators.registry import allocator_class
 from cvxport.backtest.engine import RunPolicy, run_backtest
-from cvxport.backtest.inputs import aligned_for_lookback, benchmark_weights_of, transaction_rates
+from cvxport.backtest.inputs import (
+    aligned_for_lookback,
+    benchmark_returns_for_terms,
+    benchmark_weights_of,
+    transaction_rates,
+)
 from cvxport.backtest.outcome import (
     benchmark_prices,
     benchmark_returns,
@@ -261,13 +266,14 @@ class PortfolioManager:
         if bench is not None:  # checked before the run: a missing date fails fast
             benchmark_returns(bench, prices.index[lookback - 1 :])
         # the window data terms may use (ctx.benchmark_returns, ctx.prices), by date
-        self._run_data = {"prices": prices}
+        run_data: dict = {"prices": prices}
         if bench is not None:
-            self._run_data["benchmark_returns"] = benchmark_returns(bench, prices.index)
+            run_data["benchmark_returns"] = benchmark_returns_for_terms(bench, prices.index)
             if (
                 isinstance(config.benchmark, str) and config.benchmark in config.symbols
             ):  # a held symbol: its weights are known
-                self._run_data["benchmark_weights"] = benchmark_weights_of(config)
+                run_data["benchmark_weights"] = benchmark_weights_of(config)
+        self._run_data = run_data
         try:
             with single_threaded_blas():
                 run = run_backtest(
@@ -373,7 +379,7 @@ class PortfolioManager:
         window = returns.iloc[-config.lookback :]
         terms = {"prices": prices.iloc[-1]}  # the window data terms may use, as a backtest's
         if bench is not None:
-            terms["benchmark_returns"] = benchmark_returns(bench, window.index)
+            terms["benchmark_returns"] = benchmark_returns_for_terms(bench, window.index)
             if isinstance(config.benchmark, str) and config.benchmark in config.symbols:
                 terms["benchmark_weights"] = benchmark_weights_of(config)
         chosen, extra = OpeningAllocations(allocator, self.call_constraints()).choose(current)

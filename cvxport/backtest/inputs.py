@@ -9,6 +9,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+from cvxport.backtest.outcome import benchmark_returns
 from cvxport.config import PortfolioConfig
 from cvxport.data.alignment import AlignedPrices, align_prices
 from cvxport.errors import InvalidInputError
@@ -59,3 +60,13 @@ def transaction_rates(config: PortfolioConfig) -> float | np.ndarray:
 def benchmark_weights_of(config: PortfolioConfig) -> dict[str, float]:
     """The weights of ``config.benchmark`` when it is one of ``config.symbols``: 1 on it."""
     return {s: float(s == config.benchmark) for s in config.symbols}
+
+
+def benchmark_returns_for_terms(bench: pd.Series, index: pd.DatetimeIndex) -> pd.Series:
+    """The benchmark's returns at the dates of ``index`` it has a previous price for: what
+    terms reading ``ctx.benchmark_returns`` get (a window beyond them is named there, never
+    given a made-up 0); the report needs only the dates from the first rebalance on."""
+    covered = index[index.isin(bench.index)]
+    returns = benchmark_returns(bench, covered)
+    first = len(covered) and covered[0] <= bench.index.min()  # no previous price
+    return returns.iloc[1:] if first else returns

@@ -133,3 +133,36 @@ def test_a_held_benchmark_symbol_gives_the_ex_ante_measure_its_weights(data):
     config.symbols = SYMBOLS  # an outside benchmark has returns but no weights: named
     with pytest.raises(cx.InvalidInputError, match=r"benchmark_weights.*one of the symbols"):
         cx.PortfolioManager(config).backtest(data)
+
+
+def test_a_benchmark_from_the_first_report_date_still_reports_and_terms_name_the_gap(data):
+    # a benchmark whose prices start at bar lookback - 1 (the first report date) was enough
+    # before terms got the benchmark; then every backtest with it raised (59 dates missing)
+    lookback = 60
+    closes = cx.align_prices(data).prices["BTC/USDT"]
+    late = closes.iloc[lookback - 1 :]
+    held = {s: data[s] for s in SYMBOLS}
+    config = cx.PortfolioConfig(symbols=SYMBOLS, benchmark=late, lookback=lookback)
+    result = cx.PortfolioManager(config).backtest(held)
+    full = cx.PortfolioManager(cx.PortfolioConfig(symbols=SYMBOLS, benchmark=closes,
+                                                  lookback=lookback)).backtest(held)  # fmt: skip
+    assert result.metrics["beta"] == pytest.approx(full.metrics["beta"], rel=1e-12)
+    # a term reading the benchmark's returns over a window it does not cover is named (never
+    # a 0 return made up at the benchmark's first price)
+    config.constraints = (cx.RiskLimit(cx.TrackingError(), 0.04),)
+    with pytest.raises(cx.InvalidInputError, match="benchmark_returns has no value at"):
+        cx.PortfolioManager(config).backtest(held)
+
+
+def test_live_market_data_with_a_benchmark_short_of_the_window(data):
+    # a benchmark starting inside the window: no term reads it, so the target is computed
+    # (was: a raw refusal of the benchmark's missing dates); a term reading it names the gap
+    closes = cx.align_prices(data).prices["BTC/USDT"]
+    config = cx.PortfolioConfig(symbols=SYMBOLS, benchmark=closes.iloc[-30:], lookback=60)
+    held = {s: data[s] for s in SYMBOLS}
+    target = cx.PortfolioManager(config).update_market_data(held)
+    plain = cx.PortfolioConfig(symbols=SYMBOLS, lookback=60)
+    np.testing.assert_array_equal(target, cx.PortfolioManager(plain).update_market_data(held))
+    config.constraints = (cx.RiskLimit(cx.TrackingError(), 0.04),)
+    with pytest.raises(cx.InvalidInputError, match="benchmark_returns has no value at"):
+        cx.PortfolioManager(config).update_market_data(held)
