@@ -276,14 +276,24 @@ def limits_at_their_least(
     data: Mapping[str, Any],
     window: Mapping[str, Any],
 ) -> tuple[list[Constraint], str]:
-    """Where the objects are feasible at scale 1 but a backend found no interior point: the
-    limits whose least value under the other objects is within ``LEAST_RTOL`` of the limit
-    (met only where the domain's boundary is, e.g. a zero weight), with the reason."""
+    """Where the diagnosis finds the objects feasible at scale 1 but a backend found no
+    (interior) point: the first limit whose least value under the other objects is within
+    ``LEAST_RTOL`` of the limit (met only where the domain's boundary is, e.g. a zero weight)
+    or above it (infeasible), with the reason."""
     for constraint in implied:
         if not hasattr(constraint, "least_value"):
             continue
         others = [c for c in implied if c is not constraint]
         least = constraint.least_value(others, assets, data, window)
+        if least is not None and least > constraint.limit * (1 + LEAST_RTOL):
+            # above the limit, not at it (a diagnosis at scale 1 can miss it on returns far
+            # from O(1)): a conflict certified by the least value itself
+            reason = (
+                f"infeasible because of {describe_conflict([*others, constraint])}; the least "
+                f"{constraint.measure!r} under {under(others)} is {least:.6g} > limit "
+                f"{constraint.limit:.6g}"
+            )
+            return [*others, constraint], reason
         if least is not None and least >= constraint.limit * (1 - LEAST_RTOL):
             reason = (
                 f"{constraint!r} can hold only at the least {constraint.measure!r} under "

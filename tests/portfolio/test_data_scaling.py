@@ -191,3 +191,16 @@ def test_clarabel_answer_over_distant_scales_with_rows_no_exact_backend_takes_is
     allocator = cx.MaximumSharpeAllocator(constraints=[limit], solver="CLARABEL")
     with pytest.raises(cx.SolverError, match="cannot be certified: the exact ACTIVE_SET does"):
         allocator.allocate(returns)
+
+
+def test_a_limit_far_below_its_least_on_tiny_returns_is_named_as_below_it():
+    # the diagnosis at scale 1 finds no conflict on returns x1e-8; the least value then named
+    # the limit as met 'only on the boundary of the domain, within 1e-07' while the least
+    # was 60% above it
+    returns, factor = _returns(), 1e-8
+    measure = cx.StandardDeviation()
+    least = measure.value(cx.MeanRiskAllocator(risk=measure).allocate(returns), returns)
+    limit = cx.RiskLimit(measure, 0.6 * least * factor)
+    with pytest.raises(cx.InfeasibleError, match=r"the least .* is [0-9.e-]+ > limit") as info:
+        cx.MinimumVarianceAllocator(constraints=[limit]).allocate(returns * factor)
+    assert "boundary" not in str(info.value) and limit in info.value.conflicting
