@@ -70,27 +70,34 @@ def check_cash_asset(config: PortfolioConfig) -> None:
             f"PortfolioConfig.cash_asset {cash!r} is not one of PortfolioConfig.symbols "
             f"{config.symbols}: list it there (its weight is bounded like any asset's)"
         )
-    method = config.allocation_method
-    if config.allocator is None and method in CASH_REFUSED:
-        raise InvalidInputError(
-            f"PortfolioConfig.cash_asset cannot work with {method.value}: {CASH_REFUSED[method]}"
-        )
-    ratio = method == AllocationMethod.MAXIMUM_SHARPE or (
-        method == AllocationMethod.MEAN_RISK and config.mean_risk_objective == "ratio"
+    methods = (
+        {} if config.allocator is not None else {"allocation_method": config.allocation_method}
     )
-    if config.allocator is None and ratio:
-        name = method.value
-        if method == AllocationMethod.MEAN_RISK:
-            name += " with mean_risk_objective 'ratio'"
-        raise InvalidInputError(
-            f"PortfolioConfig.cash_asset cannot work with {name}: cash earns the risk-free "
-            "rate with zero variance, so any cash share leaves the ratio unchanged and the "
-            "portfolio is not unique (rounding of cash's zero variance decided it, or the "
-            "answer could not be certified); use mean_risk with another objective or "
-            "minimum_variance"
-        )
+    if config.on_infeasible in {m.value for m in AllocationMethod}:  # the fallback method
+        methods["on_infeasible"] = AllocationMethod(config.on_infeasible)
+    for field_name, method in methods.items():
+        _check_cash_method(config, field_name, method)
     if config.optimize_costs:
         raise InvalidInputError(
             "PortfolioConfig.cash_asset with optimize_costs: the cost term charges every trade "
             "alike, the cash leg too; drop one of them"
+        )
+
+
+def _check_cash_method(config: PortfolioConfig, field_name: str, method: AllocationMethod) -> None:
+    """Refuse ``method`` (the config's ``field_name``) beside a cash asset where it cannot
+    hold one or its optimum is not unique with one."""
+    where = f"PortfolioConfig.cash_asset cannot work with {field_name} {method.value!r}"
+    if method in CASH_REFUSED:
+        raise InvalidInputError(f"{where}: {CASH_REFUSED[method]}")
+    ratio = method == AllocationMethod.MAXIMUM_SHARPE or (
+        method == AllocationMethod.MEAN_RISK and config.mean_risk_objective == "ratio"
+    )
+    if ratio:
+        objective = " (mean_risk_objective 'ratio')" if method == AllocationMethod.MEAN_RISK else ""
+        raise InvalidInputError(
+            f"{where}{objective}: cash earns the risk-free rate with zero variance, so any "
+            "cash share leaves the ratio unchanged and the portfolio is not unique (rounding "
+            "of cash's zero variance decided it, or the answer could not be certified); use "
+            "mean_risk with another objective or minimum_variance"
         )

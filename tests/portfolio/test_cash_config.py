@@ -71,6 +71,8 @@ def test_the_same_run_by_hand_costs_more_where_cash_is_charged(data):
             dict(allocation_method="mean_risk", mean_risk_objective="ratio"),
             "mean_risk.*'ratio'.*not unique",
         ),
+        (dict(on_infeasible="risk_parity"), "on_infeasible 'risk_parity'"),  # was accepted
+        (dict(on_infeasible="maximum_sharpe"), "on_infeasible 'maximum_sharpe'.*not unique"),
         (dict(optimize_costs=True), "optimize_costs"),
         (dict(cash_asset=3), "cash_asset"),
     ],
