@@ -52,7 +52,7 @@ def test_ratio_on_tiny_returns_is_the_ratio_on_the_unscaled_ones(measure, factor
     assert _ratio(measure, weights.to_numpy(), returns) >= best * (1 - RATIO_RTOL)
     # risk_ in the returns' units: the measure of the weights on the scaled window
     empirical = measure.value(weights.to_numpy(), returns * factor)
-    assert allocator.risk_ == pytest.approx(empirical, rel=1e-12)
+    assert allocator.risk_ == pytest.approx(empirical, rel=1e-12, abs=0)
     assert allocator.risk_ / factor == pytest.approx(
         measure.value(reference.to_numpy(), returns), rel=RISK_RTOL
     )
@@ -72,7 +72,7 @@ def test_a_risk_limit_on_tiny_returns_holds_and_binds_as_on_unscaled_ones(measur
     assert allocator.risk_ / factor == pytest.approx(reference.risk_, rel=RISK_RTOL)
     linear = not isinstance(measure, cx.SemiDeviation)
     assert allocator.expected_return_ / factor == pytest.approx(
-        reference.expected_return_, rel=RATIO_RTOL if linear else CONE_RTOL
+        reference.expected_return_, rel=RATIO_RTOL if linear else CONE_RTOL, abs=0
     )
     np.testing.assert_allclose(weights, expected, rtol=0, atol=1e-6)
 
@@ -135,7 +135,7 @@ def test_cvar_risk_is_the_empirical_tail_mean_on_tiny_returns():
     losses = np.sort(-(returns.to_numpy() @ weights))[::-1]
     k = 0.05 * len(losses)  # 12.5 worst scenarios: the 13th counts one half
     tail = (losses[:12].sum() + 0.5 * losses[12]) / k
-    assert allocator.risk_ == pytest.approx(tail, rel=1e-12)
+    assert allocator.risk_ == pytest.approx(tail, rel=1e-12, abs=0)
     reference = cx.MeanRiskAllocator(risk=cx.CVaR(0.95), objective="min_risk")
     reference.allocate(returns * 1e8)
     assert allocator.risk_ * 1e8 == pytest.approx(reference.risk_, rel=1e-9)
