@@ -11,7 +11,11 @@ import numpy as np
 import pandas as pd
 
 from cvxport.constraints.base import Constraint, ProblemContext, nonfinite_constant
-from cvxport.constraints.diagnose import conflicting_constraints, describe_conflict
+from cvxport.constraints.diagnose import (
+    DATA_SCALE_KEY,
+    conflicting_constraints,
+    describe_conflict,
+)
 from cvxport.constraints.window import PREFIX, fit_width, window_value
 from cvxport.errors import (
     InfeasibleError,
@@ -198,6 +202,7 @@ class ParametrizedProblem:
             window = {
                 PREFIX + name: self.parameters[PREFIX + name].value for name in self.data_fields
             }
+            window[DATA_SCALE_KEY] = self.context.data_scale
             implied = [*self.formulation.domain, *self.constraints]
             conflict = conflicting_constraints(implied, self.assets, data, window)
             if not conflict:

@@ -12,9 +12,8 @@ import pandas as pd
 
 from cvxport.allocators.arguments import check_allocator_argument
 from cvxport.allocators.arguments import constraints as check_constraints_argument
-from cvxport.allocators.mean_risk_forms import DATA_SCALE_SLACK, power_of_two_scale
 from cvxport.allocators.output import as_weights, check_user_weights
-from cvxport.constraints.base import Constraint
+from cvxport.constraints.base import DATA_SCALE_SLACK, Constraint, power_of_two_scale
 from cvxport.constraints.bound_conflicts import check_bound_objects
 from cvxport.constraints.weights import LongOnly
 from cvxport.constraints.window import GIVEN_FIELDS

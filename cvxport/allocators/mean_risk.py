@@ -21,11 +21,9 @@ import pandas as pd
 from cvxport.allocators.base import Allocator
 from cvxport.allocators.maximum_sharpe import MaximumSharpeAllocator, excess_over_risk_free
 from cvxport.allocators.mean_risk_forms import (
-    DATA_SCALE_SLACK,
     OBJECTIVES,
     measure_formulation,
     measure_scale,
-    power_of_two_scale,
     quadratic_formulation,
 )
 from cvxport.allocators.risk_model import (
@@ -36,7 +34,7 @@ from cvxport.allocators.risk_model import (
     scaled_model,
 )
 from cvxport.allocators.sharpe_checks import best_excess, refuse_unattained_ratio
-from cvxport.constraints.base import Constraint
+from cvxport.constraints.base import DATA_SCALE_SLACK, Constraint, power_of_two_scale
 from cvxport.constraints.costs import TransactionCost
 from cvxport.errors import InfeasibleError, InvalidInputError
 from cvxport.estimation import (

@@ -17,6 +17,7 @@ constraints written homogeneous in ``ctx.scale``. Write your own in a few lines:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -187,6 +188,20 @@ def interval_rows(
     if np.isfinite(upper):
         rows.append(expression <= upper * scale)
     return rows
+
+
+#: returns whose per-period standard deviation s has |log2 s| within this are written as they
+#: are (data_scale 1: s from 1e-3 to 1e3 left HiGHS and Clarabel exact to 1e-9); scaling costs:
+#: the rows R (c w) took cvxpy's canonicalization 5.8 -> 11 ms a re-solve (CVaR, n = 100)
+DATA_SCALE_SLACK = 10
+
+
+def power_of_two_scale(deviation: float) -> float:
+    """1.0 for a per-period standard deviation within 2^``DATA_SCALE_SLACK`` of 1, else the
+    2^k nearest 1 / ``deviation`` (multiplying by it is exact in floating point)."""
+    if abs(math.log2(deviation)) <= DATA_SCALE_SLACK:
+        return 1.0
+    return 2.0 ** (-round(math.log2(deviation)))
 
 
 def nonfinite_constant(item: cp.Expression | cp.Constraint) -> float | None:

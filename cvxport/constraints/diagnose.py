@@ -21,6 +21,10 @@ from cvxport.constraints.base import Constraint, ProblemContext
 from cvxport.solvers import installed_solvers
 
 _FEASIBILITY_SOLVERS = ("CLARABEL", "ECOS", "SCS")
+#: the window's key for the method problem's data scale (``ProblemContext.data_scale``): a
+#: ``RiskLimit`` writes its rows at it here too (on returns x1e-8 a least value solved on
+#: rows of 1e-10 coefficients was 0.7% off, and a conflict could go unseen)
+DATA_SCALE_KEY = "data_scale"
 
 
 def scale_one_problem(
@@ -31,15 +35,21 @@ def scale_one_problem(
     objective: Callable[[ProblemContext], tuple[cp.Expression, list]] | None = None,
 ) -> tuple[cp.Expression, list[cp.Constraint]]:
     """Return (objective, rows): ``constraints`` over plain weights (scale 1) summing to 1,
-    their Parameters and the window's (by Parameter name) set. ``objective(ctx)`` gives an
-    expression to minimize and its rows (built before the values are set); None: 0."""
+    their Parameters and the window's (by Parameter name) set, at the window's
+    ``DATA_SCALE_KEY`` (1.0 without it). ``objective(ctx)`` gives an expression to minimize
+    and its rows (built before the values are set); None: 0."""
     window = window or {}
     weights = cp.Variable(len(assets))
     periods = window.get("data:returns", window.get("data:benchmark_returns", np.zeros(0)))
     root = window.get("data:factor_root")  # a factor-form problem's covariance
     width = None if root is None else int(np.shape(root)[1])
     ctx = ProblemContext(
-        weights=weights, scale=1.0, assets=assets, n_periods=len(periods), factor_width=width
+        weights=weights,
+        scale=1.0,
+        assets=assets,
+        n_periods=len(periods),
+        factor_width=width,
+        data_scale=float(window.get(DATA_SCALE_KEY, 1.0)),
     )
     rows: list[cp.Constraint] = [cp.sum(weights) == 1]
     for constraint in constraints:

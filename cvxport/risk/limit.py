@@ -76,9 +76,14 @@ class RiskLimit(Constraint):
         None when the others are infeasible or the solver does not answer. What certifies
         that this limit cannot hold (``ParametrizedProblem.solve``)."""
         measure = self.measure.root() if self.measure.degree == 2 else self.measure
-        objective, rows = scale_one_problem(
-            others, assets, data, window, lambda ctx: measure_expression(measure, ctx)
-        )
+        scales = []  # the measure at the window's data scale c (rows O(1)): c x the least
+
+        def objective(ctx: ProblemContext):
+            scaled = ctx.at_data_scale() if measure.degree == 1 else ctx
+            scales.append(ctx.data_scale if measure.degree == 1 else 1.0)
+            return measure_expression(measure, scaled)
+
+        objective, rows = scale_one_problem(others, assets, data, window, objective)
         problem = cp.Problem(cp.Minimize(objective), rows)
         try:
             with warnings.catch_warnings():  # an inaccurate status is read below
@@ -88,7 +93,7 @@ class RiskLimit(Constraint):
             return None
         if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or problem.value is None:
             return None
-        least = float(problem.value)
+        least = float(problem.value) / scales[0]
         return least**2 if self.measure.degree == 2 else least
 
     @property
