@@ -264,7 +264,7 @@ class Allocator(ABC):
 def returns_deviation(returns: pd.DataFrame) -> float:
     """The average asset standard deviation per period of (T, n) ``returns`` (1.0 where it is
     0 or not finite): the scale of the data a problem's risk rows see."""
-    deviation = float(np.mean(returns.std(ddof=1).to_numpy()))
+    deviation = float(np.mean(np.std(returns.to_numpy(dtype=float), axis=0, ddof=1)))
     return deviation if deviation > 0 and math.isfinite(deviation) else 1.0
 
 

@@ -19,8 +19,13 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from cvxport.allocators.base import Allocator, returns_deviation
-from cvxport.allocators.risk_model import estimate_mean, estimate_risk_model, unit_scaled_model
+from cvxport.allocators.base import Allocator
+from cvxport.allocators.risk_model import (
+    estimate_mean,
+    estimate_risk_model,
+    model_deviation,
+    unit_scaled_model,
+)
 from cvxport.allocators.sharpe_checks import (
     MAX_GROSS_EXPOSURE,
     best_excess,
@@ -174,7 +179,7 @@ class MaximumSharpeAllocator(Allocator):
             formulate,
             key=(self.costs, width),
             n_periods=len(returns),
-            deviation=returns_deviation(returns),  # a RiskLimit's rows at O(1)
+            deviation=model_deviation(raw),  # a RiskLimit's rows at O(1)
         )
         values = {"covariance": covariance, "excess_mean": scaled_excess}
         if self.costs is not None:

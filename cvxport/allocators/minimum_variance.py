@@ -16,10 +16,11 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from cvxport.allocators.base import Allocator, returns_deviation
+from cvxport.allocators.base import Allocator
 from cvxport.allocators.risk_model import (
     average_variance,
     estimate_risk_model,
+    model_deviation,
     unit_scaled_model,
 )
 from cvxport.constraints.base import Constraint
@@ -115,7 +116,7 @@ class MinimumVarianceAllocator(Allocator):
             formulate,
             key=(self.costs, width),
             n_periods=len(returns),
-            deviation=returns_deviation(returns),  # a RiskLimit's rows at O(1)
+            deviation=model_deviation(raw),  # a RiskLimit's rows at O(1)
         )
         values = {"covariance": unit_scaled_model(raw)}
         if self.costs is not None:

@@ -28,10 +28,11 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from cvxport.allocators.base import Allocator, returns_deviation
+from cvxport.allocators.base import Allocator
 from cvxport.allocators.risk_model import (
     estimate_risk_model,
     marginal_risk,
+    model_deviation,
     scaled_model,
     unit_scaled_model,
 )
@@ -163,7 +164,7 @@ class RiskBudgetAllocator(Allocator):
             formulate,
             key=(width,),
             n_periods=len(returns),
-            deviation=returns_deviation(returns),  # a RiskLimit's rows at O(1)
+            deviation=model_deviation(raw),  # a RiskLimit's rows at O(1)
         )
         covariance = raw
         if set(problem.data_fields) - UNITLESS_FIELDS:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -72,6 +74,12 @@ def average_variance(covariance: np.ndarray | FactorModel) -> float:
         average = float(np.mean(covariance.variances()))
         return average if average > 0 else 1.0
     return unit_scale_factor(covariance)
+
+
+def model_deviation(covariance: np.ndarray | FactorModel) -> float:
+    """sqrt(``average_variance``): the per-period standard deviation a problem's data scale is
+    chosen from (``Allocator._problem(deviation=...)``), O(n) from the estimate at hand."""
+    return math.sqrt(average_variance(covariance))
 
 
 def unit_scaled_model(covariance: np.ndarray | FactorModel) -> np.ndarray | FactorModel:
