@@ -31,6 +31,7 @@ from cvxport.allocators.risk_model import (
     estimate_covariance,
     estimate_mean,
     estimate_risk_model,
+    model_deviation,
     scaled_model,
 )
 from cvxport.allocators.sharpe_checks import best_excess, refuse_unattained_ratio
@@ -202,8 +203,11 @@ class MeanRiskAllocator(Allocator):
         if hasattr(get_covariance_estimator(self.covariance), "factor_model"):
             model = estimate_risk_model(returns, self.covariance)
         width = risk_width(model)
-        keep = None
+        keep, deviation_of, estimate = None, None, None
         if quadratic:
+            # estimated first: its diagonal sets the data scale of a RiskLimit's rows
+            estimate = model if model is not None else estimate_covariance(returns, self.covariance)
+            deviation_of = model_deviation(estimate)
             formulate = partial(
                 quadratic_formulation,
                 utility=kind == "utility",
@@ -231,10 +235,18 @@ class MeanRiskAllocator(Allocator):
                 return abs(math.log2(deviation * built)) <= DATA_SCALE_SLACK
 
         problem = self._problem(
-            returns.columns, constraints, formulate, key=key, n_periods=len(returns), keep=keep
+            returns.columns,
+            constraints,
+            formulate,
+            key=key,
+            n_periods=len(returns),
+            keep=keep,
+            deviation=deviation_of,  # the quadratic form's (a RiskLimit's rows at O(1))
         )
         known: dict[str, Any] = {"mean": mean}
-        if quadratic or COVARIANCE_FIELDS & set(problem.data_fields):
+        if estimate is not None:
+            known["covariance"] = estimate
+        elif COVARIANCE_FIELDS & set(problem.data_fields):
             known["covariance"] = (
                 model if model is not None else estimate_covariance(returns, self.covariance)
             )

@@ -82,6 +82,8 @@ LIMITED = {  # allocator with constraints, its allocate data
     "minimum_variance": (lambda c: cx.MinimumVarianceAllocator(constraints=c), {}),
     "maximum_sharpe": (lambda c: cx.MaximumSharpeAllocator(constraints=c), {}),
     "risk_budget": (lambda c: cx.RiskBudgetAllocator(constraints=c), {"risk_budget": BUDGET}),
+    # the quadratic form of MeanRiskAllocator (variance): 2% over
+    "mean_variance": (lambda c: cx.MeanRiskAllocator(risk="variance", constraints=c), {}),
 }
 
 
@@ -103,6 +105,26 @@ def test_a_risk_limit_under_other_methods_holds_on_tiny_returns(method, measure)
     # 1e-8: Clarabel met unscaled limits within 2e-10, NEWTON_QP 1e-14
     assert measure.value(weights, returns * factor) <= limit * factor * (1 + 1e-8)
     assert measure.value(weights, returns) == pytest.approx(limit, rel=1e-6)  # it binds
+    np.testing.assert_allclose(weights, expected, rtol=0, atol=1e-6)
+
+
+def test_a_risk_limit_beside_the_mean_variance_utility_on_tiny_returns():
+    # mu'w - lambda w'Sw at returns x f equals f (mu'w - lambda f w'Sw): lambda / f keeps
+    # the optimum. Before: Clarabel 'unbounded', then a false InfeasibleError (the least CVaR
+    # solved at scale 1 was above the limit)
+    returns, factor, measure = _returns(), 1e-8, cx.CVaR(0.95)
+    least = measure.value(cx.MeanRiskAllocator(risk=measure).allocate(returns), returns)
+    limit = 1.05 * least
+
+    def utility(aversion, bound):
+        return cx.MeanRiskAllocator(
+            risk="variance", objective="utility", risk_aversion=aversion,
+            constraints=[cx.RiskLimit(measure, bound)],
+        )  # fmt: skip
+
+    expected = utility(2.0, limit).allocate(returns).to_numpy()
+    weights = utility(2.0 / factor, limit * factor).allocate(returns * factor).to_numpy()
+    assert measure.value(weights, returns) <= limit * (1 + 1e-8)
     np.testing.assert_allclose(weights, expected, rtol=0, atol=1e-6)
 
 
