@@ -213,8 +213,9 @@ class Allocator(ABC):
         window's length ``n_periods`` changes, and a cached one for which ``keep(problem)`` is
         False (e.g. built for data of another scale) too.
 
-        ``deviation``: the returns' per-period standard deviation (``returns_deviation``); the
-        problem is built at its ``data_scale`` (a ``RiskLimit`` writes its measure at it: on
+        ``deviation``: the returns' per-period standard deviation (``returns_deviation``, or
+        ``risk_model.model_deviation`` of the covariance estimate); the problem is built at its
+        ``data_scale`` (a ``RiskLimit`` writes its measure at it: on
         returns x1e-8 a CVaR limit under minimum variance was met 2% over, 17% under maximum
         Sharpe, reported optimal) and rebuilt when the data leave that scale by 2^10."""
         # keyed by the constraints; the universe is compared (a vectorized Index.equals: a
