@@ -177,7 +177,15 @@ def test_factor_and_dense_forms_agree_on_clarabel_at_random_sizes(n, k, seed, me
 
         assert utility(factor_weights) == pytest.approx(utility(dense_weights), abs=1e-10)
         return
-    assert np.max(np.abs(factor_weights - dense_weights)) <= FORMS_ATOL
+    exact, _, default = both(make, model, returns, **{**kwargs, "solver": None})
+    if default.info_.solver in ("ACTIVE_SET", "NEWTON"):
+        # each form within Clarabel's measured error of the exact optimum: on a flat optimum
+        # (maximum Sharpe, n = 19, seen) the dense form was 3.9e-6 from it, the factor form
+        # 1.0e-6, 2.9e-6 apart, both with Sharpe ratios 1e-10 relative below the exact one
+        for weights in (factor_weights, dense_weights):
+            assert np.max(np.abs(weights - exact)) <= SOLVER_ATOL["CLARABEL"]
+    else:
+        assert np.max(np.abs(factor_weights - dense_weights)) <= FORMS_ATOL
 
 
 def test_risk_limits_and_linear_rows_in_factor_form_on_every_scale(no_dense):
