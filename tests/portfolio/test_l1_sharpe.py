@@ -1,13 +1,13 @@
-"""Maximum Sharpe with one L1 row (``l1_sharpe`` along ``l1_path``): exact against tight
-Clarabel on the Charnes-Cooper form, certified as the optimum of the scale-1 L1 QP at its own
+"""Maximum Sharpe with one L1 row (``l1_sharpe`` along ``l1_path``): exact against a tight
+reference solve of the Charnes-Cooper form, certified as the optimum of the scale-1 L1 QP at its own
 trade-off, warm-started (from its own answer and from an unrelated window's), through the
 allocator beside caps, groups and long/short bounds, and settled on the rolling windows whose
 previous weights are unrelated from window to window (where the bracketed search it replaces
 ran out of its budget).
 
-Tolerances: weights within ``SOLVER_ATOL['CLARABEL']`` (5e-6, conftest) of Clarabel at
-``SOLVER_OPTIONS``; the certificate's stationarity residual within CERTIFICATE_ATOL
-(test_active_set_l1).
+Tolerances: weights within ``SOLVER_ATOL['CLARABEL']`` (5e-6, conftest) of the reference
+(``tight_reference``: SCS at 1e-12, else Clarabel at ``SOLVER_OPTIONS``); the certificate's
+stationarity residual within CERTIFICATE_ATOL (test_active_set_l1).
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from conftest import SOLVER_ATOL
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_active_set_l1 import CERTIFICATE_ATOL, certificate
+from tight_reference import solve_reference
 
 import cvxport as cx
-from cvxport.solvers import SOLVER_OPTIONS, l1_sharpe
+from cvxport.solvers import l1_sharpe
 from cvxport.solvers.active_set import ActiveSetError
 from cvxport.solvers.l1_interior import march_from_interior
 from cvxport.solvers.l1_kernel import L1Row, _Problem, solve_l1_qp
@@ -69,9 +70,10 @@ def sharpe_problem(rng: np.random.Generator, kind: str, binding: bool):
     return qp, m, center, limit
 
 
-def charnes_cooper_clarabel(qp: DenseQP, m, center, limit) -> np.ndarray | None:
-    """The weights y / kappa of the Charnes-Cooper QP over (y, kappa), through Clarabel at
-    the library's tight options (an independent formulation)."""
+def charnes_cooper_reference(qp: DenseQP, m, center, limit) -> np.ndarray | None:
+    """The weights y / kappa of the Charnes-Cooper QP over (y, kappa) (an independent
+    formulation), by the tests' tight reference solve (``tight_reference``: SCS at 1e-12
+    first; Clarabel at its 1e-10 gap left a flat optimum 5.8e-6 loose, seed 7568 'gross')."""
     y, kappa = cp.Variable(len(m)), cp.Variable(nonneg=True)
     rows = [m @ y == 1, cp.sum(y) == kappa, cp.norm1(y - center * kappa) <= limit * kappa]
     rows += [y >= qp.lower * kappa] if np.all(np.isfinite(qp.lower)) else []
@@ -79,18 +81,17 @@ def charnes_cooper_clarabel(qp: DenseQP, m, center, limit) -> np.ndarray | None:
         [y <= qp.upper * kappa, qp.G @ y <= qp.h * kappa] if len(qp.h) else [y <= qp.upper * kappa]
     )
     problem = cp.Problem(cp.Minimize(cp.quad_form(y, cp.psd_wrap(qp.S))), rows)
-    problem.solve(solver="CLARABEL", **SOLVER_OPTIONS["CLARABEL"])
-    return None if problem.status != cp.OPTIMAL else y.value / y.value.sum()
+    return None if solve_reference(problem) != cp.OPTIMAL else y.value / y.value.sum()
 
 
 def check_sharpe_answer(qp, m, center, limit, solution) -> None:
     """The weights are feasible, maximize the Sharpe ratio (the scale-1 L1 QP's KKT
-    conditions at t = 2w'Sw/m'w, by an LP certificate from w alone) and match Clarabel."""
+    conditions at t = 2w'Sw/m'w, by an LP certificate from w alone) and match the reference."""
     w = solution.x
     t = 2.0 * w @ qp.S @ w / (m @ w)
     assert certificate(replace(qp, c=-t * m), center, limit, w) <= CERTIFICATE_ATOL
     assert solution.kkt_residual <= 1e-9
-    reference = charnes_cooper_clarabel(qp, m, center, limit)
+    reference = charnes_cooper_reference(qp, m, center, limit)
     assert reference is not None
     assert np.max(np.abs(w - reference)) <= ATOL
 
@@ -108,7 +109,7 @@ def test_the_sharpe_path_is_exact_certified_and_warm_starts(seed, kind, binding)
     try:
         solution = solve_sharpe_l1(qp, m, L1Row(center, limit))
     except ActiveSetError:
-        assert charnes_cooper_clarabel(qp, m, center, limit) is None
+        assert charnes_cooper_reference(qp, m, center, limit) is None
         return
     check_sharpe_answer(qp, m, center, limit, solution)
     warm = solve_sharpe_l1(qp, m, L1Row(center, limit), solution.start)
@@ -129,7 +130,7 @@ def test_the_sharpe_path_settles_every_feasible_random_problem():
         try:
             solution = solve_sharpe_l1(qp, m, L1Row(center, limit))
         except ActiveSetError:
-            assert charnes_cooper_clarabel(qp, m, center, limit) is None
+            assert charnes_cooper_reference(qp, m, center, limit) is None
             continue
         check_sharpe_answer(qp, m, center, limit, solution)
         settled += 1
@@ -226,7 +227,7 @@ def test_a_start_from_an_unrelated_window_gives_the_exact_answer(seed, kind, bin
         start = solve_sharpe_l1(qp, other_m, L1Row(other_center, limit)).start
     except ActiveSetError:
         start = None
-    reference = charnes_cooper_clarabel(qp, m, center, limit)
+    reference = charnes_cooper_reference(qp, m, center, limit)
     try:
         warm = solve_sharpe_l1(qp, m, L1Row(center, limit), start)
     except ActiveSetError:
@@ -317,7 +318,7 @@ def test_where_the_kernel_cycles_at_every_start_the_interior_march_settles(monke
     settled = 0
     for k in range(10):
         qp, m, center, limit = sharpe_problem(rng, ("turnover", "gross")[k % 2], k % 3 != 0)
-        reference = charnes_cooper_clarabel(qp, m, center, limit)
+        reference = charnes_cooper_reference(qp, m, center, limit)
         try:
             solution = solve_sharpe_l1(qp, m, L1Row(center, limit))
         except ActiveSetError:
