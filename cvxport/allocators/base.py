@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -203,15 +203,13 @@ class Allocator(ABC):
         formulate,
         key: tuple = (),
         n_periods: int = 0,
-        keep: Callable[[ParametrizedProblem], bool] | None = None,
         deviation: float | None = None,
     ) -> ParametrizedProblem:
         """Return the cached problem for (universe, constraints, key); build it if new.
 
         The problem is declared once and re-solved by any backend; cvxpy recompiles only when
         the solver changes. A problem whose terms use the returns window is rebuilt when the
-        window's length ``n_periods`` changes, and a cached one for which ``keep(problem)`` is
-        False (e.g. built for data of another scale) too.
+        window's length ``n_periods`` changes.
 
         ``deviation``: the returns' per-period standard deviation (``returns_deviation``, or
         ``risk_model.model_deviation`` of the covariance estimate); the problem is built at its
@@ -226,8 +224,6 @@ class Allocator(ABC):
             problem = None
         stale = problem is not None and problem.uses_periods
         if stale and problem.context.n_periods != n_periods:
-            problem = None
-        if problem is not None and keep is not None and not keep(problem):
             problem = None
         if problem is not None and deviation is not None and not at_scale(problem, deviation):
             problem = None

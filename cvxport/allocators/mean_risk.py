@@ -35,7 +35,7 @@ from cvxport.allocators.risk_model import (
     scaled_model,
 )
 from cvxport.allocators.sharpe_checks import best_excess, refuse_unattained_ratio
-from cvxport.constraints.base import DATA_SCALE_SLACK, Constraint, power_of_two_scale
+from cvxport.constraints.base import Constraint
 from cvxport.constraints.costs import TransactionCost
 from cvxport.errors import InfeasibleError, InvalidInputError
 from cvxport.estimation import (
@@ -203,11 +203,11 @@ class MeanRiskAllocator(Allocator):
         if hasattr(get_covariance_estimator(self.covariance), "factor_model"):
             model = estimate_risk_model(returns, self.covariance)
         width = risk_width(model)
-        keep, deviation_of, estimate = None, None, None
+        estimate = None
         if quadratic:
             # estimated first: its diagonal sets the data scale of a RiskLimit's rows
             estimate = model if model is not None else estimate_covariance(returns, self.covariance)
-            deviation_of = model_deviation(estimate)
+            deviation = model_deviation(estimate)  # a RiskLimit's rows at O(1)
             formulate = partial(
                 quadratic_formulation,
                 utility=kind == "utility",
@@ -218,7 +218,7 @@ class MeanRiskAllocator(Allocator):
             key: tuple = ("quadratic", kind, has_target, width)
         else:
             term = None if kind == "max_return" else measure
-            deviation = risk_reference(returns, 1)
+            deviation = risk_reference(returns, 1)  # the measure's and a RiskLimit's rows
             formulate = partial(
                 measure_formulation,
                 measure=term,
@@ -226,13 +226,8 @@ class MeanRiskAllocator(Allocator):
                 target=has_target,
                 costs=self.costs,
                 factor_width=width,
-                data_scale=power_of_two_scale(deviation),  # the measure's and RiskLimit's
             )
             key = ("measure", kind, term, has_target, self.costs, width)
-
-            def keep(problem) -> bool:  # the measure's rows see data within 2^10 of O(1)
-                built = problem.formulation.data_scale
-                return abs(math.log2(deviation * built)) <= DATA_SCALE_SLACK
 
         problem = self._problem(
             returns.columns,
@@ -240,8 +235,7 @@ class MeanRiskAllocator(Allocator):
             formulate,
             key=key,
             n_periods=len(returns),
-            keep=keep,
-            deviation=deviation_of,  # the quadratic form's (a RiskLimit's rows at O(1))
+            deviation=deviation,  # built at its data scale, rebuilt when the data leave it
         )
         known: dict[str, Any] = {"mean": mean}
         if estimate is not None:

@@ -83,15 +83,15 @@ def measure_formulation(
     target: bool,
     costs: TransactionCost | None = None,
     factor_width: int | None = None,
-    data_scale: float = 1.0,
 ) -> Formulation:
     """min risk_weight * risk(w) - mean_term @ w [+ cost_scale * cost(w)] through an epigraph
     (no risk term: ``measure`` None). Under Charnes-Cooper with ``costs`` the excess return is
     net of the trade's cost: excess @ y - cost_scale * cost(y) >= 1 (as maximum Sharpe).
     ``factor_width``: the covariance is a factor model (terms see it in factor form).
 
-    ``data_scale`` c (a power of 2, about 1 / the returns' standard deviation): a homogeneous
-    measure is written at c w (and c times the scale), so its rows and auxiliary variables are
+    The formulation's ``data_scale`` c (a power of 2, about 1 / the returns' standard
+    deviation, set by ``Allocator._problem(deviation=...)``): a homogeneous measure is written
+    at c w (and c times the scale), so its rows and auxiliary variables are
     O(1) whatever the returns' units; its bound is then c^degree risk(w), exactly (see
     ``measure_scale``), and ``risk_weight`` must be divided by ``measure_scale``. Returns of
     std 1e-10 otherwise left rows of 1e-10 coefficients and HiGHS called a 7x worse ratio
@@ -137,7 +137,6 @@ def measure_formulation(
         parameters=parameters,
         preferred=measure.preferred_solvers if linear else (),
         factor_width=factor_width,
-        data_scale=data_scale,
     )
 
 
