@@ -61,6 +61,7 @@ from cvxport.solvers.backend import Backend
 from cvxport.solvers.covariance_operator import as_operator
 from cvxport.solvers.declared import LogBarrierObjective
 from cvxport.solvers.newton import newton_risk_budget
+from cvxport.solvers.options import SOLVER_OPTIONS
 from cvxport.solvers.result import SolveInfo
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ SETTINGS = (
     {**_TIGHT, "tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, **_REFINE},
     {**_TIGHT, "equilibrate_enable": False, **_REFINE},
     {**_TIGHT, "max_step_fraction": 0.9, **_REFINE},
-    {"solver": "ECOS", "abstol": 1e-10, "reltol": 1e-10, "feastol": 1e-10, "max_iters": 500},
+    {"solver": "ECOS", **SOLVER_OPTIONS["ECOS"]},
 )
 ACCEPTED = (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)
 

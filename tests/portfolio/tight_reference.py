@@ -16,7 +16,7 @@ from cvxport.solvers import SOLVER_OPTIONS
 REFERENCE_SOLVERS = (
     ("SCS", {"eps": 1e-12, "max_iters": 500_000}),
     ("CLARABEL", SOLVER_OPTIONS["CLARABEL"]),
-    ("ECOS", {"abstol": 1e-10, "reltol": 1e-10, "feastol": 1e-10, "max_iters": 500}),
+    ("ECOS", SOLVER_OPTIONS["ECOS"]),
 )
 
 
