@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from cvxport.allocators.base import Allocator
+from cvxport.allocators.base import Allocator, returns_deviation
 from cvxport.allocators.maximum_sharpe import MaximumSharpeAllocator, excess_over_risk_free
 from cvxport.allocators.mean_risk_forms import (
     OBJECTIVES,
@@ -70,14 +70,6 @@ def _optional_number(name: str, value: Any, low: float | None = None) -> float |
         rule = "a finite number" + ("" if low is None else f" >= {low}")
         raise InvalidInputError(f"MeanRiskAllocator.{name} must be {rule}, got {value!r}")
     return float(value)
-
-
-def risk_reference(returns: pd.DataFrame, degree: int | None) -> float:
-    """The average asset standard deviation per period, to the measure's degree: divides the
-    risk term so the solver sees O(1) data (no minimizer changes)."""
-    scale = float(np.mean(returns.std(ddof=1).to_numpy()))
-    scale = scale if scale > 0 and math.isfinite(scale) else 1.0
-    return scale ** (degree or 1)
 
 
 class MeanRiskAllocator(Allocator):
@@ -218,7 +210,7 @@ class MeanRiskAllocator(Allocator):
             key: tuple = ("quadratic", kind, has_target, width)
         else:
             term = None if kind == "max_return" else measure
-            deviation = risk_reference(returns, 1)  # the measure's and a RiskLimit's rows
+            deviation = returns_deviation(returns)  # the measure's and a RiskLimit's rows
             formulate = partial(
                 measure_formulation,
                 measure=term,
