@@ -282,6 +282,34 @@ def test_unrelated_previous_weights_on_rolling_windows_settle_on_the_path(monkey
         assert np.abs(weights - previous.to_numpy()).sum() <= 0.5 + 1e-12
 
 
+def test_where_the_guessed_trade_off_cycles_the_last_windows_own_settles():
+    """Row 9's windows 1, 6 and 11 (as above): the kernel warm-started at the fixed point of
+    the last working set's piece cycles; warm-started at the last window's own t it settles
+    (``RETRY_SYSTEMS``), where before these windows marched from t = 0 (87-95 systems). The
+    answers stay exact."""
+    n, length = 100, 500
+    history = factor_returns(n, length + 5 * 12, seed=n)
+    group = tuple(history.std().sort_values().index[: n // 4])
+    constraints = [
+        cx.WeightBounds(0.0, 0.1),
+        cx.GroupLimits(group, upper=0.15),
+        cx.TurnoverLimit(0.5),
+    ]
+    exact = cx.MaximumSharpeAllocator(constraints=constraints)
+    reference = cx.MaximumSharpeAllocator(constraints=constraints, solver="CLARABEL")
+    for k in range(12):
+        window = history.iloc[5 * k : 5 * k + length]
+        previous = pd.Series(
+            np.random.default_rng(1000 + k).dirichlet(np.full(n, 5.0)), index=history.columns
+        )
+        weights = exact.allocate(window, previous_weights=previous).to_numpy()
+        if k not in (1, 6, 11):
+            continue
+        assert exact.info_.solver == "ACTIVE_SET" and exact.info_.iterations <= 30
+        expected = reference.allocate(window, previous_weights=previous).to_numpy()
+        assert np.max(np.abs(weights - expected)) <= ATOL
+
+
 def test_the_march_from_an_interior_point_reaches_the_kernels_minimum_variance():
     """``l1_interior``: from a point strictly inside every row and the L1 row, the march to
     the problem's own linear term (c = 0: minimum variance under the L1 row) ends on the
