@@ -123,7 +123,7 @@ def solve_sharpe_l1(
         if guess != start.trade_off:
             starts.append((float(start.trade_off), start.working_set, RETRY_SYSTEMS))
     starts += [(0.0, None, COLD_SYSTEMS)]
-    starts += [(0.0, "interior", 0)] if n <= INTERIOR_MAX else []
+    starts += [(0.0, "interior", limit)] if n <= INTERIOR_MAX else []  # the march's budget
     for k, (t0, warm, budget) in enumerate(starts):
         try:
             if warm == "interior":  # minimum variance by a march from an interior point
