@@ -109,7 +109,8 @@ def failure(exc: Exception) -> str:
 def bench_size(n: int, args, problems: list[Problem], peers: dict, absent: dict) -> list[dict]:
     """Time every contender on every problem at ``n`` assets; return one row per problem."""
     lengths = {p.key: args.scenarios if p.scenarios else max(2 * n, 500) for p in problems}
-    history = common.factor_returns(n, max(lengths.values()) + 5 * args.repeats, seed=n)
+    seed = n if args.seed is None else args.seed + n
+    history = common.factor_returns(n, max(lengths.values()) + 5 * args.repeats, seed=seed)
     setup = make_setup(history)
     windows = {
         p.key: [
@@ -307,6 +308,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scenarios", type=int, default=1000, help="rows per LP window")
     parser.add_argument("--check", type=int, default=2, help="windows checked against the ref")
     parser.add_argument("--budget", type=float, default=10.0, help="seconds per cell, then stop")
+    parser.add_argument(
+        "--seed", type=int, help="history seed offset (default: the history of seed n)"
+    )
     parser.add_argument("--quick", action="store_true", help="n = 20, 50; CI smoke run")
     parser.add_argument("--no-peers", action="store_true", help="skip the peer libraries")
     parser.add_argument("--osqp-lp", action="store_true", help="also time cvxport+OSQP on LPs")

@@ -68,8 +68,11 @@ REACH = 1e12  # no change beyond t = REACH mean(diag S) / max |m| (t's units: S 
 # on a loaded machine (Clarabel: 0.2-0.6 s): beyond INTERIOR_MAX assets cvxpy answers
 INTERIOR_MAX = 200
 COLD_SYSTEMS = 60  # the kernel at t = 0, cold (9-18 where it settles on the benchmarks)
-WARM_SYSTEMS = 10  # the kernel at the start's fixed point, warm: at most this many systems
-RETRY_SYSTEMS = 60  # the kernel at the last window's own t, warm: at most this many systems
+#: the rungs tried from the last window's working set, as (fraction of the guessed t, warm
+#: from that working set or cold, most systems): the kernel settles more readily at a smaller
+#: t (fewer entries trade against the L1 row) and the march closes the gap, a few pieces per
+#: tenth of t at n = 100 (benchmarks/README.md, "fifth session")
+LADDER = ((1.0, True, 16), (0.9, True, 40), (0.75, True, 16), (0.5, False, 40))
 
 
 @dataclass(frozen=True)
@@ -119,9 +122,8 @@ def solve_sharpe_l1(
                 return _certified(base, m, l1, p, root, systems)
         except ActiveSetError:
             pass
-        starts = [(guess, start.working_set, WARM_SYSTEMS)]
-        if guess != start.trade_off:
-            starts.append((float(start.trade_off), start.working_set, RETRY_SYSTEMS))
+        starts = [(share * guess, start.working_set if warm else None, budget)
+                  for share, warm, budget in LADDER]  # fmt: skip
     starts += [(0.0, None, COLD_SYSTEMS)]
     starts += [(0.0, "interior", limit)] if n <= INTERIOR_MAX else []  # the march's budget
     for k, (t0, warm, budget) in enumerate(starts):

@@ -259,8 +259,8 @@ def test_unrelated_previous_weights_on_rolling_windows_settle_on_the_path():
     on ACTIVE_SET without a fallback and matches Clarabel. Before the path, windows 4, 6
     and 7 of these ran out of the search's budget and went to Clarabel. In windows 1, 6 and
     11 the kernel warm-started at the fixed point of the last working set's piece cycles;
-    warm-started at the last window's own t (``RETRY_SYSTEMS``) it settles, where before
-    these windows marched from t = 0 (87-95 systems)."""
+    a lower rung of ``LADDER`` settles, where before these windows marched from t = 0
+    (87-95 systems)."""
     n, length = 100, 500
     history = factor_returns(n, length + 5 * 12, seed=n)
     group = tuple(history.std().sort_values().index[: n // 4])
