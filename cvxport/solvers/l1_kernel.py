@@ -102,6 +102,8 @@ class _Problem:
         self._stacked: tuple | None = None
         self._c_max: tuple = (None, 0.0)  # (c, max |c|): measured once per linear term
         self.peaks: list[float] = []  # the last ``changes``' largest amount of each kind
+        #: ``l1_path`` only: the center moving along the path as a + t center_slope (n,)
+        self.center_slope: np.ndarray | None = None
 
     def terms(self, x: np.ndarray) -> np.ndarray:
         """z = x - a (n,)."""

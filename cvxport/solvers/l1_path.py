@@ -46,6 +46,12 @@ REFRESH = 32  # pieces between full products S held_x
 PRIMAL_KINDS = (TO_LOWER, TO_UPPER, TO_BREAK, ADD_ROW, HOLD_L1, FLIP)
 
 
+def is_primal(kinds: np.ndarray) -> np.ndarray:
+    """Whether each change kind corrects a primal condition (``PRIMAL_KINDS``: the kinds
+    below DROP_ROW, and FLIP), without ``np.isin``'s sort."""
+    return (kinds < DROP_ROW) | (kinds == FLIP)
+
+
 @dataclass(frozen=True)
 class L1Piece:
     """One working set's path in t: the kernel's sets (at_lower, at_upper, at_break, side,
@@ -72,6 +78,8 @@ class L1Piece:
     held_x: np.ndarray | None = None  # held values (0 on free entries) and S held_x,
     held_product: np.ndarray | None = None  # carried from piece to piece
     age: int = 0  # pieces since held_product was formed in full
+    held_d: np.ndarray | None = None  # where the held values move (``center_slope``): their
+    held_d_product: np.ndarray | None = None  # slope (n,) and S held_d, carried likewise
 
     def at(self, t: float) -> tuple[np.ndarray, np.ndarray]:
         """(x, mu) at t."""
@@ -94,36 +102,47 @@ def l1_piece(
     piece at t (``L1Piece``). ActiveSetError when the free block or the rows are (nearly)
     singular otherwise. ``last``: the piece before, whose S held_x is updated by the
     entries that changed (formed in full every REFRESH pieces)."""
-    qp = problem.qp
+    qp, slope = problem.qp, problem.center_slope
     at_lower, at_upper, at_break = sets[:3]
     held_x = np.where(
         at_lower, qp.lower, np.where(at_upper, qp.upper, np.where(at_break, problem.a, 0.0))
     )
-    held_product, age = _held_product(qp.S, held_x, last)
-    carried = {"held_x": held_x, "held_product": held_product, "age": age}
     s = problem.signs(sets)
-    R, rhs, l1_row = problem.rows(sets, s)
-    if l1_row is not None:
-        R, rhs = np.vstack([R, l1_row[0]]), np.append(rhs, l1_row[1])
+    R, rhs = _stacked_rows(problem, sets, s)
+    moving, held_d, held_d_product = None, None, None
+    held_product, age = _held_product(qp.S, held_x, last)
+    if slope is not None:  # the breakpoints move with t, and the L1 row's right-hand side
+        rhs_d = np.zeros(len(rhs))
+        if sets[5]:
+            rhs_d[-1] = s @ slope
+        held_d = np.where(at_break, slope, 0.0)
+        moving = (held_d, rhs_d)
+        before = None if last is None else (last.held_d, last.held_d_product)
+        held_d_product = _carried_product(qp.S, held_d, before, age)
+    carried = {"held_x": held_x, "held_product": held_product, "age": age,
+               "held_d": held_d, "held_d_product": held_d_product}  # fmt: skip
+    products = held_product if moving is None else (held_product, held_d_product)
     free = ~problem.held(sets)
     try:
-        path = affine_kkt(qp.S, qp.c, d, free, held_x, R, rhs, True, held_product)
+        path = affine_kkt(qp.S, qp.c, d, free, held_x, R, rhs, True, products, moving)
         return L1Piece(sets, s, *path, **carried)
     except ActiveSetError:
-        if t is None:
+        if t is None or moving is not None:  # moving held values: the caller's exchange
             raise
     for r in range(len(R) - 1, len(qp.e) - 1, -1):  # the L1 row first, then held G rows
         others, other_rhs = np.delete(R, r, axis=0), np.delete(rhs, r)
         if _residual(others[:, free], R[r, free]) > 1e-9:
             continue
+        rest = None if moving is None else (moving[0], np.delete(moving[1], r))
+        rhs_d = 0.0 if moving is None else moving[1][r]
         try:
             x_c, x_d, mu_c, mu_d, g_c, g_d, Sx_c, Sx_d = affine_kkt(
-                qp.S, qp.c, d, free, held_x, others, other_rhs, True, held_product
+                qp.S, qp.c, d, free, held_x, others, other_rhs, True, products, rest
             )
         except ActiveSetError:
             continue
-        gap = float(R[r] @ (x_c + t * x_d)) - rhs[r]
-        if abs(gap) > PRIMAL_TOLERANCE or abs(float(R[r] @ x_d)) > PRIMAL_TOLERANCE:
+        gap = float(R[r] @ (x_c + t * x_d)) - rhs[r] - t * rhs_d
+        if abs(gap) > PRIMAL_TOLERANCE or abs(float(R[r] @ x_d) - rhs_d) > PRIMAL_TOLERANCE:
             continue
         beta, *_ = np.linalg.lstsq(others[:, free].T, R[r, free], rcond=None)
         delta = R[r] - others.T @ beta
@@ -136,6 +155,20 @@ def l1_piece(
     raise ActiveSetError("the working rows are dependent on the free entries")
 
 
+def _stacked_rows(problem: _Problem, sets, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """R (rows, n) and rhs of the working set: E, held G rows, then the L1 row s where it
+    is held (``_Problem.rows`` stacked in one call: np.vstack costs more at n = 100)."""
+    qp, rows = problem.qp, sets[4]
+    R_parts, rhs_parts = [qp.E], [qp.e]
+    if rows.any():
+        R_parts.append(qp.G[rows])
+        rhs_parts.append(qp.h[rows])
+    if sets[5]:
+        R_parts.append(s[None, :])
+        rhs_parts.append([problem.limit + s @ problem.a])
+    return np.concatenate(R_parts), np.concatenate(rhs_parts)
+
+
 def _held_product(S: np.ndarray, held_x: np.ndarray, last: L1Piece | None):
     """(S held_x (n,), its age): updated from ``last`` by the columns of the entries whose
     held value changed, in full when there is no last piece, it is REFRESH pieces old or
@@ -146,6 +179,16 @@ def _held_product(S: np.ndarray, held_x: np.ndarray, last: L1Piece | None):
             step = held_x[changed] - last.held_x[changed]
             return last.held_product + step @ S.take(changed, axis=0), last.age + 1
     return S @ held_x, 0
+
+
+def _carried_product(S: np.ndarray, values: np.ndarray, before, age: int) -> np.ndarray:
+    """S values (n,), updated from ``before`` = (last values, S last values) where few
+    entries changed and ``age`` (``_held_product``'s) is not 0, else formed in full."""
+    if age and before is not None and before[1] is not None:
+        changed = np.flatnonzero(values != before[0])
+        if len(changed) <= max(1, len(values) // 8):
+            return before[1] + (values[changed] - before[0][changed]) @ S.take(changed, axis=0)
+    return S @ values
 
 
 def _pin(problem: _Problem, p: L1Piece, t: float, pinned: int | None) -> L1Piece:
@@ -184,6 +227,7 @@ def _conditions(problem: _Problem, p: L1Piece):
     entry or row) and, for an implied piece, how the condition grows with its free
     multiplier (q; None otherwise)."""
     qp, a = problem.qp, problem.a
+    a_d = 0.0 if problem.center_slope is None else problem.center_slope
     at_lower, at_upper, at_break, side, rows, l1 = p.sets
     n, mi = len(a), len(qp.h)
     free = ~(at_lower | at_upper | at_break)
@@ -194,14 +238,17 @@ def _conditions(problem: _Problem, p: L1Piece):
     entries_c, entries_d = value_c[: 7 * n].reshape(7, n), value_d[: 7 * n].reshape(7, n)
     entries_c[0], entries_d[0] = p.x_c - qp.lower, p.x_d  # free: to the lower bound
     entries_c[1], entries_d[1] = qp.upper - p.x_c, -p.x_d  # to the upper bound
-    entries_c[2], entries_d[2] = side * (p.x_c - a), side * p.x_d  # to the breakpoint
+    entries_c[2], entries_d[2] = side * (p.x_c - a), side * (p.x_d - a_d)  # to the breakpoint
     entries_c[3], entries_d[3] = p.g_c, p.g_d  # at lower: g >= 0
     entries_c[4], entries_d[4] = -p.g_c, -p.g_d  # at upper: g <= 0
     # at a breakpoint |g| <= nu (0 while the L1 row is not held): g reaching nu leaves
     # below a, -nu above
     entries_c[5], entries_d[5] = nu_c - p.g_c, nu_d - p.g_d
     entries_c[6], entries_d[6] = nu_c + p.g_c, nu_d + p.g_d
-    applies = np.vstack([free, free, moving, at_lower, at_upper, at_break, at_break])
+    applies = np.empty((7, n), bool)  # row by row: np.vstack costs more at n = 100
+    applies[0] = applies[1] = free
+    applies[2], applies[3], applies[4] = moving, at_lower, at_upper
+    applies[5] = applies[6] = at_break
     entries_c[~applies] = np.inf
     entries_d[~applies] = 0.0
     row_c, row_d = value_c[7 * n : -1].reshape(2, mi), value_d[7 * n : -1].reshape(2, mi)
@@ -212,7 +259,8 @@ def _conditions(problem: _Problem, p: L1Piece):
     if l1:
         value_c[-1], value_d[-1] = nu_c, nu_d
     else:
-        value_c[-1], value_d[-1] = problem.limit - float(p.s @ (p.x_c - a)), -float(p.s @ p.x_d)
+        value_c[-1] = problem.limit - float(p.s @ (p.x_c - a))
+        value_d[-1] = -float(p.s @ (p.x_d - a_d))
     kinds, index = _layout(n, mi, bool(l1))
     q = None
     if p.implied is not None:
@@ -245,7 +293,7 @@ def holds(problem: _Problem, p: L1Piece, t: float) -> bool:
     x, mu = p.at(t)
     value_c, value_d, kinds, _, _ = _conditions(problem, p)
     scale = _scale(problem, p, x, mu, t)
-    floor = np.where(np.isin(kinds, PRIMAL_KINDS), -PRIMAL_TOLERANCE, -DUAL_TOLERANCE * scale)
+    floor = np.where(is_primal(kinds), -PRIMAL_TOLERANCE, -DUAL_TOLERANCE * scale)
     return bool(np.all(value_c + t * value_d >= floor))
 
 
@@ -264,55 +312,71 @@ def march(
     target: Callable[[L1Piece], float],
     limit: int,
     reach: float = np.inf,
+    recover: Callable[[L1Piece, tuple, float], L1Piece] | None = None,
 ) -> tuple[L1Piece, float, int]:
     """Follow the optimal path from t0 (where ``p`` holds) toward ``target(piece)`` (a t
     recomputed on every piece); return the piece that holds there, that t and the systems
     solved. A change beyond ``reach`` does not count (slopes of rounding size on a piece
     that no longer moves); with an infinite target the march then ends there (t = inf).
-    ActiveSetError when it cannot go on within ``limit`` systems."""
+    ActiveSetError (its ``systems``: those solved before it) when it cannot go on within
+    ``limit`` systems. ``recover(piece, sets,
+    t)``: a piece that holds at t where the change from ``piece`` to ``sets`` leaves a
+    singular system (the caller's own way)."""
     t, systems = t0, 0
     seen: set[bytes] = set()
     last = None  # (kind, index) of the last change: not undone by a step of length 0
     goal = target(p)
-    for _ in range(4 * limit):
-        if systems >= limit:
-            break
-        direction = 1.0 if goal >= t else -1.0
-        value_c, value_d, kinds, index, q = _conditions(problem, p)
-        slope = value_d * direction
-        if p.implied is not None:
-            slope[p.implied[2]] = 0.0  # the condition that sets nu holds along the piece
-        falling = np.flatnonzero(slope < 0)
-        steps = np.maximum(value_c[falling] + t * value_d[falling], 0.0) / -slope[falling]
-        zero = steps <= 0.0
-        if last is not None and zero.any():
-            undo = np.isin(kinds[falling], UNDOES[last[0]]) & (index[falling] == last[1])
-            steps[undo & zero] = np.inf
-        k = int(np.argmin(steps)) if len(steps) else -1
-        if k < 0 or steps[k] >= abs(goal - t) or abs(t + direction * steps[k]) > reach:
-            return p, goal, systems
-        best, row = float(steps[k]), int(falling[k])
-        kind, j = int(kinds[row]), int(index[row])
-        if best > 0:
-            seen.clear()
-            t += direction * best
-        else:  # a step of length 0: the working sets met at this t may not repeat
-            key = _key(p.sets) + (b"" if p.implied is None else bytes([row % 251]))
-            if key in seen:
-                raise ActiveSetError("the L1 path repeats a working set at one trade-off")
-            seen.add(key)
-        if q is not None and q[row] > 0:  # a larger lower limit of nu: it now sets nu
-            p = _pin(problem, p, t, row)
-            continue
-        sets = _change(problem, p, t, direction, kind, j)
-        last = (kind, j)
-        if kind != FLIP:  # a side change of a free entry leaves the piece as it is
-            p = l1_piece(problem, d, sets, t, p)
-            systems += 1
-            goal = target(p)
-        else:
-            p = replace(p, sets=sets, s=problem.signs(sets))
-    raise ActiveSetError(f"the L1 path changed its working set more than {limit} times")
+    try:
+        for _ in range(4 * limit):
+            if systems >= limit:
+                break
+            direction = 1.0 if goal >= t else -1.0
+            value_c, value_d, kinds, index, q = _conditions(problem, p)
+            slope = value_d * direction
+            if p.implied is not None:
+                slope[p.implied[2]] = 0.0  # the condition that sets nu holds along the piece
+            falling = np.flatnonzero(slope < 0)
+            steps = np.maximum(value_c[falling] + t * value_d[falling], 0.0) / -slope[falling]
+            zero = steps <= 0.0
+            if last is not None and zero.any():
+                undo = np.isin(kinds[falling], UNDOES[last[0]]) & (index[falling] == last[1])
+                steps[undo & zero] = np.inf
+            k = int(np.argmin(steps)) if len(steps) else -1
+            if k < 0 or steps[k] >= abs(goal - t) or abs(t + direction * steps[k]) > reach:
+                return p, goal, systems
+            best, row = float(steps[k]), int(falling[k])
+            kind, j = int(kinds[row]), int(index[row])
+            if best > 0:
+                seen.clear()
+                t += direction * best
+            else:  # a step of length 0: the working sets met at this t may not repeat
+                key = _key(p.sets) + (b"" if p.implied is None else bytes([row % 251]))
+                if key in seen:
+                    raise ActiveSetError("the L1 path repeats a working set at one trade-off")
+                seen.add(key)
+            if q is not None and q[row] > 0:  # a larger lower limit of nu: it now sets nu
+                p = _pin(problem, p, t, row)
+                continue
+            sets = _change(problem, p, t, direction, kind, j)
+            last = (kind, j)
+            if kind != FLIP:  # a side change of a free entry leaves the piece as it is
+                try:
+                    p = l1_piece(problem, d, sets, t, p)
+                except ActiveSetError:
+                    if recover is None:
+                        raise
+                    p = recover(p, sets, t)
+                    last = None
+                systems += 1
+                goal = target(p)
+            else:
+                p = replace(p, sets=sets, s=problem.signs(sets))
+    except ActiveSetError as exc:  # the systems solved before it, for the caller's count
+        exc.systems = getattr(exc, "systems", 0) + systems
+        raise
+    exhausted = ActiveSetError(f"the L1 path changed its working set more than {limit} times")
+    exhausted.systems = systems
+    raise exhausted
 
 
 # the changes that undo one of each kind on the same entry or row
@@ -321,6 +385,12 @@ UNDOES = {
     TO_BREAK: [OFF_BREAK], OFF_BREAK: [TO_BREAK], ADD_ROW: [DROP_ROW], DROP_ROW: [ADD_ROW],
     HOLD_L1: [DROP_L1], DROP_L1: [HOLD_L1], FLIP: [FLIP],
 }  # fmt: skip
+
+
+def center(problem: _Problem, t: float) -> np.ndarray:
+    """The L1 row's center at t (n,): a, or a + t center_slope where it moves."""
+    slope = problem.center_slope
+    return problem.a if slope is None else problem.a + t * slope
 
 
 def _key(sets) -> bytes:
@@ -334,7 +404,7 @@ def _change(problem: _Problem, p: L1Piece, t: float, direction: float, kind: int
     n = len(problem.a)
     x = p.x_c + t * p.x_d
     g = p.g_c + t * p.g_d
-    z = x - problem.a
+    z = x - center(problem, t)
     mask = np.zeros(len(problem.qp.h) if kind in (ADD_ROW, DROP_ROW) else n, bool)
     mask[j] = True
     if kind == FLIP:
@@ -357,7 +427,7 @@ def free_sides(problem: _Problem, p: L1Piece, t: float, direction: float) -> tup
     at_lower, at_upper, at_break, side, rows, l1 = p.sets
     if l1:
         return p.sets
-    z = p.x_c + t * p.x_d - problem.a
+    z = p.x_c + t * p.x_d - center(problem, t)
     lean = np.where(np.abs(z) > PRIMAL_TOLERANCE, z, direction * p.x_d)
     free = ~(at_lower | at_upper | at_break)
     side = np.where(free, np.where(lean >= 0, 1.0, -1.0), side)

@@ -19,14 +19,18 @@ sign of g - t, one on each side of the answer, says which way it lies.
 breakpoint (one working-set change per piece, one Cholesky factor of the free block each,
 S times the held entries carried from piece to piece), toward the fixed point of the piece
 it is on, until that point lies on the piece itself. The start, first settled of: the last
-window's working set where it holds at its own fixed point (one system); the kernel at that
-point, warm from it (``WARM_SYSTEMS``); the kernel at the last window's own t, warm from it
-(``RETRY_SYSTEMS``: where the first cycles, this one often settles); the kernel at t = 0
-(minimum variance, cold, ``COLD_SYSTEMS``); the
-minimum variance point reached by ``l1_interior.march_from_interior`` (a march from a point
-strictly inside every row, where the kernel cycles even at t = 0; up to ``INTERIOR_MAX``
-assets). The
-answer is the piece's point at the fixed point, checked by the kernel's own KKT conditions
+window's working set where it holds at its own fixed point (one system); the homotopy from
+the last window's KKT point to this window's P(t) at the last t (``l1_homotopy``: this
+window's previous weights, means and covariance reached together, one working-set change
+per piece, the dependent corners exchanged by ``l1_exchanges``) and the rungs of ``LADDER``
+(the kernel at fractions of the t guessed from the last working set, then the march), the
+homotopy first where the L1 row's center lies more than its limit from the last answer (as
+previous weights unrelated to it do), else after the first rung (as in a backtest holding
+the last answer, where the kernel settles in 2-4 systems and the homotopy takes 5-12); the
+kernel at t = 0 (minimum variance, cold, ``COLD_SYSTEMS``); the minimum variance point
+reached by ``l1_interior.march_from_interior`` (a march from a point strictly inside every
+row, where the kernel cycles even at t = 0; up to ``INTERIOR_MAX`` assets). The answer is
+the piece's point at the fixed point, checked by the kernel's own KKT conditions
 (``kkt_residual``). Where the path does not settle (a working set repeated at one t, more
 than ``PATH_STEPS + 4 (n + rows)`` pieces, a singular system) ActiveSetError is raised and
 cvxpy solves the problem; likewise where no feasible portfolio has a positive excess return.
@@ -34,18 +38,14 @@ cvxpy solves the problem; likewise where no feasible portfolio has a positive ex
 Measured: of 600 random problems (n = 3-29; turnover under caps with 0-2 group rows,
 previous weights random or at the caps, binding or slack; gross exposure long/short), the
 path settled all 546 that Clarabel solves, within 9e-7 of it (Clarabel's own accuracy), and
-raised for the 54 it finds infeasible; of 700 more, each solved cold and from the start of
-a window with other previous weights and means, all 1260 feasible solves were certified.
-The bracketed search over t that this replaces settled 553 of 557 and, on the benchmarks'
-windows (n = 100-1000, unrelated or last-answer previous weights beside a group row), ran
-out of its budget in most windows at n = 500 and 1000: the kernel cycles at intermediate t.
-On those windows the path takes 3-13 pieces from the last window's working set and 90 /
-360-400 / 600-750 from t = 0 at n = 100 / 500 / 1000, 0.1-0.3 ms a piece; every window of
-both benchmarks is settled but one at n = 500 where the kernel cycles even at t = 0
-(benchmarks/README.md). The retry at the last window's t, on row 9's windows (previous
-weights unrelated from window to window; 40 / 20 / 10 windows at n = 100 / 500 / 1000, one
-BLAS thread): mean re-solve 10.2 -> 5.7 / 46.5 -> 19.6 / 134 -> 85 ms, windows settled
-within 6 ms at n = 100 24 -> 31 of 40, cvxpy fallbacks at n = 500 2 -> 1 of 20.
+raised for the 54 it finds infeasible; of 1000 more, each solved cold and from the start of
+a window with other previous weights and means, every warm answer matched the cold one
+within 7e-16 (the homotopy answered 778, the other starts the rest). On ``bench_composed.py``
+row 9 (previous weights drawn afresh each window, a group row, turnover <= 0.5) the kernel
+warm-started near the answer cycles in a third to a half of the windows and the march from
+t = 0 takes 90 / 360-400 / 600-750 pieces at n = 100 / 500 / 1000; the homotopy settled
+201 of 201 windows (nine histories) in 9-34 / 31-58 / 42-46 systems (benchmarks/README.md,
+"fifth session").
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from cvxport.solvers.active_set import ActiveSetError
+from cvxport.solvers.l1_homotopy import L1Point, march_from_point, point_of
 from cvxport.solvers.l1_interior import march_from_interior
 from cvxport.solvers.l1_kernel import L1Row, L1WorkingSet, _Problem, _solution, solve_l1_qp
 from cvxport.solvers.l1_path import L1Piece, free_sides, holds, l1_piece, march
@@ -68,19 +69,22 @@ REACH = 1e12  # no change beyond t = REACH mean(diag S) / max |m| (t's units: S 
 # on a loaded machine (Clarabel: 0.2-0.6 s): beyond INTERIOR_MAX assets cvxpy answers
 INTERIOR_MAX = 200
 COLD_SYSTEMS = 60  # the kernel at t = 0, cold (9-18 where it settles on the benchmarks)
-#: the rungs tried from the last window's working set, as (fraction of the guessed t, warm
-#: from that working set or cold, most systems): the kernel settles more readily at a smaller
-#: t (fewer entries trade against the L1 row) and the march closes the gap, a few pieces per
-#: tenth of t at n = 100 (benchmarks/README.md, "fifth session")
+#: where the homotopy does not settle, the rungs tried from the last window's working set,
+#: as (fraction of the guessed t, warm from that working set or cold, most systems): the
+#: kernel settles more readily at a smaller t (fewer entries trade against the L1 row) and
+#: the march closes the gap (on row 9's windows at n = 100, mean systems 71-88 -> 33-50
+#: against the kernel at the guess then t = 0)
 LADDER = ((1.0, True, 16), (0.9, True, 40), (0.75, True, 16), (0.5, False, 40))
 
 
 @dataclass(frozen=True)
 class SharpeStart:
-    """Where the last solve ended: its working set and trade-off t (units of S / m)."""
+    """Where the last solve ended: its working set and trade-off t (units of S / m), and
+    its KKT point of P(t) (``l1_homotopy``'s start; None where it is not known)."""
 
     working_set: L1WorkingSet
     trade_off: float
+    point: L1Point | None = None
 
 
 @dataclass(frozen=True)
@@ -124,10 +128,15 @@ def solve_sharpe_l1(
             pass
         starts = [(share * guess, start.working_set if warm else None, budget)
                   for share, warm, budget in LADDER]  # fmt: skip
+        if start.point is not None:  # the homotopy first, or second beside the last answer
+            near = np.abs(l1.center - start.point.x).sum() <= l1.limit
+            starts.insert(int(near), (start.trade_off, "homotopy", 0))
     starts += [(0.0, None, COLD_SYSTEMS)]
     starts += [(0.0, "interior", limit)] if n <= INTERIOR_MAX else []  # the march's budget
     for k, (t0, warm, budget) in enumerate(starts):
         try:
+            if warm == "homotopy":
+                return _from_last_point(base, m, l1, start, limit, systems)
             if warm == "interior":  # minimum variance by a march from an interior point
                 found, cost = march_from_interior(problem, limit)
                 systems += cost
@@ -142,8 +151,22 @@ def solve_sharpe_l1(
         except ActiveSetError as exc:
             if "positive excess return" in str(exc) or k == len(starts) - 1:
                 raise
-            systems += budget
+            systems += getattr(exc, "systems", 0) if warm == "homotopy" else budget
     raise ActiveSetError("the L1 QP is not settled at any trade-off tried")  # pragma: no cover
+
+
+def _from_last_point(base: DenseQP, m, l1: L1Row, start: SharpeStart, limit: int, systems):
+    """The answer reached from the last window's KKT point (``l1_homotopy``) at its t,
+    then along this window's path to the fixed point; ActiveSetError where either march
+    does not settle."""
+    t0, d = start.trade_off, -m
+    found, cost = march_from_point(_Problem(replace(base, c=t0 * d), l1), start.point, limit)
+    problem = _Problem(base, l1)
+    p = l1_piece(problem, d, found, t0)
+    if not holds(problem, p, t0):
+        raise ActiveSetError("the homotopy's end does not hold on this window's path")
+    p, t, steps = _march(problem, d, p, t0, m, limit)
+    return _certified(base, m, l1, p, t, systems + cost + 1 + steps)
 
 
 def _march(problem, d, p, t0, m, limit):
@@ -193,12 +216,16 @@ def _certified(qp: DenseQP, m, l1: L1Row, p: L1Piece, t: float, systems: int) ->
     x, mu = p.at(t)
     if problem.changes(p.sets, x, mu, p.s) is None:
         solution = _solution(problem, p.sets, x, mu, p.s, 0)
+        point = point_of(problem, p, t)
     else:
         solution = solve_l1_qp(problem.qp, l1, p.working_set, 4)
+        ws = solution.working_set
+        sets = (ws.at_lower, ws.at_upper, ws.at_break, ws.side, ws.rows, ws.l1)
+        point = point_of(problem, l1_piece(problem, np.zeros(len(m)), sets, 0.0), 0.0)
     w = solution.x
     ret, var = float(m @ w), float(w @ qp.S @ w)
     if ret <= 0 or abs(2.0 * var / ret - t) > FIXED_POINT_TOLERANCE * max(t, 1e-300):
         raise ActiveSetError("the L1 path's fixed point does not hold")
     residual = max(solution.kkt_residual, abs(2.0 * var / ret - t) / t)
-    start = SharpeStart(solution.working_set, t)
+    start = SharpeStart(solution.working_set, t, point)
     return SharpeSolution(w, start, systems + solution.iterations, residual, var)

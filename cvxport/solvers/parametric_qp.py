@@ -64,84 +64,105 @@ def piece(qp: DenseQP, d: np.ndarray, sets) -> Piece:
 
 
 def affine_kkt(
-    S, c, d, free, held_x, R, rhs, products: bool = False, held_product=None
+    S, c, d, free, held_x, R, rhs, products: bool = False, held_product=None, moving=None
 ) -> tuple[np.ndarray, ...]:
     """One working set's KKT solution along the linear term c + t d, from one Cholesky
     factor of the free block S_FF: (x_c, x_d, mu_c, mu_d, g_c, g_d) with x = x_c + t x_d
-    (n,; held entries at ``held_x``), multipliers of the rows R x = rhs mu_c + t mu_d and
-    the gradient 2Sx + c + t d + R'mu = g_c + t g_d (0 on free entries); ActiveSetError
-    when the block or the rows on the free entries are (nearly) singular. ``products``:
-    S x_c and S x_d follow, from one pass over S (one product of S by two columns, not
-    two: S is read once, which is what a product costs at n = 1000). ``held_product``:
-    S held_x (n,; held_x 0 on the free entries) where the caller has it; the products then
-    come from the free columns alone (|F| n, not n^2)."""
-    if not free.any():
+    (n,; held entries at ``held_x``, which is 0 on the free entries), multipliers of the
+    rows R x = rhs mu_c + t mu_d and the gradient 2Sx + c + t d + R'mu = g_c + t g_d (0 on
+    free entries); ActiveSetError when the block or the rows on the free entries are
+    (nearly) singular. ``products``: S x_c and S x_d follow, from one pass over S (one
+    product of S by two columns, not two: S is read once, which is what a product costs at
+    n = 1000). ``held_product``: S held_x (n,) where the caller has it; the products then
+    come from the free columns alone (|F| n, not n^2). ``moving`` = (held_d, rhs_d): held
+    values (0 on the free entries) and right-hand sides that move with t too (held_x + t
+    held_d, rhs + t rhs_d; ``products`` only); the solution stays affine in t, as the system
+    is linear in them; ``held_product`` is then the pair (S held_x, S held_d) or None."""
+    kept = np.flatnonzero(free)
+    if not len(kept):
         raise ActiveSetError("every entry is held at a bound")
-    held = ~free
-    x_c = held_x.copy()
-    kept, fixed = np.flatnonzero(free), np.flatnonzero(held)
+    held_d_product = None
+    if moving is not None and held_product is not None:
+        held_product, held_d_product = held_product
     rows_kept = S.take(kept, axis=0)  # blocks by take: S[np.ix_(...)] is ~10x slower
     hessian = 2.0 * rows_kept.take(kept, axis=1)
-    diagonal = np.diag(hessian)
-    if not np.all(diagonal > 0):
+    diagonal = hessian.diagonal()
+    if not diagonal.min() > 0:  # NaN fails too
         raise ActiveSetError("a free entry has no curvature (zero variance)")
     unit = 1.0 / np.sqrt(diagonal)
     factor, info = dpotrf(hessian * np.outer(unit, unit), lower=False, clean=False)
     if info != 0:
         raise ActiveSetError(f"the free block is singular or not positive definite ({info})")
-    pivots = np.diag(factor) ** 2
+    pivots = factor.diagonal() ** 2
     if pivots.min() < CONDITION_FLOOR * pivots.max():
         raise ActiveSetError("the free block is nearly singular")
-    if held_product is None:
-        pull = 2.0 * (rows_kept.take(fixed, axis=1) @ x_c[held]) + c[free]
+    R_free = R.take(kept, axis=1)
+    columns = np.empty((len(kept), 2 + len(R)))
+    if held_product is None:  # S_FH held_x_H: held_x is 0 on the free entries
+        columns[:, 0] = 2.0 * (rows_kept @ held_x) + c[kept]
     else:
-        pull = 2.0 * held_product[kept] + c[kept]
-    columns = np.column_stack([pull, d[free], R[:, free].T]) * unit[:, None]
+        columns[:, 0] = 2.0 * held_product[kept] + c[kept]
+    columns[:, 1] = d[kept]
+    if held_d_product is not None:
+        columns[:, 1] += 2.0 * held_d_product[kept]
+    elif moving is not None:
+        columns[:, 1] += 2.0 * (rows_kept @ moving[0])
+    columns[:, 2:] = R_free.T
+    columns *= unit[:, None]
     solved, info = dpotrs(factor, columns, lower=False)
     if info != 0:  # pragma: no cover - dpotrs fails only on bad arguments
         raise ActiveSetError(f"LAPACK dpotrs failed ({info})")
     solved *= unit[:, None]
-    if products:  # the rows' Schur complement factored once for both parts
-        x_c, x_d, mu_c, mu_d = _solve_both(x_c, kept, fixed, R, rhs, solved)
-    else:
-        x_c, mu_c = solve_rows(x_c, free, R, rhs, solved[:, 0], solved[:, 2:])
-        zero_x, zero_rhs = np.zeros(len(x_c)), np.zeros(len(rhs))
+    if not products:
+        x_c, mu_c = solve_rows(held_x.copy(), free, R, rhs, solved[:, 0], solved[:, 2:])
+        zero_x, zero_rhs = np.zeros(len(held_x)), np.zeros(len(rhs))
         x_d, mu_d = solve_rows(zero_x, free, R, zero_rhs, solved[:, 1], solved[:, 2:])
-    if products and held_product is not None:  # S x = S held_x + S_:F x_F, S symmetric
-        Sx_c, Sx_d = np.column_stack([x_c[kept], x_d[kept]]).T @ rows_kept
-        Sx_c = Sx_c + held_product
-    elif products:
-        Sx_c, Sx_d = (S @ np.column_stack([x_c, x_d])).T
+        g_c = 2.0 * (S @ x_c) + c + R.T @ mu_c  # 2 (S x): no n x n temporary
+        g_d = 2.0 * (S @ x_d) + d + R.T @ mu_d
+        g_c[kept] = 0.0  # zero by the system; rounding kept out of the sign checks
+        g_d[kept] = 0.0
+        return x_c, x_d, mu_c, mu_d, g_c, g_d
+    held_d = None if moving is None else moving[0]
+    x_free, mu = _solve_both(held_x, held_d, R, R_free, rhs, solved, moving)
+    x = np.empty((2, len(held_x)))  # rows: x_c, x_d
+    x[0] = held_x
+    x[1] = 0.0 if held_d is None else held_d
+    x[:, kept] = x_free.T
+    if held_product is not None:  # S x = S held_x + S_:F x_F, S symmetric
+        Sx = x_free.T @ rows_kept
+        Sx[0] += held_product
+        if held_d_product is not None:  # x_d is held_d on the held entries
+            Sx[1] += held_d_product
+        elif held_d is not None:
+            Sx[1] += S @ held_d
     else:
-        Sx_c, Sx_d = S @ x_c, S @ x_d
-    g_c = 2.0 * Sx_c + c + R.T @ mu_c  # 2 (S x): no n x n temporary
-    g_d = 2.0 * Sx_d + d + R.T @ mu_d
-    g_c[free] = 0.0  # zero by the system; rounding kept out of the sign checks
-    g_d[free] = 0.0
-    return (x_c, x_d, mu_c, mu_d, g_c, g_d) + ((Sx_c, Sx_d) if products else ())
+        Sx = x @ S  # S symmetric: (S x)' = x' S, both parts in one pass
+    g = 2.0 * Sx + mu.T @ R
+    g[0] += c
+    g[1] += d
+    g[:, kept] = 0.0  # zero by the system; rounding kept out of the sign checks
+    return x[0], x[1], mu[:, 0], mu[:, 1], g[0], g[1], Sx[0], Sx[1]
 
 
-def _solve_both(held_x, kept, fixed, R, rhs, solved):
-    """``solve_rows`` for the c part (column 0 of ``solved``) and the d part (column 1) from
-    one Cholesky factor of the Schur complement: (x_c, x_d, mu_c, mu_d)."""
-    x_c, x_d = held_x.copy(), np.zeros(len(held_x))
+def _solve_both(held_x, held_d, R, R_free, rhs, solved, moving):
+    """``solve_rows`` for the c part (column 0 of ``solved``) and the d part (column 1)
+    from one Cholesky factor of the Schur complement: (x on the free entries (k, 2), mu
+    (rows, 2)); held_x and held_d are 0 on the free entries."""
     if len(rhs) == 0:
-        x_c[kept], x_d[kept] = -solved[:, 0], -solved[:, 1]
-        return x_c, x_d, np.zeros(0), np.zeros(0)
-    R_free, rows_part = R.take(kept, axis=1), solved[:, 2:]
+        return -solved[:, :2], np.zeros((0, 2))
+    rows_part = solved[:, 2:]
     schur_factor, info = dpotrf(R_free @ rows_part, lower=False, clean=False)
     if info != 0:
         raise ActiveSetError("the working rows are dependent on the free entries")
     pivots = schur_factor.diagonal() ** 2
     if pivots.min() < CONDITION_FLOOR * pivots.max():
         raise ActiveSetError("the working rows are nearly dependent")
-    free_rhs = np.column_stack(
-        [rhs - R.take(fixed, axis=1) @ held_x.take(fixed), np.zeros(len(rhs))]
-    )
-    mu, _ = dpotrs(schur_factor, -free_rhs - R_free @ solved[:, :2], lower=False)
-    x_free = -(solved[:, :2] + rows_part @ mu)
-    x_c[kept], x_d[kept] = x_free[:, 0], x_free[:, 1]
-    return x_c, x_d, mu[:, 0], mu[:, 1]
+    free_rhs = np.empty((len(rhs), 2))
+    free_rhs[:, 0] = rhs - R @ held_x
+    free_rhs[:, 1] = 0.0 if moving is None else moving[1] - R @ held_d
+    free_rhs += R_free @ solved[:, :2]
+    mu, _ = dpotrs(schur_factor, -free_rhs, lower=False)
+    return -(solved[:, :2] + rows_part @ mu), mu
 
 
 def _conditions(qp: DenseQP, p: Piece):
