@@ -253,6 +253,21 @@ def factor_returns(n: int, rows: int, seed: int) -> pd.DataFrame:
     return pd.DataFrame(values, index=index, columns=[f"A{i:03d}" for i in range(n)])
 
 
+def row_9_setup() -> tuple[pd.DataFrame, list]:
+    """``bench_composed.py`` row 9 at n = 100: the history for 12 windows of 500 rows 5
+    apart, and its constraints (caps 0.1, the lowest-volatility quarter <= 0.15, turnover
+    <= 0.5)."""
+    n = 100
+    history = factor_returns(n, 500 + 5 * 12, seed=n)
+    group = tuple(history.std().sort_values().index[: n // 4])
+    constraints = [
+        cx.WeightBounds(0.0, 0.1),
+        cx.GroupLimits(group, upper=0.15),
+        cx.TurnoverLimit(0.5),
+    ]
+    return history, constraints
+
+
 def test_unrelated_previous_weights_on_rolling_windows_settle_on_the_path():
     """``bench_composed.py`` row 9 at n = 100 (caps 0.1, the lowest-volatility quarter <=
     0.15, turnover <= 0.5, previous weights drawn afresh each window): every window stays
@@ -262,14 +277,8 @@ def test_unrelated_previous_weights_on_rolling_windows_settle_on_the_path():
     (87-95 systems by the march from t = 0; the ladder's rungs left window 7 at 115). The
     homotopy from the last window's KKT point settles every window after the first in at
     most 40 systems (measured 12-33)."""
-    n, length = 100, 500
-    history = factor_returns(n, length + 5 * 12, seed=n)
-    group = tuple(history.std().sort_values().index[: n // 4])
-    constraints = [
-        cx.WeightBounds(0.0, 0.1),
-        cx.GroupLimits(group, upper=0.15),
-        cx.TurnoverLimit(0.5),
-    ]
+    history, constraints = row_9_setup()
+    n, length = history.shape[1], 500
     exact = cx.MaximumSharpeAllocator(constraints=constraints)
     reference = cx.MaximumSharpeAllocator(constraints=constraints, solver="CLARABEL")
     for k in range(12):
@@ -293,14 +302,8 @@ def test_a_backtest_holding_the_last_answer_takes_the_kernel_at_the_guess():
     L1 row's center lies within its limit of the last answer, so the kernel warm at the
     guessed t comes before the homotopy and settles each window after the first few in a
     few systems (measured 2-4 from window 4; the homotopy first took 5-12)."""
-    n, length = 100, 500
-    history = factor_returns(n, length + 5 * 12, seed=n)
-    group = tuple(history.std().sort_values().index[: n // 4])
-    constraints = [
-        cx.WeightBounds(0.0, 0.1),
-        cx.GroupLimits(group, upper=0.15),
-        cx.TurnoverLimit(0.5),
-    ]
+    history, constraints = row_9_setup()
+    n, length = history.shape[1], 500
     exact = cx.MaximumSharpeAllocator(constraints=constraints)
     previous = pd.Series(np.full(n, 1.0 / n), index=history.columns)
     for k in range(12):
