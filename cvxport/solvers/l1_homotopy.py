@@ -62,6 +62,8 @@ def march_from_point(problem: _Problem, last: L1Point, limit: int) -> tuple[tupl
     qp, a = problem.qp, problem.a
     if abs(last.limit - problem.limit) > 0 or len(last.x) != len(a):
         raise ActiveSetError("the last answer had another L1 row")
+    if len(last.sets[4]) != len(qp.h):
+        raise ActiveSetError("the last answer had other inequality rows")
     moving = _Problem(qp, L1Row(last.center, problem.limit))
     # an entry whose breakpoint lies inside its bounds at either end is free to leave it
     moving.interior = problem.interior | moving.interior

@@ -128,8 +128,10 @@ def solve_sharpe_l1(
             pass
         starts = [(share * guess, start.working_set if warm else None, budget)
                   for share, warm, budget in LADDER]  # fmt: skip
-        if start.point is not None:  # the homotopy first, or second beside the last answer
-            near = np.abs(l1.center - start.point.x).sum() <= l1.limit
+        point = start.point  # a start of another shape (assets, rows) has none to use
+        if point is not None and len(point.x) == n and len(point.sets[4]) == mi:
+            # the homotopy first, or second beside the last answer
+            near = np.abs(l1.center - point.x).sum() <= l1.limit
             starts.insert(int(near), (start.trade_off, "homotopy", 0))
     starts += [(0.0, None, COLD_SYSTEMS)]
     starts += [(0.0, "interior", limit)] if n <= INTERIOR_MAX else []  # the march's budget

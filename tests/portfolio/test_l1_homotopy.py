@@ -19,6 +19,7 @@ from cvxport.solvers.active_set import ActiveSetError
 from cvxport.solvers.l1_kernel import L1Row, _Problem, solve_l1_qp
 from cvxport.solvers.l1_path import PRIMAL_KINDS, _layout, holds, is_primal, l1_piece
 from cvxport.solvers.l1_sharpe import solve_sharpe_l1
+from cvxport.solvers.qp_kernel import DenseQP
 
 GAP = 1e-9
 
@@ -75,3 +76,35 @@ def test_is_primal_names_the_primal_kinds():
     for l1 in (False, True):
         kinds, _ = _layout(7, 3, l1)
         assert np.array_equal(is_primal(kinds), np.isin(kinds, PRIMAL_KINDS))
+
+
+def test_a_start_of_another_shape_gives_the_cold_answer():
+    """A start from a problem with other group rows, or other assets, is not used by the
+    homotopy (found by review: IndexError and ValueError before): the answer is the cold
+    one, to rounding."""
+    rng = np.random.default_rng(0)
+    n = 8
+    factor = rng.normal(size=(n + 5, n))
+    S = factor.T @ factor / (n + 5) + 0.01 * np.eye(n)
+    m = rng.normal(0.5, 1.0, n)
+    m /= m.max()
+    lower, upper, budget = np.zeros(n), np.full(n, 0.4), (np.ones((1, n)), np.ones(1))
+    group = np.r_[np.ones(4), np.zeros(4)][None, :]
+    one_row = DenseQP(S, np.zeros(n), *budget, group, np.array([0.3]), lower, upper)
+    start = solve_sharpe_l1(one_row, m, L1Row(np.full(n, 1 / n), 0.6)).start
+    far = np.r_[np.zeros(5), 0.2, 0.4, 0.4]
+    two_rows = np.vstack([group, 1.0 - group])
+    for G in (np.zeros((0, n)), two_rows):
+        qp = DenseQP(S, np.zeros(n), *budget, G, np.array([0.3, 0.9])[: len(G)], lower, upper)
+        warm = solve_sharpe_l1(qp, m, L1Row(far, 0.6), start)
+        cold = solve_sharpe_l1(qp, m, L1Row(far, 0.6))
+        assert np.max(np.abs(warm.x - cold.x)) <= GAP
+    wider = n + 1
+    factor = rng.normal(size=(wider + 5, wider))
+    S = factor.T @ factor / (wider + 5) + 0.01 * np.eye(wider)
+    qp = DenseQP(S, np.zeros(wider), np.ones((1, wider)), np.ones(1), np.zeros((0, wider)),
+                 np.zeros(0), np.zeros(wider), np.full(wider, 0.4))  # fmt: skip
+    m = np.r_[m, 0.5]
+    warm = solve_sharpe_l1(qp, m, L1Row(np.full(wider, 1 / wider), 0.6), start)
+    cold = solve_sharpe_l1(qp, m, L1Row(np.full(wider, 1 / wider), 0.6))
+    assert np.max(np.abs(warm.x - cold.x)) <= GAP
