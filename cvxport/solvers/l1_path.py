@@ -22,6 +22,12 @@ dual conditions allow, set by one of them (``_pin``), and a larger lower limit t
 is a change of that choice, not of the working set. S times the held entries is carried
 from piece to piece (the free columns alone per piece: 7-24 of 1000 on the benchmarks).
 
+Where the problem's ``center_slope`` is set, the breakpoints move too (a + t center_slope,
+with the L1 row's right-hand side): the held values at breakpoints and the right-hand sides
+enter the system affinely, so the pieces stay affine (``l1_homotopy``'s homotopy between two
+windows). A change that leaves the rows dependent there raises at once, for the caller's
+``recover`` (``l1_exchanges``) instead of the implied-row treatment above.
+
 ``l1_interior.march_from_interior`` starts a march where the kernel cannot.
 """
 
