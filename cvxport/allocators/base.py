@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -13,12 +14,14 @@ import pandas as pd
 from cvxport.allocators.arguments import check_allocator_argument
 from cvxport.allocators.arguments import constraints as check_constraints_argument
 from cvxport.allocators.output import as_weights, check_user_weights
+from cvxport.allocators.risk_model import model_deviation
 from cvxport.constraints.base import DATA_SCALE_SLACK, Constraint, power_of_two_scale
 from cvxport.constraints.bound_conflicts import check_bound_objects
 from cvxport.constraints.weights import LongOnly
 from cvxport.constraints.window import GIVEN_FIELDS
 from cvxport.errors import InvalidInputError
 from cvxport.estimation import validate_returns
+from cvxport.estimation.factor_cvxpy import risk_width
 from cvxport.problem import Formulation, ParametrizedProblem
 from cvxport.solvers import SolveInfo, check_solver
 from cvxport.threads import single_threaded_blas
@@ -237,6 +240,28 @@ class Allocator(ABC):
             self._problems[cache_key] = problem
             self.build_count_ += 1
         return problem
+
+    def _risk_model_problem(
+        self,
+        returns: pd.DataFrame,
+        constraints: tuple[Constraint, ...],
+        formulation,
+        risk_model: Any,
+        costs: Any,
+    ) -> ParametrizedProblem:
+        """``_problem`` for a formulation over the risk model ``risk_model`` (an (n, n)
+        covariance or a factor model, the estimate before scaling) with the transaction
+        ``costs`` term (None: none): keyed by the costs and the factor width, built at the
+        model's scale (a RiskLimit's rows at O(1))."""
+        width = risk_width(risk_model)
+        return self._problem(
+            returns.columns,
+            constraints,
+            functools.partial(formulation, costs=costs, factor_width=width),
+            key=(costs, width),
+            n_periods=len(returns),
+            deviation=model_deviation(risk_model),
+        )
 
     def _solve(
         self,

@@ -11,7 +11,6 @@ call, and Clarabel otherwise.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -23,7 +22,6 @@ from cvxport.allocators.base import Allocator
 from cvxport.allocators.risk_model import (
     estimate_mean,
     estimate_risk_model,
-    model_deviation,
     unit_scaled_model,
 )
 from cvxport.allocators.sharpe_checks import (
@@ -37,7 +35,7 @@ from cvxport.constraints.base import Constraint
 from cvxport.constraints.costs import TransactionCost
 from cvxport.errors import InfeasibleError, InvalidInputError
 from cvxport.estimation import CovarianceEstimator, ExpectedReturnsEstimator
-from cvxport.estimation.factor_cvxpy import risk_width, variance_term
+from cvxport.estimation.factor_cvxpy import variance_term
 from cvxport.periods import infer_periods_per_year, per_period_rate
 from cvxport.problem import Formulation
 from cvxport.solvers.declared import QuadraticObjective
@@ -169,17 +167,8 @@ class MaximumSharpeAllocator(Allocator):
         raw = estimate_risk_model(returns, self.covariance)  # an array or a factor model
         covariance = unit_scaled_model(raw)
         scaled_excess = excess / excess[best]  # the best asset alone meets the row at size 1
-        width = risk_width(covariance)
-        formulate = functools.partial(
-            maximum_sharpe_formulation, costs=self.costs, factor_width=width
-        )
-        problem = self._problem(
-            returns.columns,
-            constraints,
-            formulate,
-            key=(self.costs, width),
-            n_periods=len(returns),
-            deviation=model_deviation(raw),  # a RiskLimit's rows at O(1)
+        problem = self._risk_model_problem(
+            returns, constraints, maximum_sharpe_formulation, raw, self.costs
         )
         values = {"covariance": covariance, "excess_mean": scaled_excess}
         if self.costs is not None:

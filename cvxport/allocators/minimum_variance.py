@@ -8,7 +8,6 @@ warm-started from the previous solve, and Clarabel solves it otherwise.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -20,13 +19,12 @@ from cvxport.allocators.base import Allocator
 from cvxport.allocators.risk_model import (
     average_variance,
     estimate_risk_model,
-    model_deviation,
     unit_scaled_model,
 )
 from cvxport.constraints.base import Constraint
 from cvxport.constraints.costs import TransactionCost
 from cvxport.estimation import CovarianceEstimator
-from cvxport.estimation.factor_cvxpy import risk_width, variance_term
+from cvxport.estimation.factor_cvxpy import variance_term
 from cvxport.problem import Formulation
 from cvxport.solvers.declared import QuadraticObjective
 
@@ -106,17 +104,8 @@ class MinimumVarianceAllocator(Allocator):
         data: Mapping[str, Any],
     ) -> np.ndarray:
         raw = estimate_risk_model(returns, self.covariance)  # an array or a factor model
-        width = risk_width(raw)
-        formulate = functools.partial(
-            minimum_variance_formulation, costs=self.costs, factor_width=width
-        )
-        problem = self._problem(
-            returns.columns,
-            constraints,
-            formulate,
-            key=(self.costs, width),
-            n_periods=len(returns),
-            deviation=model_deviation(raw),  # a RiskLimit's rows at O(1)
+        problem = self._risk_model_problem(
+            returns, constraints, minimum_variance_formulation, raw, self.costs
         )
         values = {"covariance": unit_scaled_model(raw)}
         if self.costs is not None:
