@@ -26,18 +26,9 @@ from itertools import chain
 
 import numpy as np
 
-from cvxport.solvers.active_set import PRIMAL_TOLERANCE
 from cvxport.solvers.l1_changes import apply_change
 from cvxport.solvers.l1_kernel import _Problem
-from cvxport.solvers.l1_path import (
-    DROP_L1,
-    L1Piece,
-    _conditions,
-    _scale,
-    center,
-    is_primal,
-)
-from cvxport.solvers.qp_kernel import DUAL_TOLERANCE
+from cvxport.solvers.l1_path import DROP_L1, L1Piece, _key, _stacked_rows, center, measured
 
 # the constraint a tight dual condition names: a held row, the L1 row, an entry at its
 # lower / upper bound, an entry at its breakpoint with g = nu (leaves below) or -nu (above)
@@ -55,8 +46,7 @@ def exchanges(problem: _Problem, p: L1Piece, sets, tau: float) -> Iterator[tuple
         _single_exchanges(problem, p, sets, tau, beta, delta),
     )
     for candidate in candidates:
-        key = np.packbits(np.concatenate([*candidate[:3], candidate[3] > 0, candidate[4],
-                                          [candidate[5]]])).tobytes()  # fmt: skip
+        key = _key(candidate)
         if key not in seen:
             seen.add(key)
             yield candidate
@@ -65,27 +55,18 @@ def exchanges(problem: _Problem, p: L1Piece, sets, tau: float) -> Iterator[tuple
 def holds_ahead(problem: _Problem, p: L1Piece, tau: float) -> bool:
     """Whether the piece's KKT conditions hold at tau and every one tight there holds as
     tau grows (an exchange that the next step of length 0 would undo does not)."""
-    x, mu = p.at(tau)
-    value_c, value_d, kinds, _, _ = _conditions(problem, p)
-    dual_floor = DUAL_TOLERANCE * _scale(problem, p, x, mu, tau)
-    floor = np.where(is_primal(kinds), PRIMAL_TOLERANCE, dual_floor)
-    value = value_c + tau * value_d
+    value, slope, floor = measured(problem, p, tau)
     if np.any(value < -floor):
         return False
-    slope = value_d.copy()
-    if p.implied is not None:
-        slope[p.implied[2]] = 0.0  # the condition that sets the implied multiplier
     tight = value <= floor
-    return bool(np.all(slope[tight] >= -1e-9 * np.maximum(1.0, np.abs(value_d[tight]))))
+    return bool(np.all(slope[tight] >= -1e-9 * np.maximum(1.0, np.abs(slope[tight]))))
 
 
 def _dependency_of(problem: _Problem, sets):
     """(R (rows, n) of ``sets``, beta (rows,) with beta' R = 0 on the free entries (the
     right singular vector of the smallest singular value), delta = beta' R (n,))."""
     free = ~problem.held(sets)
-    R, _, l1_row = problem.rows(sets, problem.signs(sets))
-    if l1_row is not None:
-        R = np.vstack([R, l1_row[0]])
+    R, _ = _stacked_rows(problem, sets, problem.signs(sets))
     _, _, vt = np.linalg.svd(R[:, free].T, full_matrices=True)
     beta = vt[-1]
     delta = beta @ R
@@ -126,16 +107,14 @@ def _ratio_ends(problem: _Problem, p: L1Piece, sets, tau, R, beta, delta) -> lis
 def _multipliers_before(problem: _Problem, p: L1Piece, sets, tau: float, count: int):
     """The multipliers of the rows of ``sets`` (E, held G rows, L1 row) taken from the piece
     ``p`` before the change at tau (a row held by the change: 0)."""
-    qp, me = problem.qp, len(problem.qp.e)
-    before, after = p.sets[4], sets[4]
+    me, after = len(problem.qp.e), sets[4]
     mu_before = p.mu_c + tau * p.mu_d
+    by_row, nu = problem.split(p.sets, mu_before)
     mu = np.zeros(count)
     mu[:me] = mu_before[:me]
-    by_row = np.zeros(len(qp.h))
-    by_row[before] = mu_before[me : me + int(before.sum())]
     mu[me : me + int(after.sum())] = by_row[after]
-    if sets[5] and p.sets[5]:
-        mu[-1] = mu_before[-1]
+    if sets[5]:
+        mu[-1] = nu  # 0 where the change holds the L1 row
     return mu
 
 

@@ -180,10 +180,9 @@ def _held_product(S: np.ndarray, held_x: np.ndarray, last: L1Piece | None):
     held value changed, in full when there is no last piece, it is REFRESH pieces old or
     many entries changed."""
     if last is not None and last.held_product is not None and last.age < REFRESH:
-        changed = np.flatnonzero(held_x != last.held_x)
-        if len(changed) <= max(1, len(held_x) // 8):
-            step = held_x[changed] - last.held_x[changed]
-            return last.held_product + step @ S.take(changed, axis=0), last.age + 1
+        product = _updated(S, held_x, last.held_x, last.held_product)
+        if product is not None:
+            return product, last.age + 1
     return S @ held_x, 0
 
 
@@ -191,10 +190,19 @@ def _carried_product(S: np.ndarray, values: np.ndarray, before, age: int) -> np.
     """S values (n,), updated from ``before`` = (last values, S last values) where few
     entries changed and ``age`` (``_held_product``'s) is not 0, else formed in full."""
     if age and before is not None and before[1] is not None:
-        changed = np.flatnonzero(values != before[0])
-        if len(changed) <= max(1, len(values) // 8):
-            return before[1] + (values[changed] - before[0][changed]) @ S.take(changed, axis=0)
+        product = _updated(S, values, *before)
+        if product is not None:
+            return product
     return S @ values
+
+
+def _updated(S: np.ndarray, values: np.ndarray, last_values, last_product):
+    """S values from S last_values by the columns of the entries that changed; None where
+    more than an eighth of them did (a full product is then as cheap)."""
+    changed = np.flatnonzero(values != last_values)
+    if len(changed) > max(1, len(values) // 8):
+        return None
+    return last_product + (values[changed] - last_values[changed]) @ S.take(changed, axis=0)
 
 
 def _pin(problem: _Problem, p: L1Piece, t: float, pinned: int | None) -> L1Piece:
@@ -296,11 +304,22 @@ def _layout(n: int, mi: int, l1: bool) -> tuple[np.ndarray, np.ndarray]:
 
 def holds(problem: _Problem, p: L1Piece, t: float) -> bool:
     """Whether the piece's working set satisfies the L1 QP's KKT conditions at t."""
+    value, _, floor = measured(problem, p, t)
+    return bool(np.all(value >= -floor))
+
+
+def measured(problem: _Problem, p: L1Piece, t: float):
+    """Every KKT condition of the piece at t (``_conditions``'s layout): its value (n_c,),
+    its slope in t (with the condition that sets an implied multiplier held flat) and the
+    tolerance it is measured with (primal in x's units, dual relative to ``_scale``)."""
     x, mu = p.at(t)
     value_c, value_d, kinds, _, _ = _conditions(problem, p)
-    scale = _scale(problem, p, x, mu, t)
-    floor = np.where(is_primal(kinds), -PRIMAL_TOLERANCE, -DUAL_TOLERANCE * scale)
-    return bool(np.all(value_c + t * value_d >= floor))
+    dual_floor = DUAL_TOLERANCE * _scale(problem, p, x, mu, t)
+    floor = np.where(is_primal(kinds), PRIMAL_TOLERANCE, dual_floor)
+    slope = value_d.copy()
+    if p.implied is not None:
+        slope[p.implied[2]] = 0.0  # the condition that sets the implied multiplier
+    return value_c + t * value_d, slope, floor
 
 
 def _scale(problem: _Problem, p: L1Piece, x, mu, t: float) -> float:
